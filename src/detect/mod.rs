@@ -1,0 +1,1 @@
+//! The hot-loop detector: a pure, deterministic fold over timestamped observations.

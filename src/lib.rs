@@ -1,0 +1,18 @@
+//! kubectl-capt: a kubectl plugin for debugging CAPT's CAPTControlPlane controller and any
+//! controller's reconcile loops.
+//!
+//! The pure parts ([`model`], [`reconcile`], [`detect`], [`parse`], [`render`]) never touch the
+//! network, the clock or the environment; [`k8s`] is the only module that holds a client, and
+//! [`commands`] wires them together: fetch → compute → render → emit.
+
+pub mod cli;
+pub mod commands;
+pub mod crd;
+pub mod detect;
+pub mod error;
+pub mod k8s;
+pub mod model;
+pub mod parse;
+pub mod reconcile;
+pub mod render;
+pub mod settings;

@@ -1,0 +1,49 @@
+//! `kubectl-capt`: parse, resolve settings, run, and map the outcome to an exit code. Only this
+//! file exits.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use colored::Colorize;
+use kubectl_capt::cli::Cli;
+use kubectl_capt::error::{EXIT_USAGE, Error};
+use kubectl_capt::settings::Settings;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let settings = Settings::from_cli(&cli);
+    colored::control::set_override(settings.color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return report(&Error::Io(e), settings.color_stderr),
+    };
+    match runtime.block_on(kubectl_capt::commands::run(cli.command, &settings)) {
+        Ok(status) => status.into(),
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => report(&e, settings.color_stderr),
+    }
+}
+
+fn report(err: &Error, color: bool) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    let prefix = "kubectl-capt:";
+    let (prefix, hint_label) = if color {
+        colored::control::set_override(true);
+        (prefix.red().bold().to_string(), "hint:".yellow().to_string())
+    } else {
+        (prefix.to_string(), "hint:".to_string())
+    };
+    let _ = writeln!(stderr, "{prefix} {err}");
+    if let Some(hint) = err.hint() {
+        let _ = writeln!(stderr, "{hint_label} {hint}");
+    }
+    ExitCode::from(err.exit_code())
+}

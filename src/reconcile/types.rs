@@ -1,0 +1,209 @@
+//! The core's inputs and outputs. These types are the contract between the pure core and the
+//! commands that fetch snapshots and apply plans.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::SecretInfo;
+use crate::model::{
+    CaptControlPlane, CaptControlPlaneStatus, Cluster, Workspace, WorkspaceTemplate, WorkspaceTemplateApply,
+};
+
+/// Everything one reconcile pass reads. Any object may be absent.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub control_plane: CaptControlPlane,
+    /// Cluster `<ns>/<cp>` (found by name, as upstream does).
+    pub cluster: Option<Cluster>,
+    /// WorkspaceTemplate `<ns>/<spec.workspaceTemplateRef.name>`.
+    pub template: Option<WorkspaceTemplate>,
+    /// `<cp>-eks-controlplane-apply` (or `spec.workspaceTemplateApplyName`).
+    pub main_apply: Option<WorkspaceTemplateApply>,
+    /// `<cp>-kubeconfig-apply`.
+    pub kubeconfig_apply: Option<WorkspaceTemplateApply>,
+    /// Whether WorkspaceTemplateApply `<cp>-vpc` exists (adds `waitForWorkspaces`).
+    pub vpc_apply_exists: bool,
+    /// The Workspace named by the main apply's `status.workspaceName`.
+    pub workspace: Option<Workspace>,
+    /// `<ns>/<cp>-eks-connection` (from the main apply's `writeConnectionSecretToRef`).
+    pub connection_secret: Option<SecretInfo>,
+    /// `default/<cluster>-outputs-kubeconfig`.
+    pub outputs_kubeconfig_secret: Option<SecretInfo>,
+    /// `<ns>/<cluster>-kubeconfig`.
+    pub kubeconfig_secret: Option<SecretInfo>,
+    /// `<ns>/<cp>-ca`.
+    pub ca_secret: Option<SecretInfo>,
+    /// Reads that failed for a reason other than "not found" (forbidden, server error); the core
+    /// classifies them as serious errors instead of treating the object as absent.
+    pub read_errors: Vec<ReadError>,
+}
+
+/// A read of one object that failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadError {
+    pub target: ObjectRef,
+    pub message: String,
+}
+
+/// Which object a write or finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// Kind as the API names it: `CAPTControlPlane`, `Cluster`, `WorkspaceTemplateApply`,
+    /// `Workspace`, `Secret`.
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
+        ObjectRef { kind: kind.into(), namespace: namespace.map(Into::into), name: name.into() }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// How a write is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Operation {
+    /// POST a new object (`body` is the whole object).
+    Create,
+    /// JSON merge patch of metadata/spec (`body` is the patch).
+    Patch,
+    /// JSON merge patch of the status subresource (`body` is the patch).
+    PatchStatus,
+}
+
+/// One changed field, for display and drift. Secret values never appear: for Secret data the
+/// `stored`/`desired` values are the string `"<redacted>"` (or absent).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldChange {
+    /// Dotted path, e.g. `status.conditions[Ready].reason`, `spec.controlPlaneEndpoint.host`.
+    pub path: String,
+    pub stored: Option<Value>,
+    pub desired: Option<Value>,
+}
+
+/// What a write sends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteBody {
+    /// A JSON object or merge patch with no Secret data in it.
+    Json(Value),
+    /// A Secret create or data/labels patch. `object` holds everything but the data (metadata,
+    /// type); `data` is merged in only by the layer that sends it.
+    Secret { object: Value, data: BTreeMap<String, super::SecretBytes> },
+}
+
+/// One write a pass makes: the minimal difference from what exists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Write {
+    pub target: ObjectRef,
+    pub operation: Operation,
+    pub body: WriteBody,
+    /// `metadata.resourceVersion` of the object the plan was computed from (optimistic
+    /// concurrency); `None` for creates.
+    pub resource_version: Option<String>,
+    pub fields: Vec<FieldChange>,
+}
+
+/// The three phases the controller writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    Creating,
+    Ready,
+    Failed,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Creating => "Creating",
+            Phase::Ready => "Ready",
+            Phase::Failed => "Failed",
+        }
+    }
+}
+
+/// Why the pass ended the way it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// Everything is ready (30 s).
+    Ready,
+    /// A transient wait: no status write for the wait itself (5 s).
+    Waiting,
+    /// A serious error: Failed status (10 s).
+    Serious,
+    /// The object is being deleted and nothing is left to wait for: no requeue.
+    Done,
+}
+
+/// When the controller would look again, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Requeue {
+    #[serde(serialize_with = "ser_secs")]
+    pub after: Option<Duration>,
+    pub outcome: Outcome,
+    /// Human text, e.g. "ready", "waiting for connection secret default/demo-eks-connection".
+    pub reason: String,
+}
+
+fn ser_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs()),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A human-readable finding: why not ready, what is missing, what looks wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    pub message: String,
+}
+
+/// Everything one pass would decide.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The CAPTControlPlane status the pass ends with (one decision per pass).
+    pub status: CaptControlPlaneStatus,
+    pub phase: Option<Phase>,
+    /// Every write, in the order they are sent.
+    pub writes: Vec<Write>,
+    pub requeue: Requeue,
+    pub findings: Vec<Finding>,
+}
+
+impl Plan {
+    /// Whether the pass would change nothing.
+    pub fn in_sync(&self) -> bool {
+        self.writes.is_empty()
+    }
+}

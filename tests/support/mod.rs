@@ -1,0 +1,1 @@
+//! Test environment: real etcd + kube-apiserver (see scripts/testenv).
