@@ -1,6 +1,9 @@
 //! Kubernetes access: the only module that holds a [`kube::Client`]. Every API failure leaves
 //! here as a typed [`crate::error::Error`] that names the verb and resource.
 
+pub mod apply;
+pub mod writers;
+
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 

@@ -5,6 +5,7 @@
 //! The intervals are CAPTEP-0016's: 30 s when ready, 10 s after a serious error, 5 s while
 //! initialising or waiting.
 
+pub mod guard;
 mod secret;
 mod types;
 

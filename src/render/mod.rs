@@ -2,6 +2,7 @@
 //! the tables are built from, never scraped from a table. Nothing here prints.
 
 pub mod palette;
+pub mod plan;
 pub mod sanitize;
 
 use comfy_table::{ContentArrangement, Table, presets};
