@@ -158,7 +158,7 @@ pub fn check(
         .filter(|e| e.manager.as_deref() != Some(OWN_MANAGER))
         .filter_map(|e| Some((e, to_chrono(&e.time.as_ref()?.0)?)))
         .collect();
-    writes.sort_by(|a, b| b.1.cmp(&a.1));
+    writes.sort_by_key(|w| std::cmp::Reverse(w.1));
     for (entry, at) in writes {
         let age = age_secs(now, at);
         let manager = entry.manager.clone().unwrap_or_else(|| "<unnamed>".into());
