@@ -188,6 +188,15 @@ pub struct ReconcileArgs {
     /// Retries after a 409 conflict before giving up
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub max_conflict_retries: u32,
+    /// Namespace of the CAPT controller (where its leader-election Lease lives)
+    #[arg(long, default_value = "capt-system", value_name = "NS")]
+    pub controller_namespace: String,
+    /// Name of CAPT's leader-election Lease (Leases held by capt-controller-manager pods also count)
+    #[arg(long, default_value = "capt-controller-lock", value_name = "NAME")]
+    pub lease_name: String,
+    /// Test hook: wait this long between reading and writing (to inject conflicts)
+    #[arg(long, hide = true, value_parser = parse_duration, value_name = "DURATION")]
+    pub pause_before_apply: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -55,6 +55,8 @@ pub enum Error {
         "conflict: {kind} {name:?} kept changing under us ({attempts} attempts); nothing more was written"
     )]
     ConflictExhausted { kind: String, name: String, attempts: u32 },
+    #[error("another writer is active on {object}; nothing was written")]
+    OtherWriter { object: String },
     #[error("kubeconfig: {0}")]
     Config(String),
     #[error("{0}")]
@@ -110,6 +112,9 @@ impl Error {
             Error::ConflictExhausted { .. } => {
                 Some("another writer is changing the object; see kubectl capt watch, or retry with --max-conflict-retries".into())
             }
+            Error::OtherWriter { .. } => Some(
+                "stop the controller, or use --nudge to make it reconcile; --force writes anyway".into(),
+            ),
             _ => None,
         }
     }

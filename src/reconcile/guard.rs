@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 use serde::Serialize;
 
 /// The field manager kubectl-capt writes with; its own entries are never evidence.
@@ -242,6 +242,63 @@ pub fn to_chrono(ts: &k8s_openapi::jiff::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(ts.as_second(), ts.subsec_nanosecond().max(0) as u32)
 }
 
+/// What shows that another writer (the controller) acted on the object after `--nudge`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum PassSign {
+    /// A managedFields entry of another manager is new or changed.
+    ManagerWrote {
+        manager: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        subresource: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        time: Option<String>,
+    },
+    /// The resourceVersion moved and our own entries did not: someone else wrote, within the
+    /// same second as their previous write (managedFields times have second resolution).
+    VersionChanged { from: String, to: String },
+}
+
+impl PassSign {
+    pub fn describe(&self) -> String {
+        match self {
+            PassSign::ManagerWrote { manager, subresource, time } => format!(
+                "field manager {manager:?} wrote {}{}",
+                what(subresource.as_deref()),
+                time.as_deref().map(|t| format!(" at {t}")).unwrap_or_default()
+            ),
+            PassSign::VersionChanged { from, to } => {
+                format!("resourceVersion changed {from} → {to} by a writer other than {OWN_MANAGER}")
+            }
+        }
+    }
+}
+
+/// Compares the object right after the nudge (`baseline`) with a later read: is there a sign
+/// that someone other than kubectl-capt wrote it since?
+pub fn pass_sign(baseline: &ObjectMeta, current: &ObjectMeta) -> Option<PassSign> {
+    if current.resource_version == baseline.resource_version {
+        return None;
+    }
+    let none = Vec::new();
+    let before = baseline.managed_fields.as_ref().unwrap_or(&none);
+    let after = current.managed_fields.as_ref().unwrap_or(&none);
+    let own = |e: &&ManagedFieldsEntry| e.manager.as_deref() == Some(OWN_MANAGER);
+    if let Some(e) = after.iter().filter(|e| !own(e)).find(|e| !before.contains(e)) {
+        return Some(PassSign::ManagerWrote {
+            manager: e.manager.clone().unwrap_or_else(|| "<unnamed>".into()),
+            subresource: e.subresource.clone().filter(|s| !s.is_empty()),
+            time: e.time.as_ref().and_then(|t| to_chrono(&t.0)).map(|t| t.to_rfc3339()),
+        });
+    }
+    let own_before: Vec<_> = before.iter().filter(own).collect();
+    let own_after: Vec<_> = after.iter().filter(own).collect();
+    (own_before == own_after).then(|| PassSign::VersionChanged {
+        from: baseline.resource_version.clone().unwrap_or_default(),
+        to: current.resource_version.clone().unwrap_or_default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +449,30 @@ mod tests {
         );
         assert!(matches!(&v.evidence[0], Evidence::RecentWrite { manager, .. } if manager == "manager"));
         assert!(matches!(&v.evidence[1], Evidence::OldWrite { manager, .. } if manager == "kubectl-edit"));
+    }
+
+    fn meta(rv: &str, entries: Vec<ManagedFieldsEntry>) -> ObjectMeta {
+        ObjectMeta { resource_version: Some(rv.into()), managed_fields: Some(entries), ..Default::default() }
+    }
+
+    #[test]
+    fn nudge_sign_needs_a_new_version_from_someone_else() {
+        let base = meta("10", vec![entry(OWN_MANAGER, None, 0), entry("manager", Some("status"), 120)]);
+        // Nothing moved.
+        assert_eq!(pass_sign(&base, &base.clone()), None);
+        // The controller wrote status again.
+        let wrote = meta("11", vec![entry(OWN_MANAGER, None, 0), entry("manager", Some("status"), 0)]);
+        let sign = pass_sign(&base, &wrote).unwrap();
+        assert!(matches!(&sign, PassSign::ManagerWrote { manager, .. } if manager == "manager"), "{sign:?}");
+        assert!(sign.describe().starts_with("field manager \"manager\" wrote status at "));
+        // Only our own entry moved: that was us, not a pass.
+        let ours = meta("12", vec![entry(OWN_MANAGER, None, -5), entry("manager", Some("status"), 120)]);
+        assert_eq!(pass_sign(&base, &ours), None);
+        // Version moved, no entry changed (same-second rewrite by another writer).
+        let same = meta("13", base.managed_fields.clone().unwrap());
+        assert_eq!(
+            pass_sign(&base, &same),
+            Some(PassSign::VersionChanged { from: "10".into(), to: "13".into() })
+        );
     }
 }
