@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::{Value, json};
 
 use super::{Kube, Op, classify, is_conflict};
@@ -71,6 +71,9 @@ pub fn verb(op: Operation) -> &'static str {
     match op {
         Operation::Create => "create",
         Operation::Patch | Operation::PatchStatus => "patch",
+        // The deletion path's DELETE (the core adds the variant).
+        #[allow(unreachable_patterns)]
+        _ => "delete",
     }
 }
 
@@ -99,6 +102,8 @@ pub fn request_body(write: &Write, target: &Target, resource_version: Option<&st
                     meta.insert("resourceVersion".into(), json!(rv));
                 }
             }
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
     }
     if write.operation == Operation::Create
@@ -157,6 +162,13 @@ pub async fn send(
     };
     let name = write.target.name.as_str();
     let post = PostParams { dry_run, field_manager: Some(FIELD_MANAGER.into()) };
+    // DELETE checks the resourceVersion through a precondition instead of a body.
+    let delete = DeleteParams {
+        dry_run,
+        preconditions: resource_version
+            .map(|rv| Preconditions { resource_version: Some(rv.to_string()), uid: None }),
+        ..DeleteParams::default()
+    };
     let patch = PatchParams { dry_run, field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
     let resource_version = match target {
         Target::Secret => {
@@ -171,6 +183,13 @@ pub async fn send(
                 }
                 Operation::Patch => api.patch(name, &patch, &Patch::Merge(&body)).await,
                 Operation::PatchStatus => api.patch_status(name, &patch, &Patch::Merge(&body)).await,
+                #[allow(unreachable_patterns)]
+                _ => {
+                    let out = api.delete(name, &delete).await.map_err(fail)?;
+                    return Ok(Sent {
+                        resource_version: out.left().and_then(|o| o.metadata.resource_version),
+                    });
+                }
             }
             .map_err(fail)?;
             out.metadata.resource_version
@@ -199,6 +218,13 @@ pub async fn send(
                 }
                 Operation::Patch => api.patch(name, &patch, &Patch::Merge(&body)).await,
                 Operation::PatchStatus => api.patch_status(name, &patch, &Patch::Merge(&body)).await,
+                #[allow(unreachable_patterns)]
+                _ => {
+                    let out = api.delete(name, &delete).await.map_err(fail)?;
+                    return Ok(Sent {
+                        resource_version: out.left().and_then(|o| o.metadata.resource_version),
+                    });
+                }
             }
             .map_err(fail)?;
             out.metadata.resource_version
