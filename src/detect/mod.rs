@@ -1,1 +1,785 @@
-//! The hot-loop detector: a pure, deterministic fold over timestamped observations.
+//! The hot-loop detector: a pure, deterministic fold over timestamped [`Observation`]s.
+//!
+//! Sources (watch streams, controller logs, events, metrics scrapes, audit logs, dumps) turn
+//! what they read into observations; [`Detector::observe`] folds them into per-object state of
+//! fixed size (time buckets, a few recent writes), and [`Detector::findings`] says, for a given
+//! `now`, which objects are `OK`, `ELEVATED` or `HOT` and why. Nothing here reads a clock.
+//!
+//! Time is milliseconds since the Unix epoch ([`Millis`]). Observations may arrive slightly out
+//! of order; the detector's `now` is the latest time it has seen (or was told with
+//! [`Detector::tick`]).
+
+mod classify;
+mod hash;
+mod state;
+pub mod window;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use classify::is_volatile;
+use hash::FxBuild;
+use state::{Interner, ObjState};
+pub use window::History;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// Which object an observation is about. `group` is empty for the core API group.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectKey {
+    pub group: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(group: &str, kind: &str, namespace: Option<&str>, name: &str) -> Self {
+        ObjectKey {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// One timestamped thing a source saw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    pub at: Millis,
+    pub signal: Signal,
+}
+
+/// What was seen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Signal {
+    /// The object was created or modified (a watch ADDED after the initial list, a MODIFIED, an
+    /// audited create/update/patch).
+    Write { object: ObjectKey, write: Write },
+    /// The object's state as seen by a list or relist (initial list, reconnect, 410 Gone). Sets
+    /// what the detector knows (phase, generation, owner); never counted as a write.
+    Baseline { object: ObjectKey, state: ObjectState },
+    /// A reconcile pass for the object (from controller logs). Lines of one pass share a
+    /// `reconcile_id` and count once.
+    Reconcile { object: ObjectKey, reconcile_id: Option<String> },
+    /// `count` new occurrences of Events about the object (the delta of `count`/`series.count`).
+    Events { object: ObjectKey, count: u32, reason: Option<String> },
+    /// The object was deleted.
+    Delete { object: ObjectKey },
+    /// A controller-wide metrics scrape (no object identity).
+    Metrics(MetricsSample),
+}
+
+/// What is known about an object's state at a point in time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObjectState {
+    /// `status.phase` (used for the expected interval of kinds that have one).
+    pub phase: Option<String>,
+    pub generation: Option<i64>,
+    pub resource_version: Option<String>,
+    /// The controlling owner (ownerReferences with `controller: true`, else the first).
+    pub owner: Option<ObjectKey>,
+}
+
+/// One write.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Write {
+    pub state: ObjectState,
+    /// A create rather than a modification.
+    pub create: bool,
+    /// Who wrote it, from managedFields (or the audit user).
+    pub manager: Option<Manager>,
+    /// The fields that changed against the previous version (resourceVersion and managedFields
+    /// bookkeeping excluded), with their new values.
+    pub changes: Vec<FieldChange>,
+}
+
+/// A field manager entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manager {
+    pub name: String,
+    /// `Update` or `Apply` (audit: the verb).
+    pub operation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    #[serde(skip)]
+    pub time: Option<Millis>,
+}
+
+/// One changed field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldChange {
+    /// Dotted path, conditions keyed by type: `status.conditions[Ready].reason`.
+    pub path: String,
+    /// The new value as short text (or a hash of a long value); `None` when the field was
+    /// removed, or when it must not be kept (Secret data: only the key name is given).
+    pub value: Option<String>,
+}
+
+impl FieldChange {
+    pub fn new(path: impl Into<String>, value: Option<String>) -> Self {
+        FieldChange { path: path.into(), value }
+    }
+}
+
+/// One scrape of a controller's metrics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricsSample {
+    /// The `controller` label (`captcontrolplane`).
+    pub controller: String,
+    /// `controller_runtime_reconcile_total` summed over `result`.
+    pub reconcile_total: Option<f64>,
+    /// `controller_runtime_reconcile_total{result="error"}`.
+    pub reconcile_errors: Option<f64>,
+    /// `workqueue_adds_total`.
+    pub workqueue_adds: Option<f64>,
+}
+
+impl Observation {
+    pub fn write(at: Millis, object: ObjectKey, write: Write) -> Self {
+        Observation { at, signal: Signal::Write { object, write } }
+    }
+    pub fn baseline(at: Millis, object: ObjectKey, state: ObjectState) -> Self {
+        Observation { at, signal: Signal::Baseline { object, state } }
+    }
+    pub fn reconcile(at: Millis, object: ObjectKey, reconcile_id: Option<String>) -> Self {
+        Observation { at, signal: Signal::Reconcile { object, reconcile_id } }
+    }
+    pub fn events(at: Millis, object: ObjectKey, count: u32, reason: Option<String>) -> Self {
+        Observation { at, signal: Signal::Events { object, count, reason } }
+    }
+    pub fn delete(at: Millis, object: ObjectKey) -> Self {
+        Observation { at, signal: Signal::Delete { object } }
+    }
+    pub fn object(&self) -> Option<&ObjectKey> {
+        match &self.signal {
+            Signal::Write { object, .. }
+            | Signal::Baseline { object, .. }
+            | Signal::Reconcile { object, .. }
+            | Signal::Events { object, .. }
+            | Signal::Delete { object } => Some(object),
+            Signal::Metrics(_) => None,
+        }
+    }
+}
+
+/// When an object is HOT or ELEVATED.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// HOT: at least this many writes or passes per second...
+    pub hot_rate: f64,
+    /// ...sustained this long (clamped to 1..=60 s).
+    pub hot_for: Duration,
+    /// HOT: or more than this many times the expected rate over one minute.
+    pub hot_factor: f64,
+    /// Keep a whole-run timeline of this many buckets per object (0: none). For `analyze`.
+    pub history_buckets: usize,
+    /// Stop tracking new objects beyond this many (they are counted in the summary).
+    pub max_objects: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hot_rate: 1.0,
+            hot_for: Duration::from_secs(10),
+            hot_factor: 5.0,
+            history_buckets: 0,
+            max_objects: 1_000_000,
+        }
+    }
+}
+
+impl Config {
+    pub fn from_thresholds(t: &crate::cli::ThresholdArgs) -> Self {
+        Config { hot_rate: t.hot_rate, hot_for: t.hot_for, hot_factor: t.hot_factor, ..Config::default() }
+    }
+}
+
+/// How hot an object is. Ordered: `Ok < Elevated < Hot`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Verdict {
+    #[default]
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "ELEVATED")]
+    Elevated,
+    #[serde(rename = "HOT")]
+    Hot,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "OK",
+            Verdict::Elevated => "ELEVATED",
+            Verdict::Hot => "HOT",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an object is not OK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cause {
+    /// Consecutive writes alternate between two or more values of the same fields.
+    StatusFlipFlop,
+    /// Two managers alternately write the same fields.
+    WriterFight,
+    /// Every write changes only timestamps or counters.
+    VolatileField,
+    /// `metadata.generation` keeps rising.
+    SpecChurn,
+    /// Many reconcile passes, (almost) no writes.
+    NoWriteLoop,
+    /// An owned object churns in step with its owner.
+    OwnedObjectChurn,
+    /// Fast-growing Event counts.
+    EventStorm,
+    /// Frequent writes with changing values that fit none of the patterns above.
+    WriteChurn,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::StatusFlipFlop => "status-flip-flop",
+            Cause::WriterFight => "writer-fight",
+            Cause::VolatileField => "volatile-field",
+            Cause::SpecChurn => "spec-churn",
+            Cause::NoWriteLoop => "no-write-loop",
+            Cause::OwnedObjectChurn => "owned-object-churn",
+            Cause::EventStorm => "event-storm",
+            Cause::WriteChurn => "write-churn",
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A writer of one object, with how often it wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagerStat {
+    pub manager: String,
+    pub operation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    /// Writes attributed to this manager since the object was first seen.
+    pub writes: u64,
+    /// RFC 3339 time of its last write.
+    pub last_write: String,
+}
+
+/// Counts per window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rates {
+    /// Count in the last 10 s, scaled to per minute.
+    pub last_10s: f64,
+    /// Count in the last minute.
+    pub last_1m: f64,
+    /// Count in the last 5 minutes, scaled to per minute.
+    pub last_5m: f64,
+}
+
+/// Totals since the object was first seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub writes: u64,
+    pub reconciles: u64,
+    pub events: u64,
+    /// Relist/baseline observations (never counted as writes).
+    pub baselines: u64,
+    pub deletes: u64,
+}
+
+/// The detector's view of one object at `now`: one NDJSON line of `watch -o json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub kind: String,
+    pub group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    pub verdict: Verdict,
+    /// The worst verdict since the object was first seen.
+    pub peak_verdict: Verdict,
+    pub cause: Option<Cause>,
+    pub evidence: Vec<String>,
+    /// Writes in the last minute.
+    pub writes_per_minute: f64,
+    /// Distinct reconcile passes in the last minute.
+    pub reconciles_per_minute: f64,
+    /// Event occurrences in the last minute (dampened by client-go).
+    pub events_per_minute: f64,
+    /// The interval the controller should use for this object's phase; `None` for kinds without
+    /// one (only the absolute thresholds apply).
+    pub expected_interval_seconds: Option<u64>,
+    pub managers: Vec<ManagerStat>,
+    /// The most recently changed field paths (newest first).
+    pub changed_fields: Vec<String>,
+    /// RFC 3339: when the object entered its current verdict.
+    pub observed_at: String,
+    /// RFC 3339: when the object first became HOT, if it ever did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_hot_at: Option<String>,
+    /// RFC 3339: the last observation of the object.
+    pub last_seen: String,
+    pub writes: Rates,
+    pub reconciles: Rates,
+    pub events: Rates,
+    pub totals: Totals,
+    pub deleted: bool,
+    /// Activity (writes or passes, whichever is higher, plus events) per 10 s over the last
+    /// 5 minutes, oldest first: the sparkline.
+    pub series: Vec<u32>,
+}
+
+impl Finding {
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            group: self.group.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// An object's verdict changed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerdictChange {
+    pub object: ObjectKey,
+    #[serde(skip)]
+    pub at: Millis,
+    pub from: Verdict,
+    pub to: Verdict,
+    pub cause: Option<Cause>,
+}
+
+/// Controller-wide rates from metrics scrapes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControllerRates {
+    pub controller: String,
+    pub scrapes: u64,
+    /// Between the last two scrapes; `None` with a single scrape.
+    pub reconciles_per_second: Option<f64>,
+    pub errors_per_second: Option<f64>,
+    pub workqueue_adds_per_second: Option<f64>,
+    /// Totals at the last scrape.
+    pub reconcile_total: Option<f64>,
+    pub workqueue_adds_total: Option<f64>,
+}
+
+/// The run as a whole: the last NDJSON line of `watch -o json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub objects: usize,
+    pub hot: usize,
+    pub elevated: usize,
+    pub ok: usize,
+    /// Objects that were HOT at some point.
+    pub ever_hot: usize,
+    pub observations: u64,
+    pub writes: u64,
+    pub reconciles: u64,
+    pub events: u64,
+    pub baselines: u64,
+    pub deletes: u64,
+    /// Objects not tracked because `max_objects` was reached.
+    pub untracked_observations: u64,
+    pub controllers: Vec<ControllerRates>,
+    pub now: String,
+}
+
+/// Per-object time series for sparklines and plots.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Series {
+    /// Start of the first bucket.
+    pub start: Millis,
+    pub bucket_ms: i64,
+    pub writes: Vec<u32>,
+    pub reconciles: Vec<u32>,
+    pub events: Vec<u32>,
+}
+
+/// RFC 3339 text of a [`Millis`].
+pub fn rfc3339(at: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(at)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[derive(Clone, Debug, Default)]
+struct ControllerState {
+    name: String,
+    scrapes: u64,
+    last: Option<(Millis, MetricsSample)>,
+    prev: Option<(Millis, MetricsSample)>,
+}
+
+/// The detector. See the module docs.
+#[derive(Debug)]
+pub struct Detector {
+    config: Config,
+    objects: Vec<ObjState>,
+    index: HashMap<ObjectKey, u32, FxBuild>,
+    paths: Interner,
+    managers: Interner,
+    controllers: Vec<ControllerState>,
+    now: Millis,
+    observations: u64,
+    untracked: u64,
+}
+
+impl Detector {
+    pub fn new(config: Config) -> Self {
+        Detector {
+            config,
+            objects: Vec::new(),
+            index: HashMap::default(),
+            paths: Interner::default(),
+            managers: Interner::default(),
+            controllers: Vec::new(),
+            now: i64::MIN,
+            observations: 0,
+            untracked: 0,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The latest time seen (`i64::MIN` before the first observation).
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// Objects tracked.
+    pub fn len(&self) -> usize {
+        self.objects.iter().filter(|o| o.seen).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Folds one observation in. Returns the object's verdict change, if this observation
+    /// caused one.
+    pub fn observe(&mut self, obs: &Observation) -> Option<VerdictChange> {
+        self.observations += 1;
+        self.now = self.now.max(obs.at);
+        let object = match &obs.signal {
+            Signal::Metrics(sample) => {
+                self.observe_metrics(obs.at, sample);
+                return None;
+            }
+            other => match other {
+                Signal::Write { object, .. }
+                | Signal::Baseline { object, .. }
+                | Signal::Reconcile { object, .. }
+                | Signal::Events { object, .. }
+                | Signal::Delete { object } => object,
+                Signal::Metrics(_) => return None,
+            },
+        };
+        let idx = self.slot(object)?;
+        let owner_idx = match &obs.signal {
+            Signal::Write { write: Write { state: ObjectState { owner: Some(o), .. }, .. }, .. }
+            | Signal::Baseline { state: ObjectState { owner: Some(o), .. }, .. }
+                if self.objects[idx].owner.is_none() =>
+            {
+                self.slot_unseen(o)
+            }
+            _ => None,
+        };
+        let history = self.config.history_buckets;
+        let st = &mut self.objects[idx];
+        if let Some(o) = owner_idx {
+            st.owner = Some(o as u32);
+        }
+        st.touch(obs.at, history);
+        match &obs.signal {
+            Signal::Write { write, .. } => {
+                st.record_write(obs.at, write, &mut self.paths, &mut self.managers)
+            }
+            Signal::Baseline { state, .. } => st.record_baseline(obs.at, state),
+            Signal::Reconcile { reconcile_id, .. } => st.record_reconcile(obs.at, reconcile_id.as_deref()),
+            Signal::Events { count, .. } => st.record_events(obs.at, *count),
+            Signal::Delete { .. } => st.record_delete(),
+            Signal::Metrics(_) => {}
+        }
+        self.reassess(idx, obs.at)
+    }
+
+    /// Advances `now` without an observation and returns the verdicts that changed (a loop that
+    /// stopped cools down here).
+    pub fn tick(&mut self, now: Millis) -> Vec<VerdictChange> {
+        self.now = self.now.max(now);
+        let now = self.now;
+        let mut changes = Vec::new();
+        for i in 0..self.objects.len() {
+            if self.objects[i].seen
+                && let Some(c) = self.reassess(i, now)
+            {
+                changes.push(c);
+            }
+        }
+        changes
+    }
+
+    /// Every tracked object's finding at `now`, hottest first.
+    pub fn findings(&self, now: Millis) -> Vec<Finding> {
+        let mut out: Vec<Finding> = (0..self.objects.len())
+            .filter(|&i| self.objects[i].seen)
+            .map(|i| self.finding_at(i, now))
+            .collect();
+        sort_findings(&mut out);
+        out
+    }
+
+    /// One object's finding at `now`.
+    pub fn finding(&self, key: &ObjectKey, now: Millis) -> Option<Finding> {
+        let &i = self.index.get(key)?;
+        let i = i as usize;
+        self.objects[i].seen.then(|| self.finding_at(i, now))
+    }
+
+    /// The last 5 minutes of one object in 10 s buckets.
+    pub fn series(&self, key: &ObjectKey, now: Millis) -> Option<Series> {
+        let &i = self.index.get(key)?;
+        Some(self.objects[i as usize].series(now))
+    }
+
+    /// The whole-run timeline of one object (only with `Config::history_buckets > 0`).
+    pub fn history(&self, key: &ObjectKey) -> Option<&History> {
+        let &i = self.index.get(key)?;
+        self.objects[i as usize].history.as_deref()
+    }
+
+    /// Totals and verdict counts at `now`.
+    pub fn summary(&self, now: Millis) -> Summary {
+        let mut s = Summary {
+            observations: self.observations,
+            untracked_observations: self.untracked,
+            ..Summary::default()
+        };
+        for (i, o) in self.objects.iter().enumerate().filter(|(_, o)| o.seen) {
+            s.objects += 1;
+            match self.assess(i, now).0 {
+                Verdict::Hot => s.hot += 1,
+                Verdict::Elevated => s.elevated += 1,
+                Verdict::Ok => s.ok += 1,
+            }
+            if o.first_hot.is_some() {
+                s.ever_hot += 1;
+            }
+            s.writes += o.totals.writes;
+            s.reconciles += o.totals.reconciles;
+            s.events += o.totals.events;
+            s.baselines += o.totals.baselines;
+            s.deletes += o.totals.deletes;
+        }
+        s.controllers = self.controllers.iter().map(controller_rates).collect();
+        s.now = rfc3339(now);
+        s
+    }
+
+    /// Approximate bytes held for one tracked object: the fixed-size state plus its heap
+    /// (key strings, phase, evidence values, history).
+    pub fn bytes_per_object(&self) -> usize {
+        let n = self.objects.len().max(1);
+        let heap: usize = self.objects.iter().map(ObjState::heap_bytes).sum();
+        let index = self.index.capacity() * (std::mem::size_of::<ObjectKey>() + 4 + 1) / n;
+        std::mem::size_of::<ObjState>() + heap / n + index
+    }
+
+    fn slot(&mut self, key: &ObjectKey) -> Option<usize> {
+        let i = self.slot_unseen(key)?;
+        self.objects[i].seen = true;
+        Some(i)
+    }
+
+    fn slot_unseen(&mut self, key: &ObjectKey) -> Option<usize> {
+        if let Some(&i) = self.index.get(key) {
+            return Some(i as usize);
+        }
+        if self.objects.len() >= self.config.max_objects {
+            self.untracked += 1;
+            return None;
+        }
+        let i = self.objects.len();
+        self.objects.push(ObjState::new(key.clone()));
+        self.index.insert(key.clone(), i as u32);
+        Some(i)
+    }
+
+    fn observe_metrics(&mut self, at: Millis, sample: &MetricsSample) {
+        let c = match self.controllers.iter().position(|c| c.name == sample.controller) {
+            Some(i) => &mut self.controllers[i],
+            None => {
+                self.controllers
+                    .push(ControllerState { name: sample.controller.clone(), ..Default::default() });
+                self.controllers.last_mut().expect("just pushed")
+            }
+        };
+        c.scrapes += 1;
+        c.prev = c.last.take();
+        c.last = Some((at, sample.clone()));
+    }
+
+    /// Re-evaluates object `i` at `now`, records a verdict change.
+    fn reassess(&mut self, i: usize, now: Millis) -> Option<VerdictChange> {
+        let (verdict, _) = self.assess(i, now);
+        let st = &self.objects[i];
+        // A verdict drops only after being held for `hot_for`: no flapping at a threshold.
+        let hold = self.config.hot_for.as_millis().clamp(1000, 60_000) as i64;
+        if verdict == st.verdict || (verdict < st.verdict && now - st.verdict_since < hold) {
+            return None;
+        }
+        let cause = if verdict == Verdict::Ok { None } else { classify::cause(self, i, now).map(|(c, _)| c) };
+        let st = &mut self.objects[i];
+        let from = st.verdict;
+        st.verdict = verdict;
+        st.verdict_since = now;
+        st.peak = st.peak.max(verdict);
+        if verdict == Verdict::Hot && st.first_hot.is_none() {
+            st.first_hot = Some(now);
+        }
+        Some(VerdictChange { object: st.key.clone(), at: now, from, to: verdict, cause })
+    }
+
+    /// The verdict of object `i` at `now` and the expected interval used.
+    fn assess(&self, i: usize, now: Millis) -> (Verdict, Option<Duration>) {
+        classify::verdict(&self.config, &self.objects[i], now)
+    }
+
+    fn finding_at(&self, i: usize, now: Millis) -> Finding {
+        let st = &self.objects[i];
+        let (verdict, expected) = self.assess(i, now);
+        let (cause, evidence) = if verdict == Verdict::Ok {
+            (None, Vec::new())
+        } else {
+            match classify::cause(self, i, now) {
+                Some((c, e)) => (Some(c), e),
+                None => (None, Vec::new()),
+            }
+        };
+        let sec = now.div_euclid(1000);
+        let rates = |sig| Rates {
+            last_10s: f64::from(st.fine.sum(sec - 9, sec, sig)) * 6.0,
+            last_1m: f64::from(st.fine.sum(sec - 59, sec, sig)),
+            last_5m: f64::from(st.coarse.sum(now.div_euclid(10_000) - 29, now.div_euclid(10_000), sig)) / 5.0,
+        };
+        let writes = rates(window::WRITES);
+        let reconciles = rates(window::RECONCILES);
+        let events = rates(window::EVENTS);
+        let observed_at = if verdict == st.verdict { st.verdict_since } else { now };
+        let series = st.series(now);
+        let series = (0..series.writes.len())
+            .map(|k| series.writes[k].max(series.reconciles[k]).saturating_add(series.events[k]))
+            .collect();
+        Finding {
+            kind: st.key.kind.clone(),
+            group: st.key.group.clone(),
+            namespace: st.key.namespace.clone(),
+            name: st.key.name.clone(),
+            phase: st.phase.as_deref().map(str::to_string),
+            verdict,
+            peak_verdict: st.peak.max(verdict),
+            cause,
+            evidence,
+            writes_per_minute: writes.last_1m,
+            reconciles_per_minute: reconciles.last_1m,
+            events_per_minute: events.last_1m,
+            expected_interval_seconds: expected.map(|d| d.as_secs()),
+            managers: st.manager_stats(&self.managers),
+            changed_fields: st.changed_fields(&self.paths),
+            observed_at: rfc3339(observed_at),
+            first_hot_at: st.first_hot.map(rfc3339),
+            last_seen: rfc3339(st.last_seen),
+            writes,
+            reconciles,
+            events,
+            totals: st.totals,
+            deleted: st.deleted,
+            series,
+        }
+    }
+}
+
+fn controller_rates(c: &ControllerState) -> ControllerRates {
+    let mut r = ControllerRates { controller: c.name.clone(), scrapes: c.scrapes, ..Default::default() };
+    if let Some((_, last)) = &c.last {
+        r.reconcile_total = last.reconcile_total;
+        r.workqueue_adds_total = last.workqueue_adds;
+    }
+    if let (Some((t1, last)), Some((t0, prev))) = (&c.last, &c.prev) {
+        let secs = (t1 - t0) as f64 / 1000.0;
+        if secs > 0.0 {
+            let rate = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                // A counter that went down was reset (controller restart): no rate from this pair.
+                (Some(a), Some(b)) if a >= b => Some((a - b) / secs),
+                _ => None,
+            };
+            r.reconciles_per_second = rate(last.reconcile_total, prev.reconcile_total);
+            r.errors_per_second = rate(last.reconcile_errors, prev.reconcile_errors);
+            r.workqueue_adds_per_second = rate(last.workqueue_adds, prev.workqueue_adds);
+        }
+    }
+    r
+}
+
+/// Hot first, then by activity, then by name.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.verdict
+            .cmp(&a.verdict)
+            .then(b.peak_verdict.cmp(&a.peak_verdict))
+            .then(activity(b).total_cmp(&activity(a)))
+            .then_with(|| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)))
+    });
+}
+
+fn activity(f: &Finding) -> f64 {
+    f.writes_per_minute.max(f.reconciles_per_minute) + f.events_per_minute
+}
+
+#[cfg(test)]
+mod tests;

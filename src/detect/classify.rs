@@ -1,0 +1,263 @@
+//! Verdicts from rates, causes from the shape of the last writes.
+
+use std::time::Duration;
+
+use super::state::{NONE, ObjState, WriteSig};
+use super::window::{EVENTS, RECONCILES, WRITES};
+use super::{Cause, Config, Detector, Millis, ObjectKey, Verdict};
+use crate::reconcile::expected_interval;
+
+/// Whether a changed field is a timestamp or counter, whose change alone means nothing.
+pub fn is_volatile(path: &str) -> bool {
+    let leaf = path.rsplit('.').next().unwrap_or(path);
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    matches!(
+        leaf,
+        "lastTransitionTime"
+            | "lastUpdateTime"
+            | "lastHeartbeatTime"
+            | "lastProbeTime"
+            | "renewTime"
+            | "acquireTime"
+            | "observedGeneration"
+            | "timestamp"
+            | "time"
+            | "count"
+            | "resourceVersion"
+    ) || leaf.ends_with("Time")
+        || leaf.ends_with("Timestamp")
+        || leaf.ends_with("Count")
+        || (leaf.ends_with("At") && leaf.len() > 2)
+}
+
+/// The interval the controller should use for this object, for kinds that have one.
+pub fn expected_for(key: &ObjectKey, phase: Option<&str>) -> Option<Duration> {
+    let capt = key.kind == "CAPTControlPlane"
+        && (key.group.is_empty() || key.group == "controlplane.cluster.x-k8s.io");
+    capt.then(|| expected_interval(phase))
+}
+
+/// The expected interval at `now`: the shortest of the current phase's and of any phase seen
+/// in the last minute, so an object that flips between phases is judged consistently.
+pub fn expected_at(st: &ObjState, now: Millis) -> Option<Duration> {
+    let current = expected_for(&st.key, st.phase.as_deref())?;
+    match st.shortest_interval {
+        Some((ms, at)) if now - at < 60_000 => Some(current.min(Duration::from_millis(ms as u64))),
+        _ => Some(current),
+    }
+}
+
+struct Window {
+    hot_for: i64,
+    writes: u32,
+    reconciles: u32,
+    events: u32,
+    busy: u32,
+    busy_events: u32,
+    w60: u32,
+    r60: u32,
+    e60: u32,
+}
+
+fn window(config: &Config, st: &ObjState, now: Millis) -> Window {
+    let sec = now.div_euclid(1000);
+    let hot_for = config.hot_for.as_secs().clamp(1, 60) as i64;
+    let from = sec - hot_for + 1;
+    Window {
+        hot_for,
+        writes: st.fine.sum(from, sec, WRITES),
+        reconciles: st.fine.sum(from, sec, RECONCILES),
+        events: st.fine.sum(from, sec, EVENTS),
+        busy: st.fine.busy(from, sec, &[WRITES, RECONCILES]),
+        busy_events: st.fine.busy(from, sec, &[EVENTS]),
+        w60: st.fine.sum(sec - 59, sec, WRITES),
+        r60: st.fine.sum(sec - 59, sec, RECONCILES),
+        e60: st.fine.sum(sec - 59, sec, EVENTS),
+    }
+}
+
+/// The verdict for one object at `now`, and the expected interval it was judged against.
+pub fn verdict(config: &Config, st: &ObjState, now: Millis) -> (Verdict, Option<Duration>) {
+    let expected = expected_at(st, now);
+    let w = window(config, st, now);
+    let secs = w.hot_for as f64;
+    let need = config.hot_rate * secs;
+    // "Sustained": enough activity, spread over most of the window (not one burst).
+    let busy_need = (config.hot_rate.min(1.0) * secs * 0.8).ceil().max(1.0) as u32;
+    let act = f64::from(w.writes.max(w.reconciles));
+    let act60 = f64::from(w.w60.max(w.r60));
+    let sustained = act >= need && w.busy >= busy_need;
+    let event_storm = f64::from(w.events) >= need && w.busy_events >= busy_need;
+    if sustained || event_storm {
+        return (Verdict::Hot, expected);
+    }
+    let abs_elevated = config.hot_rate * 60.0 / 4.0;
+    let elevated = match expected {
+        Some(iv) => {
+            let per_min = 60.0 / iv.as_secs_f64().max(1.0);
+            if act60 > config.hot_factor * per_min {
+                return (Verdict::Hot, expected);
+            }
+            act60 > 2.0 * per_min + 1.0
+        }
+        None => act60 >= abs_elevated,
+    };
+    let burst = act >= need / 2.0 && act >= 3.0;
+    let events = f64::from(w.e60) >= abs_elevated.max(10.0);
+    if elevated || burst || events { (Verdict::Elevated, expected) } else { (Verdict::Ok, expected) }
+}
+
+/// Why object `i` is not OK, with evidence.
+pub fn cause(det: &Detector, i: usize, now: Millis) -> Option<(Cause, Vec<String>)> {
+    let st = &det.objects[i];
+    let w = window(&det.config, st, now);
+    let writes = st.recent_writes(now - 60_000);
+    let n = writes.len();
+
+    if w.r60 >= 4 && w.w60 * 4 <= w.r60 {
+        return Some((
+            Cause::NoWriteLoop,
+            vec![format!(
+                "{} reconcile passes but {} writes in the last minute: the controller requeues without changing anything",
+                w.r60, w.w60
+            )],
+        ));
+    }
+    if w.e60 > w.w60.max(w.r60) {
+        return Some((
+            Cause::EventStorm,
+            vec![format!(
+                "{} Events in the last minute (client-go dampens repeated Events; the real rate is higher)",
+                w.e60
+            )],
+        ));
+    }
+    let manager = |id: u32| ObjState::manager_name(&det.managers, id);
+    let path = |id: u32| det.paths.name(id).to_string();
+    if n >= 3 {
+        let mut distinct: Vec<u32> = writes.iter().map(|x| x.manager).filter(|&m| m != NONE).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() >= 2 {
+            let overlap = |a: &WriteSig, b: &WriteSig| {
+                a.paths == b.paths || (a.headline != NONE && a.headline == b.headline)
+            };
+            let pairs: Vec<(&WriteSig, &WriteSig)> = writes.windows(2).map(|p| (&p[0], &p[1])).collect();
+            let switches = pairs
+                .iter()
+                .filter(|(a, b)| {
+                    a.manager != b.manager && a.manager != NONE && b.manager != NONE && overlap(a, b)
+                })
+                .count();
+            if switches >= 2 && switches * 2 >= pairs.len() {
+                let mut names: Vec<String> = distinct.iter().map(|&m| manager(m)).collect();
+                names.sort();
+                names.dedup();
+                let fields = writes.last().map(|x| x.headline).filter(|&h| h != NONE).map(path);
+                let mut ev = vec![format!(
+                    "managers {} alternately write {} ({} of the last {} writes changed hands)",
+                    names.join(" and "),
+                    fields.unwrap_or_else(|| "the same fields".into()),
+                    switches,
+                    n
+                )];
+                ev.push(format!("{} writes in the last minute", w.w60));
+                return Some((Cause::WriterFight, ev));
+            }
+        }
+        let alternations = writes
+            .windows(3)
+            .filter(|t| t[2].paths == t[0].paths && t[2].values == t[0].values && t[2].values != t[1].values)
+            .count();
+        if alternations >= 2 && alternations * 2 >= n - 2 {
+            let mut ev = Vec::new();
+            if st.head_path != NONE && !st.head_prev.is_empty() {
+                ev.push(format!(
+                    "{} alternates {} ↔ {} between consecutive writes",
+                    path(st.head_path),
+                    st.head_prev,
+                    st.head_cur
+                ));
+            } else {
+                ev.push(format!("consecutive writes alternate between two values ({alternations} times in the last {n} writes)"));
+            }
+            let writers: Vec<String> = {
+                let mut m: Vec<u32> = writes.iter().map(|x| x.manager).filter(|&m| m != NONE).collect();
+                m.sort_unstable();
+                m.dedup();
+                m.into_iter().map(manager).collect()
+            };
+            let generation = if writes.iter().any(|x| x.generation_moved) {
+                "generation rising"
+            } else {
+                "generation unchanged: status only"
+            };
+            ev.push(format!(
+                "{} writes{} in the last minute, {}: one pass writes two statuses",
+                w.w60,
+                if writers.is_empty() { String::new() } else { format!(" by {}", writers.join(", ")) },
+                generation
+            ));
+            return Some((Cause::StatusFlipFlop, ev));
+        }
+        let moved = writes.iter().filter(|x| x.generation_moved).count();
+        if moved >= 2 && moved * 2 >= n {
+            return Some((
+                Cause::SpecChurn,
+                vec![format!(
+                    "metadata.generation rose in {moved} of the last {n} writes (now {}): the spec is rewritten",
+                    st.generation.unwrap_or_default()
+                )],
+            ));
+        }
+        if writes.iter().all(|x| x.volatile_only) {
+            let fields = st.changed_fields(&det.paths);
+            return Some((
+                Cause::VolatileField,
+                vec![format!("every write changes only timestamps or counters: {}", fields.join(", "))],
+            ));
+        }
+    }
+    if let Some(o) = st.owner {
+        let owner = &det.objects[o as usize];
+        let ow = window(&det.config, owner, now);
+        if owner.seen && ow.w60.max(ow.r60) > 0 && w.w60 > 0 {
+            return Some((
+                Cause::OwnedObjectChurn,
+                vec![format!(
+                    "churns in step with its owner {} ({} writes, {} passes in the last minute)",
+                    owner.key, ow.w60, ow.r60
+                )],
+            ));
+        }
+    }
+    let child = det.objects.iter().filter(|c| c.seen && c.owner == Some(i as u32)).find_map(|c| {
+        let cw = window(&det.config, c, now);
+        (verdict(&det.config, c, now).0 > Verdict::Ok).then(|| (c.key.to_string(), cw.w60))
+    });
+    if let Some((child, cw)) = child {
+        return Some((
+            Cause::OwnedObjectChurn,
+            vec![format!(
+                "its owned object {child} churns ({cw} writes in the last minute), and each change triggers this object"
+            )],
+        ));
+    }
+    if w.w60 > 0 {
+        let fields = st.changed_fields(&det.paths);
+        return Some((
+            Cause::WriteChurn,
+            vec![format!("{} writes with changing values in the last minute: {}", w.w60, fields.join(", "))],
+        ));
+    }
+    if w.r60 > 0 {
+        return Some((
+            Cause::NoWriteLoop,
+            vec![format!("{} reconcile passes in the last minute, no writes", w.r60)],
+        ));
+    }
+    if w.e60 > 0 {
+        return Some((Cause::EventStorm, vec![format!("{} Events in the last minute", w.e60)]));
+    }
+    None
+}

@@ -1,0 +1,467 @@
+//! The detector on synthetic streams: exact verdicts and times.
+
+use super::*;
+
+const T0: Millis = 1_800_000_000_000; // whole second
+
+fn cp(name: &str) -> ObjectKey {
+    ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some("ns"), name)
+}
+
+fn deploy(name: &str) -> ObjectKey {
+    ObjectKey::new("apps", "Deployment", Some("ns"), name)
+}
+
+fn mgr(name: &str, sub: Option<&str>) -> Option<Manager> {
+    Some(Manager {
+        name: name.into(),
+        operation: "Update".into(),
+        subresource: sub.map(Into::into),
+        time: None,
+    })
+}
+
+fn change(path: &str, value: &str) -> FieldChange {
+    FieldChange::new(path, Some(value.to_string()))
+}
+
+/// HL1: one pass writes Ready/True, then Failed/SecretError.
+fn hl1_write(k: usize, at: Millis) -> Write {
+    let (status, reason, phase) =
+        if k.is_multiple_of(2) { ("True", "Ready", "Ready") } else { ("False", "SecretError", "Failed") };
+    Write {
+        state: ObjectState { phase: Some(phase.into()), generation: Some(1), ..Default::default() },
+        manager: mgr("legacy-capt-manager", Some("status")),
+        changes: vec![
+            change("status.conditions[Ready].status", status),
+            change("status.conditions[Ready].reason", reason),
+            change("status.conditions[Ready].lastTransitionTime", &rfc3339(at)),
+            change("status.phase", phase),
+        ],
+        ..Default::default()
+    }
+}
+
+fn changes_of(d: &mut Detector, obs: impl IntoIterator<Item = Observation>) -> Vec<VerdictChange> {
+    obs.into_iter().filter_map(|o| d.observe(&o)).collect()
+}
+
+#[test]
+fn calm_ready_object_every_30s_is_never_elevated() {
+    for key in [cp("calm"), deploy("calm")] {
+        let mut d = Detector::new(Config::default());
+        for k in 0..40 {
+            let at = T0 + k * 30_000;
+            let w = Write {
+                state: ObjectState { phase: Some("Ready".into()), generation: Some(1), ..Default::default() },
+                manager: mgr("manager", Some("status")),
+                changes: vec![change("status.workspaceStatus.state", &format!("s{k}"))],
+                ..Default::default()
+            };
+            assert_eq!(d.observe(&Observation::write(at, key.clone(), w)), None, "{key} at write {k}");
+            assert_eq!(
+                d.observe(&Observation::reconcile(at + 5, key.clone(), Some(format!("id-{k}")))),
+                None
+            );
+            assert!(d.tick(at + 15_000).is_empty());
+        }
+        let f = d.finding(&key, T0 + 40 * 30_000).unwrap();
+        assert_eq!(f.peak_verdict, Verdict::Ok);
+        assert_eq!(f.totals.writes, 40);
+    }
+}
+
+#[test]
+fn hl1_flip_flop_is_hot_after_31_writes() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("a");
+    let changes = changes_of(
+        &mut d,
+        (0..40).map(|k| Observation::write(T0 + k as i64 * 50, a.clone(), hl1_write(k, T0 + k as i64 * 50))),
+    );
+    // Write 5 (200 ms) is a burst of half the hot rate. The object flips between Ready (30 s)
+    // and Failed (10 s), so it is judged against 10 s: write 31 (1.5 s) is more than 5x 6/min.
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!((changes[0].at, changes[0].to), (T0 + 200, Verdict::Elevated));
+    assert_eq!((changes[1].at, changes[1].to), (T0 + 1_500, Verdict::Hot));
+    assert_eq!(changes[1].cause, Some(Cause::StatusFlipFlop));
+
+    let f = d.finding(&a, T0 + 2_000).unwrap();
+    assert_eq!(f.verdict, Verdict::Hot);
+    assert_eq!(f.cause, Some(Cause::StatusFlipFlop));
+    assert_eq!(f.observed_at, rfc3339(T0 + 1_500));
+    assert_eq!(f.first_hot_at, Some(rfc3339(T0 + 1_500)));
+    assert_eq!(f.writes_per_minute, 40.0);
+    assert_eq!(f.expected_interval_seconds, Some(10), "last write was Failed");
+    assert!(f.evidence[0].contains("status.conditions[Ready].reason alternates"), "{:?}", f.evidence);
+    assert!(f.evidence[0].contains("Ready") && f.evidence[0].contains("SecretError"));
+    assert!(f.evidence[1].contains("legacy-capt-manager"), "{:?}", f.evidence);
+    assert_eq!(f.managers.len(), 1);
+    assert_eq!(f.managers[0].manager, "legacy-capt-manager");
+    assert_eq!(f.managers[0].subresource.as_deref(), Some("status"));
+    assert_eq!(f.managers[0].writes, 40);
+    assert!(f.changed_fields.contains(&"status.conditions[Ready].reason".to_string()));
+}
+
+#[test]
+fn a_stopped_loop_cools_down_on_tick() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("a");
+    changes_of(
+        &mut d,
+        (0..40).map(|k| Observation::write(T0 + k as i64 * 50, a.clone(), hl1_write(k, T0 + k as i64 * 50))),
+    );
+    // Still more than 5x expected while the writes are in the last minute.
+    assert!(d.tick(T0 + 59_000).is_empty());
+    let c = d.tick(T0 + 61_000);
+    assert_eq!(c.len(), 1);
+    assert_eq!((c[0].from, c[0].to, c[0].at), (Verdict::Hot, Verdict::Ok, T0 + 61_000));
+    let f = d.finding(&a, T0 + 61_000).unwrap();
+    assert_eq!((f.verdict, f.peak_verdict), (Verdict::Ok, Verdict::Hot));
+    assert_eq!(f.cause, None);
+}
+
+#[test]
+fn writer_fight_on_unknown_kind_uses_absolute_threshold() {
+    let mut d = Detector::new(Config::default());
+    let x = deploy("x");
+    let obs = (0..30).map(|k| {
+        let who = if k % 2 == 0 { "kubectl-edit" } else { "autoscaler" };
+        let w = Write {
+            state: ObjectState { generation: Some(1 + k), ..Default::default() },
+            manager: mgr(who, None),
+            changes: vec![change("spec.replicas", if k % 2 == 0 { "3" } else { "5" })],
+            ..Default::default()
+        };
+        Observation::write(T0 + k * 500, x.clone(), w)
+    });
+    let changes = changes_of(&mut d, obs);
+    // 2 writes/s: 5 writes make a burst (ELEVATED at 2 s); HOT once 10 writes spread over 8 of
+    // the last 10 seconds (7 s).
+    assert_eq!(
+        changes.iter().map(|c| (c.at - T0, c.to)).collect::<Vec<_>>(),
+        vec![(2_000, Verdict::Elevated), (7_000, Verdict::Hot)]
+    );
+    let f = d.finding(&x, T0 + 14_500).unwrap();
+    assert_eq!(f.expected_interval_seconds, None);
+    assert_eq!(f.cause, Some(Cause::WriterFight));
+    assert!(
+        f.evidence[0].contains("autoscaler and kubectl-edit alternately write spec.replicas"),
+        "{:?}",
+        f.evidence
+    );
+    assert_eq!(f.evidence[1], "30 writes in the last minute");
+}
+
+#[test]
+fn volatile_field_only_timestamps_change() {
+    let mut d = Detector::new(Config::default());
+    let x = deploy("v");
+    for k in 0..60 {
+        let at = T0 + k * 200;
+        let w = Write {
+            manager: mgr("operator", Some("status")),
+            changes: vec![
+                change("status.conditions[Ready].lastTransitionTime", &rfc3339(at)),
+                change("status.lastSyncTime", &rfc3339(at)),
+            ],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(at, x.clone(), w));
+    }
+    let f = d.finding(&x, T0 + 12_000).unwrap();
+    assert_eq!(f.verdict, Verdict::Hot);
+    assert_eq!(f.cause, Some(Cause::VolatileField));
+    assert!(f.evidence[0].contains("lastTransitionTime"), "{:?}", f.evidence);
+}
+
+#[test]
+fn spec_churn_generation_rises() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("gen");
+    for k in 0..30 {
+        let w = Write {
+            state: ObjectState { phase: Some("Ready".into()), generation: Some(1 + k), ..Default::default() },
+            manager: mgr("manager", None),
+            changes: vec![change("spec.controlPlaneEndpoint.host", &format!("h{k}.example"))],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(T0 + k * 100, a.clone(), w));
+    }
+    let f = d.finding(&a, T0 + 3_000).unwrap();
+    assert_eq!(f.verdict, Verdict::Hot);
+    assert_eq!(f.cause, Some(Cause::SpecChurn));
+    assert!(f.evidence[0].contains("now 30"), "{:?}", f.evidence);
+}
+
+#[test]
+fn before_endpoint_flip_flop_is_a_flip_flop_with_generation_rising() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("before");
+    for k in 0..30 {
+        let host = if k % 2 == 0 { "https://abc.eks.amazonaws.com" } else { "abc.eks.amazonaws.com" };
+        let w = Write {
+            state: ObjectState { phase: Some("Ready".into()), generation: Some(1 + k), ..Default::default() },
+            manager: mgr("manager", None),
+            changes: vec![change("spec.controlPlaneEndpoint.host", host)],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(T0 + k * 100, a.clone(), w));
+    }
+    let f = d.finding(&a, T0 + 3_000).unwrap();
+    assert_eq!(f.cause, Some(Cause::StatusFlipFlop));
+    assert!(f.evidence[1].contains("generation rising"), "{:?}", f.evidence);
+}
+
+#[test]
+fn no_write_loop_counts_distinct_reconcile_ids() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("quiet");
+    d.observe(&Observation::baseline(
+        T0,
+        a.clone(),
+        ObjectState { phase: Some("Ready".into()), ..Default::default() },
+    ));
+    // Three log lines per pass share one reconcileID: 50 passes at 5/s.
+    for k in 0..50 {
+        for line in 0..3 {
+            d.observe(&Observation::reconcile(T0 + k * 200 + line, a.clone(), Some(format!("pass-{k}"))));
+        }
+    }
+    let f = d.finding(&a, T0 + 10_000).unwrap();
+    assert_eq!(f.totals.reconciles, 50);
+    assert_eq!(f.reconciles_per_minute, 50.0);
+    assert_eq!(f.verdict, Verdict::Hot);
+    assert_eq!(f.first_hot_at, Some(rfc3339(T0 + 2_000)), "the 11th pass is > 5x the ready rate");
+    assert_eq!(f.cause, Some(Cause::NoWriteLoop));
+    assert_eq!(f.totals.writes, 0);
+}
+
+#[test]
+fn owned_object_churn() {
+    let mut d = Detector::new(Config::default());
+    let owner = cp("own");
+    let child =
+        ObjectKey::new("infrastructure.cluster.x-k8s.io", "WorkspaceTemplateApply", Some("ns"), "own-apply");
+    for k in 0..40 {
+        let at = T0 + k * 250;
+        let w = Write {
+            state: ObjectState { owner: Some(owner.clone()), generation: Some(1), ..Default::default() },
+            manager: mgr("terraform", Some("status")),
+            changes: vec![change("status.atProvider.outputs.digest", &format!("d{k}"))],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(at, child.clone(), w));
+        d.observe(&Observation::reconcile(at + 10, owner.clone(), Some(format!("r{k}"))));
+    }
+    let now = T0 + 10_000;
+    let fc = d.finding(&child, now).unwrap();
+    assert_eq!(fc.verdict, Verdict::Hot);
+    assert_eq!(fc.cause, Some(Cause::OwnedObjectChurn));
+    assert!(fc.evidence[0].contains("CAPTControlPlane ns/own"), "{:?}", fc.evidence);
+    let fo = d.finding(&owner, now).unwrap();
+    assert_eq!(fo.verdict, Verdict::Hot);
+    // The owner only reconciles: it is a no-write loop fed by the child.
+    assert_eq!(fo.cause, Some(Cause::NoWriteLoop));
+}
+
+#[test]
+fn owner_without_its_own_pattern_blames_the_child() {
+    let mut d = Detector::new(Config::default());
+    let owner = deploy("parent");
+    let child = ObjectKey::new("apps", "ReplicaSet", Some("ns"), "parent-1");
+    for k in 0..40 {
+        let at = T0 + k * 250;
+        let cw = Write {
+            state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
+            manager: mgr("rs-controller", Some("status")),
+            changes: vec![change("status.observedReplicas", &format!("{k}"))],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(at, child.clone(), cw));
+        let ow = Write {
+            manager: mgr("deploy-controller", Some("status")),
+            changes: vec![change("status.replicas", &format!("{k}"))],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(at + 5, owner.clone(), ow));
+    }
+    let fo = d.finding(&owner, T0 + 10_000).unwrap();
+    assert_eq!(fo.cause, Some(Cause::OwnedObjectChurn));
+    assert!(fo.evidence[0].contains("ReplicaSet ns/parent-1"), "{:?}", fo.evidence);
+}
+
+#[test]
+fn event_storm() {
+    let mut d = Detector::new(Config::default());
+    let p = ObjectKey::new("", "Pod", Some("ns"), "crashy");
+    for s in 0..12 {
+        d.observe(&Observation::events(T0 + s * 1000, p.clone(), 4, Some("BackOff".into())));
+    }
+    let f = d.finding(&p, T0 + 11_000).unwrap();
+    assert_eq!(f.events_per_minute, 48.0);
+    assert_eq!(f.verdict, Verdict::Hot);
+    assert_eq!(f.cause, Some(Cause::EventStorm));
+    assert!(f.evidence[0].contains("dampens"));
+}
+
+#[test]
+fn relists_are_never_writes() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("relisted");
+    // A reconnect storm: 200 relists of the same object in 2 s.
+    for k in 0..200 {
+        let st = ObjectState {
+            phase: Some("Ready".into()),
+            resource_version: Some(format!("{k}")),
+            ..Default::default()
+        };
+        assert_eq!(d.observe(&Observation::baseline(T0 + k * 10, a.clone(), st)), None);
+    }
+    let f = d.finding(&a, T0 + 2_000).unwrap();
+    assert_eq!((f.verdict, f.totals.writes, f.totals.baselines), (Verdict::Ok, 0, 200));
+    assert_eq!(f.phase.as_deref(), Some("Ready"));
+}
+
+#[test]
+fn deletes_are_counted_and_marked() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("gone");
+    d.observe(&Observation::write(T0, a.clone(), Write { create: true, ..Default::default() }));
+    d.observe(&Observation::delete(T0 + 1, a.clone()));
+    let f = d.finding(&a, T0 + 2).unwrap();
+    assert!(f.deleted);
+    assert_eq!((f.totals.writes, f.totals.deletes, f.verdict), (1, 1, Verdict::Ok));
+}
+
+#[test]
+fn thresholds_are_configurable() {
+    let strict = Config { hot_rate: 0.2, hot_for: Duration::from_secs(10), ..Config::default() };
+    let mut d = Detector::new(strict);
+    let x = deploy("slow");
+    let writes = || {
+        (0..10).map(|k| {
+            Observation::write(
+                T0 + k * 1500,
+                deploy("slow"),
+                Write { changes: vec![change("spec.a", &k.to_string())], ..Default::default() },
+            )
+        })
+    };
+    for o in writes() {
+        d.observe(&o);
+    }
+    assert_eq!(d.finding(&x, T0 + 13_500).unwrap().verdict, Verdict::Hot);
+    let mut d = Detector::new(Config::default());
+    for o in writes() {
+        d.observe(&o);
+    }
+    assert_eq!(d.finding(&x, T0 + 13_500).unwrap().verdict, Verdict::Elevated, "0.67/s is not 1/s");
+}
+
+#[test]
+fn findings_are_hot_first_and_deterministic() {
+    let run = || {
+        let mut d = Detector::new(Config::default());
+        let calm = cp("b-calm");
+        d.observe(&Observation::write(T0, calm.clone(), Write::default()));
+        for k in 0..40 {
+            d.observe(&Observation::write(T0 + k * 50, cp("z-hot"), hl1_write(k as usize, T0 + k * 50)));
+        }
+        d.findings(T0 + 3_000)
+    };
+    let a = run();
+    assert_eq!(a, run());
+    assert_eq!(a[0].name, "z-hot");
+    assert_eq!(a[1].name, "b-calm");
+    let s: Vec<String> = a.iter().map(|f| serde_json::to_string(f).unwrap()).collect();
+    assert!(s[0].contains(r#""verdict":"HOT","peakVerdict":"HOT","cause":"status-flip-flop""#), "{}", s[0]);
+    for key in [
+        "writesPerMinute",
+        "reconcilesPerMinute",
+        "eventsPerMinute",
+        "expectedIntervalSeconds",
+        "managers",
+        "changedFields",
+        "observedAt",
+        "evidence",
+    ] {
+        assert!(s[0].contains(&format!("\"{key}\"")), "{key} in {}", s[0]);
+    }
+}
+
+#[test]
+fn summary_and_metrics_rates() {
+    let mut d = Detector::new(Config::default());
+    let sample = |t: f64, a: f64| MetricsSample {
+        controller: "captcontrolplane".into(),
+        reconcile_total: Some(t),
+        reconcile_errors: Some(0.0),
+        workqueue_adds: Some(a),
+    };
+    d.observe(&Observation { at: T0, signal: Signal::Metrics(sample(100.0, 120.0)) });
+    let s = d.summary(T0);
+    assert_eq!(s.controllers[0].reconciles_per_second, None, "one scrape gives totals only");
+    d.observe(&Observation { at: T0 + 10_000, signal: Signal::Metrics(sample(150.0, 200.0)) });
+    let s = d.summary(T0 + 10_000);
+    assert_eq!(s.controllers[0].reconciles_per_second, Some(5.0));
+    assert_eq!(s.controllers[0].workqueue_adds_per_second, Some(8.0));
+    d.observe(&Observation { at: T0 + 20_000, signal: Signal::Metrics(sample(3.0, 4.0)) });
+    assert_eq!(d.summary(T0 + 20_000).controllers[0].reconciles_per_second, None, "counter reset");
+    assert_eq!(s.objects, 0);
+}
+
+#[test]
+fn series_buckets_last_five_minutes() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("s");
+    for k in 0..6 {
+        d.observe(&Observation::write(T0 + k * 10_000, a.clone(), Write::default()));
+    }
+    let s = d.series(&a, T0 + 50_000).unwrap();
+    assert_eq!(s.writes.len(), 30);
+    assert_eq!(&s.writes[24..], &[1, 1, 1, 1, 1, 1]);
+    assert_eq!(s.start, T0 + 50_000 - 290_000);
+}
+
+#[test]
+fn history_covers_a_long_run_in_bounded_buckets() {
+    let mut d = Detector::new(Config { history_buckets: 16, ..Config::default() });
+    let a = cp("h");
+    for k in 0..3600 {
+        d.observe(&Observation::write(T0 + k * 1000, a.clone(), Write::default()));
+    }
+    let h = d.history(&a).unwrap();
+    assert!(h.buckets.len() <= 16);
+    assert_eq!(h.buckets.iter().map(|b| u64::from(b[0])).sum::<u64>(), 3600);
+}
+
+#[test]
+fn per_object_state_is_small_and_bounded() {
+    assert!(std::mem::size_of::<state::ObjState>() < 1800, "{}", std::mem::size_of::<state::ObjState>());
+    let mut d = Detector::new(Config::default());
+    for k in 0..1000 {
+        for j in 0..20 {
+            d.observe(&Observation::write(T0 + j * 100, cp(&format!("cp-{k}")), hl1_write(j as usize, T0)));
+        }
+    }
+    let per = d.bytes_per_object();
+    assert!(per < 2048, "{per} bytes per object");
+}
+
+#[test]
+fn volatile_paths() {
+    for p in [
+        "status.conditions[Ready].lastTransitionTime",
+        "status.lastSyncTime",
+        "metadata.annotations.requestedAt",
+        "status.observedGeneration",
+        "status.restartCount",
+    ] {
+        assert!(is_volatile(p), "{p}");
+    }
+    for p in ["status.conditions[Ready].reason", "status.phase", "spec.controlPlaneEndpoint.host", "data.At"]
+    {
+        assert!(!is_volatile(p), "{p}");
+    }
+}

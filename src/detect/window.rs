@@ -1,0 +1,168 @@
+//! Fixed-size rings of time buckets: the only history the detector keeps per object.
+
+/// The three counted signals, as indices into a bucket.
+pub const WRITES: usize = 0;
+pub const RECONCILES: usize = 1;
+pub const EVENTS: usize = 2;
+
+/// `N` buckets of `width_ms` each; bucket `i` covers `[i*width, (i+1)*width)`. Counts saturate.
+#[derive(Clone, Debug)]
+pub struct Ring<const N: usize> {
+    /// Index of the newest bucket written (`i64::MIN` when empty).
+    head: i64,
+    buckets: [[u16; 3]; N],
+}
+
+impl<const N: usize> Default for Ring<N> {
+    fn default() -> Self {
+        Ring { head: i64::MIN, buckets: [[0; 3]; N] }
+    }
+}
+
+impl<const N: usize> Ring<N> {
+    const LEN: i64 = N as i64;
+
+    /// Counts `n` of `signal` into bucket `idx`; a bucket older than the ring's span is dropped.
+    #[inline]
+    pub fn add(&mut self, idx: i64, signal: usize, n: u16) {
+        if self.head == i64::MIN {
+            self.head = idx;
+        } else if idx > self.head {
+            let gap = (idx - self.head).min(Self::LEN);
+            for k in 1..=gap {
+                self.buckets[slot::<N>(self.head + k)] = [0; 3];
+            }
+            self.head = idx;
+        } else if idx <= self.head - Self::LEN {
+            return;
+        }
+        let b = &mut self.buckets[slot::<N>(idx)][signal];
+        *b = b.saturating_add(n);
+    }
+
+    /// The count of bucket `idx` (0 outside the ring's span).
+    #[inline]
+    pub fn get(&self, idx: i64, signal: usize) -> u32 {
+        if self.head == i64::MIN || idx > self.head || idx <= self.head - Self::LEN {
+            0
+        } else {
+            u32::from(self.buckets[slot::<N>(idx)][signal])
+        }
+    }
+
+    /// Sum of `signal` over buckets `from..=to`.
+    pub fn sum(&self, from: i64, to: i64, signal: usize) -> u32 {
+        let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
+        let hi = to.min(self.head);
+        (lo..=hi).map(|i| self.get(i, signal)).sum()
+    }
+
+    /// Buckets in `from..=to` where any of `signals` is non-zero.
+    pub fn busy(&self, from: i64, to: i64, signals: &[usize]) -> u32 {
+        let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
+        let hi = to.min(self.head);
+        (lo..=hi).filter(|&i| signals.iter().any(|&s| self.get(i, s) > 0)).count() as u32
+    }
+}
+
+#[inline]
+fn slot<const N: usize>(idx: i64) -> usize {
+    idx.rem_euclid(N as i64) as usize
+}
+
+/// A history of fixed size whose buckets double in width when it fills: covers any duration in
+/// bounded memory, for timelines of whole files (`analyze`).
+#[derive(Clone, Debug)]
+pub struct History {
+    pub start: i64,
+    pub width_ms: i64,
+    pub buckets: Vec<[u32; 3]>,
+    cap: usize,
+}
+
+impl History {
+    pub fn new(start: i64, width_ms: i64, cap: usize) -> Self {
+        let cap = cap.max(2) & !1;
+        History { start, width_ms: width_ms.max(1), buckets: Vec::with_capacity(cap), cap }
+    }
+
+    pub fn add(&mut self, at: i64, signal: usize, n: u32) {
+        if at < self.start {
+            // Late or out-of-order observation: count it in the first bucket.
+            if let Some(b) = self.buckets.first_mut() {
+                b[signal] = b[signal].saturating_add(n);
+                return;
+            }
+            self.start = at;
+        }
+        let mut idx = ((at - self.start) / self.width_ms) as usize;
+        while idx >= self.cap {
+            self.halve();
+            idx = ((at - self.start) / self.width_ms) as usize;
+        }
+        if self.buckets.len() <= idx {
+            self.buckets.resize(idx + 1, [0; 3]);
+        }
+        self.buckets[idx][signal] = self.buckets[idx][signal].saturating_add(n);
+    }
+
+    fn halve(&mut self) {
+        let merged: Vec<[u32; 3]> = self
+            .buckets
+            .chunks(2)
+            .map(|c| {
+                let mut m = c[0];
+                if let Some(b) = c.get(1) {
+                    for s in 0..3 {
+                        m[s] = m[s].saturating_add(b[s]);
+                    }
+                }
+                m
+            })
+            .collect();
+        self.buckets = merged;
+        self.width_ms *= 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_drops_old_and_clears_skipped() {
+        let mut r: Ring<4> = Ring::default();
+        r.add(10, WRITES, 1);
+        r.add(10, WRITES, 2);
+        r.add(12, WRITES, 1);
+        assert_eq!(r.sum(9, 12, WRITES), 4);
+        assert_eq!(r.busy(9, 12, &[WRITES]), 2);
+        r.add(20, WRITES, 5);
+        assert_eq!(r.sum(0, 20, WRITES), 5, "buckets more than 4 behind are gone");
+        r.add(16, WRITES, 1);
+        assert_eq!(r.sum(0, 20, WRITES), 5, "too old to count");
+        r.add(18, RECONCILES, 1);
+        assert_eq!(r.sum(17, 20, RECONCILES), 1);
+    }
+
+    #[test]
+    fn ring_saturates() {
+        let mut r: Ring<2> = Ring::default();
+        r.add(0, EVENTS, u16::MAX);
+        r.add(0, EVENTS, 9);
+        assert_eq!(r.get(0, EVENTS), u32::from(u16::MAX));
+    }
+
+    #[test]
+    fn history_doubles_width() {
+        let mut h = History::new(0, 1000, 4);
+        for s in 0..8 {
+            h.add(s * 1000, WRITES, 1);
+        }
+        assert_eq!(h.width_ms, 2000);
+        assert_eq!(h.buckets, vec![[2, 0, 0]; 4]);
+        h.add(8_000, WRITES, 1);
+        assert_eq!(h.width_ms, 4000);
+        assert_eq!(h.buckets.iter().map(|b| b[0]).collect::<Vec<_>>(), vec![4, 4, 1]);
+    }
+}
