@@ -1,39 +1,60 @@
-//! `kubectl capt version`.
+//! `kubectl capt version`: like `kubectl version`, the client version first, then the server's;
+//! when the server cannot be asked, the client version is still printed and the error decides
+//! the exit code. `--client` never contacts the server.
 
 use crate::cli::VersionArgs;
 use crate::error::{ExitStatus, Result};
+use crate::k8s::{Op, classify};
 use crate::settings::Settings;
 
+const CLIENT: &str = env!("CARGO_PKG_VERSION");
+
 pub async fn run(args: &VersionArgs, settings: &Settings) -> Result<ExitStatus> {
-    let client = env!("CARGO_PKG_VERSION");
-    let server = if args.client {
-        None
-    } else {
-        match crate::k8s::connect(&settings.target).await {
-            Ok(kube) => match kube.client.apiserver_version().await {
-                Ok(v) => Some(v.git_version),
-                Err(e) => {
-                    super::note(&format!(
-                        "warning: server version unavailable: {}",
-                        crate::k8s::error_chain(&e)
-                    ));
-                    None
-                }
-            },
-            Err(e) => {
-                super::note(&format!("warning: server version unavailable: {e}"));
-                None
-            }
+    if args.client {
+        super::emit(&render(None, settings)?)?;
+        return Ok(ExitStatus::Ok);
+    }
+    if !settings.is_machine_output() {
+        // Shown even when the server is unreachable, as kubectl does.
+        super::emit(&render(None, settings)?)?;
+    }
+    let server = fetch_server_version(settings).await;
+    match server {
+        Ok(v) => {
+            let text = if settings.is_machine_output() {
+                render(Some(&v), settings)?
+            } else {
+                format!("Server Version: {v}\n")
+            };
+            super::emit(&text)?;
+            Ok(ExitStatus::Ok)
         }
-    };
-    let view = serde_json::json!({"clientVersion": client, "serverVersion": server});
-    let text = match crate::render::to_document(&view, settings.output)? {
+        Err(e) => {
+            if settings.is_machine_output() {
+                super::emit(&render(None, settings)?)?;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn fetch_server_version(settings: &Settings) -> Result<String> {
+    let kube = crate::k8s::connect(&settings.target).await?;
+    let op = Op::core("get", "/version", "version", None, None);
+    kube.client
+        .apiserver_version()
+        .await
+        .map(|v| v.git_version)
+        .map_err(|e| classify(e, &op, &kube.server, &kube.context))
+}
+
+fn render(server: Option<&str>, settings: &Settings) -> Result<String> {
+    let mut view = serde_json::json!({"clientVersion": CLIENT});
+    if let Some(s) = server {
+        view["serverVersion"] = s.into();
+    }
+    Ok(match crate::render::to_document(&view, settings.output)? {
         Some(doc) => doc,
-        None => match &server {
-            Some(s) => format!("Client Version: {client}\nServer Version: {s}\n"),
-            None => format!("Client Version: {client}\n"),
-        },
-    };
-    super::emit(&text)?;
-    Ok(ExitStatus::Ok)
+        None => format!("Client Version: {CLIENT}\n"),
+    })
 }

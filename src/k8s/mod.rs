@@ -108,8 +108,12 @@ pub fn is_conflict(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 409)
 }
 
+/// A 404 for the resource type itself: kube-apiserver answers a request under an API group it
+/// does not serve with a plain-text `404 page not found` (kube turns it into a Status).
 fn is_missing_resource_message(msg: &str) -> bool {
-    msg.contains("could not find the requested resource") || msg.is_empty()
+    msg.contains("could not find the requested resource")
+        || msg.contains("404 page not found")
+        || msg.is_empty()
 }
 
 /// Turns a kube error into the crate's error for `op`, on the server `server`.
@@ -197,6 +201,10 @@ mod tests {
         assert!(matches!(e, Error::NotFound { .. }), "{e}");
         assert!(is_not_found(&api(404, "x \"demo\" not found")));
         assert!(!is_not_found(&api(404, "the server could not find the requested resource")));
+        // What a real kube-apiserver says for a group it does not serve (see e2e foundation).
+        assert!(!is_not_found(&api(404, "404 page not found")));
+        let e = classify(api(404, "404 page not found"), &op(), "s", "c");
+        assert!(matches!(e, Error::CrdMissing { .. }), "{e}");
     }
 
     #[test]

@@ -174,7 +174,7 @@ resource!(
         short_names: &[],
         categories: &["cluster-api"],
         scope: Scope::Namespaced,
-        status_subresource: false,
+        status_subresource: true,
     },
     NamespaceResourceScope
 );

@@ -2,13 +2,17 @@
 //! against a real API server, permission and connection errors, missing CRDs, the kubectl
 //! plugin mechanism, and a faithful round trip of upstream-shaped objects.
 
+use std::process::Command;
+use std::time::{Duration, Instant};
+
 use kube::Api;
 use kube::api::PostParams;
 use kubectl_capt::error::Error;
 use kubectl_capt::k8s::{Op, classify};
 use kubectl_capt::model::{CaptControlPlane, CaptKind};
+use serde_json::Value;
 
-use crate::support::env;
+use crate::support::{TestEnv, capt_bin, env, shared_dir, upstream};
 
 const CONTROL_PLANE: &str = r#"
 apiVersion: controlplane.cluster.x-k8s.io/v1beta1
@@ -79,4 +83,189 @@ async fn readonly_user_write_is_forbidden_and_classified() {
         }
         other => panic!("expected Forbidden, got {other:?}"),
     }
+}
+
+/// A kubeconfig like the admin one, pointing at a loopback port nothing listens on.
+fn dead_kubeconfig(env: &TestEnv) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let dead = format!("https://127.0.0.1:{port}");
+    let text = std::fs::read_to_string(&env.kubeconfig).expect("admin kubeconfig");
+    assert!(text.contains(&env.server), "the admin kubeconfig names {}", env.server);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, text.replace(&env.server, &dead)).expect("write kubeconfig");
+    (dir, path, dead)
+}
+
+#[test]
+fn unreachable_server_is_one_line_and_exit_1() {
+    let env = env();
+    let (_dir, kubeconfig, dead) = dead_kubeconfig(env);
+    let started = Instant::now();
+    let out =
+        env.capt().arg("--kubeconfig").arg(&kubeconfig).arg("version").output().expect("run kubectl-capt");
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit code; stderr:\n{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Like kubectl version: the client version still goes to stdout.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("Client Version: {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("kubectl-capt: cannot reach the API server at {dead}")),
+        "first line: {stderr}"
+    );
+    assert!(
+        lines.len() == 1 || (lines.len() == 2 && lines[1].starts_with("hint: ")),
+        "one line (+ hint): {stderr}"
+    );
+
+    // --client does not contact the server.
+    let out =
+        env.capt().arg("--kubeconfig").arg(&kubeconfig).args(["version", "--client"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn version_reports_the_test_servers_version() {
+    let out = env().capt().args(["version", "-o", "json"]).output().expect("run kubectl-capt");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["clientVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["serverVersion"], "v1.36.3");
+}
+
+#[tokio::test]
+async fn missing_crd_is_named() {
+    // A second environment without the project's CRDs: a cluster where CAPT is not installed.
+    let bare = TestEnv::start(&["--no-crds"]);
+    let api: Api<CaptControlPlane> = Api::namespaced(bare.client().await, "default");
+    let err = api.list(&Default::default()).await.expect_err("no CRD, no list");
+    let op = Op::on("list", &CaptControlPlane::INFO, Some("default"), None);
+    let e = classify(err, &op, &bare.server, "capt-testenv");
+    match &e {
+        Error::CrdMissing { crd } => assert_eq!(crd, "captcontrolplanes.controlplane.cluster.x-k8s.io"),
+        other => panic!("expected CrdMissing, got {other:?}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        "the CRD captcontrolplanes.controlplane.cluster.x-k8s.io is not installed on this cluster"
+    );
+}
+
+#[test]
+fn help_works_through_real_kubectl() {
+    let env = env();
+    let bin_dir = capt_bin().parent().expect("binary dir").to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    let kubectl = |args: &[&str]| {
+        Command::new(&env.kubectl)
+            .args(args)
+            .env("PATH", &path)
+            .env("KUBECONFIG", &env.kubeconfig)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run kubectl")
+    };
+    let out = kubectl(&["capt", "--help"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "kubectl capt --help: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Usage: kubectl capt"), "{stdout}");
+    for sub in ["status", "reconcile", "watch", "analyze", "completion", "version"] {
+        assert!(stdout.contains(sub), "--help lists {sub}: {stdout}");
+    }
+    // The plugin gets kubectl's environment and reaches the same server.
+    let out = kubectl(&["capt", "version"]);
+    assert!(out.status.success(), "kubectl capt version: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Server Version: v1.36.3"));
+}
+
+/// Objects of every modelled upstream kind with every spec and status field the upstream CRD
+/// defines, plus the upstream samples (spec) with a full upstream-shaped status.
+fn round_trip_objects(shared: &std::path::Path, suffix: &str) -> Vec<(Value, String)> {
+    let crds = upstream::served_crds(shared);
+    let modelled = |c: &upstream::UpstreamCrd| {
+        kubectl_capt::model::ALL_KINDS.iter().any(|k| k.group == c.group() && k.kind == c.kind())
+    };
+    let mut out = Vec::new();
+    for c in crds.iter().filter(|c| modelled(c)) {
+        // Workspaces are cluster-scoped: names unique per run.
+        let name = format!("full-{}-{suffix}", c.kind().to_ascii_lowercase());
+        out.push((c.full_object(&name), format!("{}.{}", c.plural(), c.group())));
+    }
+    for (_, docs) in upstream::samples(shared) {
+        for mut doc in docs {
+            let crd = crds
+                .iter()
+                .find(|c| c.kind() == doc["kind"] && c.api_version() == doc["apiVersion"])
+                .unwrap_or_else(|| panic!("no upstream CRD for sample {doc}"));
+            if let Some(status) = crd.full_object("x").get("status") {
+                doc["status"] = status.clone();
+            }
+            out.push((doc, format!("{}.{}", crd.plural(), crd.group())));
+        }
+    }
+    out
+}
+
+/// Applies the objects and asserts every field comes back unchanged.
+async fn assert_round_trip(env: &TestEnv, ns: &str, objects: &[(Value, String)], server: &str) {
+    let yaml: String =
+        objects.iter().map(|(o, _)| format!("---\n{}", serde_yaml_ng::to_string(o).expect("yaml"))).collect();
+    env.apply_objects(ns, &yaml).await;
+    for (sent, resource) in objects {
+        let name = sent["metadata"]["name"].as_str().expect("name");
+        let got: Value =
+            serde_json::from_str(&env.kubectl_ok(&["get", resource, name, "-n", ns, "-o", "json"]))
+                .expect("kubectl get -o json");
+        for field in ["spec", "status"] {
+            assert_eq!(
+                got.get(field),
+                sent.get(field),
+                "{server}: {resource} {name}: {field} changed\nsent: {}\ngot:  {}",
+                serde_json::to_string(&sent.get(field)).unwrap_or_default(),
+                serde_json::to_string(&got.get(field)).unwrap_or_default()
+            );
+        }
+        for field in ["labels", "annotations"] {
+            assert_eq!(
+                got["metadata"].get(field),
+                sent["metadata"].get(field),
+                "{server}: {resource} {name}: {field}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn upstream_objects_round_trip_unchanged() {
+    let Some(shared) = shared_dir("foundation::upstream_objects_round_trip_unchanged") else { return };
+    let env = env();
+    let ns = env.namespace("round-trip");
+    let objects = round_trip_objects(&shared, &ns);
+    assert!(
+        objects
+            .iter()
+            .any(|(o, _)| o["kind"] == "Workspace" && o["status"]["atProvider"]["outputs"].is_object())
+    );
+
+    // The objects are valid for the upstream CRDs (real/ for Cluster and Workspace) and an API
+    // server serving those keeps every field...
+    let upstream_env = TestEnv::start(&["--no-crds"]);
+    for crd in upstream::served_crds(&shared) {
+        upstream_env.kubectl_ok(&["apply", "--server-side", "-f", &crd.path.to_string_lossy()]);
+    }
+    upstream_env.kubectl_ok(&["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+    let up_ns = upstream_env.namespace("round-trip");
+    assert_round_trip(&upstream_env, &up_ns, &objects, "upstream CRDs").await;
+
+    // ...and so does the project's own CRDs.
+    assert_round_trip(env, &ns, &objects, "project CRDs").await;
 }

@@ -6,6 +6,8 @@
 //! etcd and kube-apiserver and deletes the state dir when this process exits, however it exits.
 #![allow(dead_code)]
 
+pub mod upstream;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -30,14 +32,15 @@ pub fn capt_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kubectl-capt"))
 }
 
-/// `../shared` beside the repository (CI has it), or `None` after printing why the caller
-/// skips. Tests that need it must return early on `None`.
+/// `../shared` beside the repository (CI has it; `CAPT_SHARED_DIR` overrides, e.g. in a git
+/// worktree), or `None` after printing that the caller skipped. Tests return early on `None`.
 pub fn shared_dir(test: &str) -> Option<PathBuf> {
-    let dir = repo().join("../shared");
+    let dir =
+        std::env::var_os("CAPT_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"));
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: ../shared not found ({test} needs {})", dir.display());
+        eprintln!("skipped: ../shared not found ({test} needs {}; set CAPT_SHARED_DIR)", dir.display());
         println!("skipped: ../shared not found ({test})");
         None
     }
