@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod writers;
+pub mod snapshot;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};

@@ -6,11 +6,53 @@
 //! initialising or waiting.
 
 pub mod guard;
+mod applies;
+mod conditions;
+mod deletion;
+pub mod diff;
+pub mod endpoint;
+mod findings;
+pub mod names;
+mod pass;
 mod secret;
+mod secrets;
+mod simulate;
+mod status;
 mod types;
+mod writes;
 
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod scenarios;
+
+pub use names::Names;
 pub use secret::{SecretBytes, SecretInfo};
+pub use simulate::apply;
 pub use types::*;
+pub use writes::REDACTED;
+
+use chrono::{DateTime, Utc};
+
+/// One reconcile pass over `snapshot` at time `now`: the single status decision, every write
+/// (minimal, owned fields only), the requeue and the findings. Pure.
+pub fn plan(snapshot: &Snapshot, now: DateTime<Utc>) -> Plan {
+    if snapshot.control_plane.metadata.deletion_timestamp.is_some() {
+        return deletion::plan(snapshot, &Names::of(&snapshot.control_plane));
+    }
+    pass::plan(snapshot, now)
+}
+
+impl Requeue {
+    /// `30s: ready`, `5s: waiting for connection secret default/demo-eks-connection`,
+    /// `none: deleted: finalizer removed`.
+    pub fn display(&self) -> String {
+        match self.after {
+            Some(d) => format!("{}s: {}", d.as_secs(), self.reason),
+            None => format!("none: {}", self.reason),
+        }
+    }
+}
 
 use std::time::Duration;
 

@@ -30,7 +30,8 @@ pub struct Snapshot {
     pub workspace: Option<Workspace>,
     /// `<ns>/<cp>-eks-connection` (from the main apply's `writeConnectionSecretToRef`).
     pub connection_secret: Option<SecretInfo>,
-    /// `default/<cluster>-outputs-kubeconfig`.
+    /// `<ns>/<cluster>-outputs-kubeconfig` (upstream hard-codes `default`; see
+    /// docs/upstream-differences.md, B11).
     pub outputs_kubeconfig_secret: Option<SecretInfo>,
     /// `<ns>/<cluster>-kubeconfig`.
     pub kubeconfig_secret: Option<SecretInfo>,
@@ -86,6 +87,8 @@ pub enum Operation {
     Patch,
     /// JSON merge patch of the status subresource (`body` is the patch).
     PatchStatus,
+    /// DELETE the object (`body` is `null`); used only on the deletion path.
+    Delete,
 }
 
 /// One changed field, for display and drift. Secret values never appear: for Secret data the
@@ -110,6 +113,14 @@ pub enum WriteBody {
 }
 
 /// One write a pass makes: the minimal difference from what exists.
+///
+/// A plan can hold two writes to one object (CAPTControlPlane metadata/spec then status;
+/// Cluster spec then status). Both carry the snapshot's resourceVersion: the sender checks the
+/// first against it and uses the version the first write returned for the second.
+///
+/// The kubeconfig WorkspaceTemplateApply's `spec.variables` carry `cluster_endpoint` and
+/// `cluster_certificate_authority_data` copied from the connection Secret (upstream does the
+/// same), so never print a WorkspaceTemplateApply body; print `fields`, which are redacted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Write {
     pub target: ObjectRef,

@@ -1,0 +1,324 @@
+//! Reads what one reconcile pass reads, with as few API calls as possible.
+//!
+//! One object ([`fetch_snapshot`]): GET the CAPTControlPlane, then in parallel GET the Cluster,
+//! the WorkspaceTemplate and the four Secrets and LIST the namespace's WorkspaceTemplateApplies
+//! (main, kubeconfig and `-vpc` in one call), then GET the Workspace the main apply names:
+//! 8 calls, 9 once a Workspace is named, in 3 round trips.
+//!
+//! All objects ([`fetch_all`]): one LIST per kind (CAPTControlPlanes, Clusters,
+//! WorkspaceTemplates, WorkspaceTemplateApplies, Workspaces), joined in memory, plus four
+//! Secret GETs per CAPTControlPlane (Secrets are never listed: that would read every Secret in
+//! the namespace): 5 + 4N calls.
+//!
+//! NotFound becomes an absent object; 401, an unreachable server and a missing CRD are errors;
+//! anything else (403 on Secrets, 500) goes to `read_errors` for the core to report.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use serde::de::DeserializeOwned;
+
+use super::{Kube, Op, classify, is_not_found};
+use crate::error::{Error, Result};
+use crate::model::{
+    CaptControlPlane, CaptKind, Cluster, Workspace, WorkspaceTemplate, WorkspaceTemplateApply,
+};
+use crate::reconcile::{Names, ObjectRef, ReadError, SecretInfo, Snapshot};
+
+/// Secret GETs run at most this many at a time in [`fetch_all`].
+const SECRET_CONCURRENCY: usize = 8;
+
+/// A read that did not find the object, found it, or failed softly.
+type Soft<T> = std::result::Result<Option<T>, ReadError>;
+
+/// Errors that stop the command rather than become a finding.
+fn is_hard(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Unauthorized { .. } | Error::Unreachable { .. } | Error::CrdMissing { .. } | Error::Config(_)
+    )
+}
+
+fn soften<T>(kube: &Kube, res: kube::Result<T>, op: &Op, target: ObjectRef) -> Result<Soft<T>> {
+    match res {
+        Ok(v) => Ok(Ok(Some(v))),
+        Err(e) if is_not_found(&e) => Ok(Ok(None)),
+        Err(e) => {
+            let err = classify(e, op, &kube.server, &kube.context);
+            if is_hard(&err) {
+                return Err(err);
+            }
+            Ok(Err(ReadError { target, message: err.to_string() }))
+        }
+    }
+}
+
+/// An Api for a namespaced kind in `namespace`, or across all namespaces.
+fn api_in<K>(kube: &Kube, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(kube.client.clone(), ns),
+        None => Api::all(kube.client.clone()),
+    }
+}
+
+async fn get_kind<K>(kube: &Kube, api: Api<K>, namespace: Option<&str>, name: &str) -> Result<Soft<K>>
+where
+    K: CaptKind + kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let info = K::INFO;
+    let op = Op::on("get", &info, namespace, Some(name));
+    soften(kube, api.get(name).await, &op, ObjectRef::new(info.kind, namespace, name))
+}
+
+async fn list_kind<K>(
+    kube: &Kube,
+    api: Api<K>,
+    namespace: Option<&str>,
+) -> Result<std::result::Result<Vec<K>, String>>
+where
+    K: CaptKind + kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let info = K::INFO;
+    match api.list(&ListParams::default()).await {
+        Ok(list) => Ok(Ok(list.items)),
+        Err(e) => {
+            let err = classify(e, &Op::on("list", &info, namespace, None), &kube.server, &kube.context);
+            if is_hard(&err) { Err(err) } else { Ok(Err(err.to_string())) }
+        }
+    }
+}
+
+async fn get_secret(kube: &Kube, namespace: &str, name: &str) -> Result<Soft<SecretInfo>> {
+    let api: Api<Secret> = Api::namespaced(kube.client.clone(), namespace);
+    let op = Op::core("get", "secrets", "Secret", Some(namespace), Some(name));
+    let res = api.get(name).await.map(SecretInfo::from_secret);
+    soften(kube, res, &op, ObjectRef::new("Secret", Some(namespace), name))
+}
+
+fn take<T>(soft: Soft<T>, errors: &mut Vec<ReadError>) -> Option<T> {
+    soft.unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+}
+
+/// Where the WorkspaceTemplate is looked up: the ref's namespace, else the CAPTControlPlane's
+/// (upstream always uses the CAPTControlPlane's, B3).
+pub fn template_namespace(cp: &CaptControlPlane, names: &Names) -> String {
+    cp.spec
+        .workspace_template_ref
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| names.namespace.clone())
+}
+
+/// The four Secrets of one CAPTControlPlane.
+async fn secrets(kube: &Kube, names: &Names, snap: &mut Snapshot) -> Result<()> {
+    let ns = names.namespace.as_str();
+    let (conn, outputs, kubeconfig, ca) = tokio::join!(
+        get_secret(kube, ns, &names.connection_secret),
+        get_secret(kube, ns, &names.outputs_kubeconfig_secret),
+        get_secret(kube, ns, &names.kubeconfig_secret),
+        get_secret(kube, ns, &names.ca_secret),
+    );
+    let errors = &mut snap.read_errors;
+    snap.connection_secret = take(conn?, errors);
+    snap.outputs_kubeconfig_secret = take(outputs?, errors);
+    snap.kubeconfig_secret = take(kubeconfig?, errors);
+    snap.ca_secret = take(ca?, errors);
+    Ok(())
+}
+
+/// Picks the main, kubeconfig and vpc applies out of a namespace's applies.
+fn join_applies(names: &Names, applies: &[WorkspaceTemplateApply], snap: &mut Snapshot) {
+    let find = |n: &str| {
+        applies
+            .iter()
+            .find(|a| {
+                a.metadata.name.as_deref() == Some(n)
+                    && a.metadata.namespace.as_deref().is_none_or(|ns| ns == names.namespace)
+            })
+            .cloned()
+    };
+    snap.main_apply = find(&names.main_apply);
+    snap.kubeconfig_apply = find(&names.kubeconfig_apply);
+    snap.vpc_apply_exists = find(&names.vpc_apply).is_some();
+}
+
+/// Everything one pass over `<namespace>/<name>` reads. A missing CAPTControlPlane is an error.
+pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<Snapshot> {
+    let cp = match get_kind::<CaptControlPlane>(kube, api_in(kube, Some(namespace)), Some(namespace), name)
+        .await?
+    {
+        Ok(Some(cp)) => cp,
+        Ok(None) => {
+            return Err(Error::NotFound {
+                kind: "CAPTControlPlane".into(),
+                name: name.into(),
+                namespace: Some(namespace.into()),
+            });
+        }
+        Err(e) => {
+            let op = Op::on("get", &CaptControlPlane::INFO, Some(namespace), Some(name));
+            return Err(Error::Other(anyhow::anyhow!("{} {}: {}", op.verb, op.resource, e.message)));
+        }
+    };
+    let names = Names::of(&cp);
+    let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
+    let template_ns = template_namespace(&cp, &names);
+    let template_name = cp.spec.workspace_template_ref.name.clone();
+    let (cluster, template, applies, secrets_done) = tokio::join!(
+        get_kind::<Cluster>(kube, api_in(kube, Some(namespace)), Some(namespace), name),
+        async {
+            if template_name.is_empty() {
+                Ok(Ok(None))
+            } else {
+                get_kind::<WorkspaceTemplate>(
+                    kube,
+                    api_in(kube, Some(&template_ns)),
+                    Some(&template_ns),
+                    &template_name,
+                )
+                .await
+            }
+        },
+        list_kind::<WorkspaceTemplateApply>(kube, api_in(kube, Some(namespace)), Some(namespace)),
+        async {
+            let mut s = Snapshot::default();
+            secrets(kube, &names, &mut s).await.map(|()| s)
+        },
+    );
+    let secrets_done = secrets_done?;
+    snap.connection_secret = secrets_done.connection_secret;
+    snap.outputs_kubeconfig_secret = secrets_done.outputs_kubeconfig_secret;
+    snap.kubeconfig_secret = secrets_done.kubeconfig_secret;
+    snap.ca_secret = secrets_done.ca_secret;
+    snap.read_errors.extend(secrets_done.read_errors);
+    snap.cluster = take(cluster?, &mut snap.read_errors);
+    snap.template = take(template?, &mut snap.read_errors);
+    match applies? {
+        Ok(list) => join_applies(&names, &list, &mut snap),
+        Err(message) => snap.read_errors.push(ReadError {
+            target: ObjectRef::new("WorkspaceTemplateApply", Some(namespace), &names.main_apply),
+            message,
+        }),
+    }
+    if let Some(ws) = snap.main_apply.as_ref().and_then(|a| a.workspace_name()).map(str::to_string) {
+        snap.workspace = take(
+            get_kind::<Workspace>(kube, Api::all(kube.client.clone()), None, &ws).await?,
+            &mut snap.read_errors,
+        );
+    }
+    Ok(snap)
+}
+
+fn key(ns: Option<&str>, name: Option<&str>) -> (String, String) {
+    (ns.unwrap_or("").to_string(), name.unwrap_or("").to_string())
+}
+
+/// Snapshots of every CAPTControlPlane in `namespace` (all namespaces for `None`), sorted by
+/// namespace and name.
+pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snapshot>> {
+    let cps = match list_kind::<CaptControlPlane>(kube, api_in(kube, namespace), namespace).await? {
+        Ok(cps) => cps,
+        Err(message) => return Err(Error::Other(anyhow::anyhow!("list captcontrolplanes: {message}"))),
+    };
+    if cps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (clusters, templates, applies, workspaces) = tokio::join!(
+        list_kind::<Cluster>(kube, api_in(kube, namespace), namespace),
+        list_kind::<WorkspaceTemplate>(kube, api_in(kube, namespace), namespace),
+        list_kind::<WorkspaceTemplateApply>(kube, api_in(kube, namespace), namespace),
+        list_kind::<Workspace>(kube, Api::all(kube.client.clone()), None),
+    );
+    let (clusters, templates, applies, workspaces) = (clusters?, templates?, applies?, workspaces?);
+    let index = |m: &mut BTreeMap<(String, String), usize>, k: (String, String), i: usize| {
+        m.insert(k, i);
+    };
+    let mut cluster_ix = BTreeMap::new();
+    for (i, c) in clusters.iter().flatten().enumerate() {
+        index(&mut cluster_ix, key(c.metadata.namespace.as_deref(), c.metadata.name.as_deref()), i);
+    }
+    let mut template_ix = BTreeMap::new();
+    for (i, t) in templates.iter().flatten().enumerate() {
+        index(&mut template_ix, key(t.metadata.namespace.as_deref(), t.metadata.name.as_deref()), i);
+    }
+    let mut snaps = Vec::with_capacity(cps.len());
+    for cp in cps {
+        let names = Names::of(&cp);
+        let ns = names.namespace.clone();
+        let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
+        match &clusters {
+            Ok(list) => {
+                snap.cluster = cluster_ix.get(&key(Some(&ns), Some(&names.cp))).map(|&i| list[i].clone())
+            }
+            Err(m) => snap.read_errors.push(ReadError {
+                target: ObjectRef::new("Cluster", Some(&ns), &names.cp),
+                message: m.clone(),
+            }),
+        }
+        let tns = template_namespace(&cp, &names);
+        let tname = cp.spec.workspace_template_ref.name.clone();
+        match &templates {
+            // A template in another namespace than the listed one needs its own GET.
+            Ok(_) if namespace.is_some_and(|n| n != tns) => {
+                snap.template = take(
+                    get_kind::<WorkspaceTemplate>(kube, api_in(kube, Some(&tns)), Some(&tns), &tname).await?,
+                    &mut snap.read_errors,
+                );
+            }
+            Ok(list) => {
+                snap.template = template_ix.get(&key(Some(&tns), Some(&tname))).map(|&i| list[i].clone())
+            }
+            Err(m) => snap.read_errors.push(ReadError {
+                target: ObjectRef::new("WorkspaceTemplate", Some(&tns), &tname),
+                message: m.clone(),
+            }),
+        }
+        match &applies {
+            Ok(list) => {
+                let mine: Vec<WorkspaceTemplateApply> = list
+                    .iter()
+                    .filter(|a| a.metadata.namespace.as_deref() == Some(ns.as_str()))
+                    .cloned()
+                    .collect();
+                join_applies(&names, &mine, &mut snap);
+            }
+            Err(m) => snap.read_errors.push(ReadError {
+                target: ObjectRef::new("WorkspaceTemplateApply", Some(&ns), &names.main_apply),
+                message: m.clone(),
+            }),
+        }
+        if let Some(ws) = snap.main_apply.as_ref().and_then(|a| a.workspace_name()).map(str::to_string) {
+            match &workspaces {
+                Ok(list) => {
+                    snap.workspace =
+                        list.iter().find(|w| w.metadata.name.as_deref() == Some(ws.as_str())).cloned()
+                }
+                Err(m) => snap
+                    .read_errors
+                    .push(ReadError { target: ObjectRef::new("Workspace", None, &ws), message: m.clone() }),
+            }
+        }
+        snaps.push((names, snap));
+    }
+    let mut out: Vec<Snapshot> = stream::iter(snaps)
+        .map(|(names, mut snap)| async move {
+            secrets(kube, &names, &mut snap).await?;
+            Ok::<_, Error>(snap)
+        })
+        .buffered(SECRET_CONCURRENCY)
+        .try_collect()
+        .await?;
+    out.sort_by_key(|s| {
+        key(s.control_plane.metadata.namespace.as_deref(), s.control_plane.metadata.name.as_deref())
+    });
+    Ok(out)
+}

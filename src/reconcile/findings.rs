@@ -1,0 +1,86 @@
+//! Findings about the stored state that do not change the verdict: inputs on which the upstream
+//! controller would not converge (spec §2.9) and leftovers of upstream bugs (spec §7).
+
+use super::endpoint::{self, CA_KEY, Lookup, Source};
+use super::{Finding, ObjectRef, Severity, Snapshot};
+
+fn warn(object: Option<ObjectRef>, message: String) -> Finding {
+    Finding { severity: Severity::Warning, object, message }
+}
+
+/// What the upstream controller would do wrong on this snapshot, and stale upstream writes.
+pub fn upstream_hazards(snap: &Snapshot) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let cp = &snap.control_plane;
+    let ns = cp.metadata.namespace.clone().unwrap_or_default();
+    let name = cp.metadata.name.clone().unwrap_or_default();
+    let cp_ref = ObjectRef::new("CAPTControlPlane", Some(&ns), &name);
+    let loops = |id: &str, pair: &str| {
+        format!(
+            "the upstream controller hot-loops on this state ({id}: {pair} on every pass); kubectl-capt decides one status"
+        )
+    };
+
+    if let Some(ep) = &cp.spec.control_plane_endpoint
+        && ep.host.contains("://")
+    {
+        out.push(warn(
+            Some(cp_ref.clone()),
+            format!("spec.controlPlaneEndpoint.host {:?} contains a URL scheme (upstream B4); Cluster API expects a bare host", ep.host),
+        ));
+    }
+    if let Some(st) = snap.cluster.as_ref().and_then(|c| c.status.as_ref())
+        && st.failure_reason.is_some()
+        && cp.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Failed")
+    {
+        out.push(warn(
+            snap.cluster.as_ref().map(|_| ObjectRef::new("Cluster", Some(&ns), &name)),
+            format!(
+                "status.failureReason {:?} is set although the control plane is not Failed (upstream never clears it, B2)",
+                st.failure_reason.clone().unwrap_or_default()
+            ),
+        ));
+    }
+    if cp.metadata.deletion_timestamp.is_some() || snap.cluster.is_none() || !snap.read_errors.is_empty() {
+        return out;
+    }
+    let Some(wta) = &snap.main_apply else { return out };
+    let wta_ready = wta.ready_condition().is_some_and(|c| c.is_true());
+    if wta.workspace_name().is_none() {
+        return out;
+    }
+    let Some(ws) = &snap.workspace else {
+        let pair = if wta_ready {
+            "WorkspaceStatusUpdateFailed ↔ KubeconfigGenerationFailed"
+        } else {
+            "WorkspaceStatusUpdateFailed ↔ EndpointError"
+        };
+        out.push(warn(Some(cp_ref), loops(if wta_ready { "HL3" } else { "HL4" }, pair)));
+        return out;
+    };
+    let secret = snap.connection_secret.as_ref();
+    let lacks_ca = secret.is_some_and(|s| s.get(CA_KEY).is_none_or(|v| v.is_empty()));
+    let lookup = endpoint::lookup(Some(ws), secret);
+    if wta_ready {
+        match &lookup {
+            Lookup::Found(_, Source::Outputs) if lacks_ca => {
+                out.push(warn(Some(cp_ref), loops("HL1", "Ready ↔ SecretError")));
+            }
+            Lookup::Bad { source: Source::Outputs, .. } => {
+                out.push(warn(Some(cp_ref), loops("HL2", "Ready ↔ EndpointError")));
+            }
+            Lookup::Found(_, Source::Secret) => out.push(warn(
+                Some(cp_ref),
+                "upstream reads a raw URL in the connection secret as base64 and fails with EndpointUpdateFailed (B5, S13); kubectl-capt accepts it".into(),
+            )),
+            Lookup::None => out.push(warn(
+                Some(cp_ref),
+                "upstream would mark this control plane Ready without an endpoint (B6); kubectl-capt waits".into(),
+            )),
+            _ => {}
+        }
+    } else if secret.is_some() && (lacks_ca || matches!(lookup, Lookup::Bad { .. })) {
+        out.push(warn(Some(cp_ref), loops("HL5", "Creating/WorkspaceError ↔ SecretError/EndpointError")));
+    }
+    out
+}
