@@ -2,8 +2,8 @@
 //! here as a typed [`crate::error::Error`] that names the verb and resource.
 
 pub mod apply;
-pub mod writers;
 pub mod snapshot;
+pub mod writers;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};

@@ -5,13 +5,13 @@
 //! The intervals are CAPTEP-0016's: 30 s when ready, 10 s after a serious error, 5 s while
 //! initialising or waiting.
 
-pub mod guard;
 mod applies;
 mod conditions;
 mod deletion;
 pub mod diff;
 pub mod endpoint;
 mod findings;
+pub mod guard;
 pub mod names;
 mod pass;
 mod secret;
