@@ -1,0 +1,411 @@
+//! Kubernetes audit events (`audit.k8s.io/v1` and `v1beta1`, any level). A write is a
+//! create/update/patch/delete of one `objectRef` (subresources included); the stages of one
+//! request (`RequestReceived` → `ResponseComplete`) count once, by `auditID`, with bounded
+//! memory: a request whose later stage never comes is counted when it falls out of the window.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::fields::{self, Leaves};
+use super::{
+    ObjectKey, ObjectState, ParseReport, Record, RecordBody, Verb, WriteRecord, Writer, kind_for_resource,
+    object_key, parse_time,
+};
+
+/// Requests waiting for their final stage, and finished IDs remembered to drop repeats.
+const WINDOW: usize = 65_536;
+
+/// The fields of an audit event the analysis reads; everything else is skipped unparsed.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    #[serde(rename = "auditID")]
+    pub audit_id: Option<String>,
+    pub stage: Option<String>,
+    pub verb: Option<String>,
+    #[serde(rename = "requestURI")]
+    pub request_uri: Option<String>,
+    pub object_ref: Option<AuditObjectRef>,
+    pub user: Option<UserInfo>,
+    pub impersonated_user: Option<UserInfo>,
+    pub user_agent: Option<String>,
+    pub response_status: Option<ResponseStatus>,
+    pub stage_timestamp: Option<String>,
+    pub request_received_timestamp: Option<String>,
+    /// v1beta1 only.
+    pub timestamp: Option<String>,
+    pub request_object: Option<Value>,
+    pub response_object: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditObjectRef {
+    pub resource: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub api_group: Option<String>,
+    pub subresource: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UserInfo {
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResponseStatus {
+    pub code: Option<i64>,
+}
+
+impl AuditEvent {
+    /// Whether this looks like an audit event at all (a JSON object can deserialize into this
+    /// struct with every field absent).
+    pub fn is_audit(&self) -> bool {
+        self.audit_id.is_some() && self.verb.is_some()
+    }
+}
+
+/// Virtual resources whose "create" stores nothing.
+const VIRTUAL: &[&str] = &[
+    "tokenreviews",
+    "subjectaccessreviews",
+    "selfsubjectaccessreviews",
+    "localsubjectaccessreviews",
+    "selfsubjectrulesreviews",
+    "selfsubjectreviews",
+];
+
+#[derive(Default)]
+pub struct AuditState {
+    pending: HashMap<String, Record>,
+    pending_order: VecDeque<String>,
+    done: HashSet<String>,
+    done_order: VecDeque<String>,
+    /// Last version per object, when events carry response bodies.
+    versions: HashMap<ObjectKey, Leaves>,
+}
+
+impl AuditState {
+    /// Reads one audit event; finished writes go to `out`.
+    pub fn event(&mut self, ev: AuditEvent, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
+        report.count("audit");
+        let Some(verb) = ev.verb.as_deref().and_then(Verb::parse) else {
+            report.ignored += 1;
+            return;
+        };
+        let Some(oref) = ev.object_ref.as_ref() else {
+            report.ignored += 1;
+            return;
+        };
+        let resource = oref.resource.as_deref().unwrap_or("");
+        let sub = oref.subresource.as_deref().filter(|s| !s.is_empty());
+        let dry_run = ev.request_uri.as_deref().is_some_and(|u| u.contains("dryRun="));
+        if resource.is_empty() || VIRTUAL.contains(&resource) || sub == Some("token") || dry_run {
+            report.ignored += 1;
+            return;
+        }
+        let id = ev.audit_id.clone().unwrap_or_default();
+        if self.done.contains(&id) {
+            report.ignored += 1;
+            return;
+        }
+        let final_stage = !matches!(ev.stage.as_deref(), Some("RequestReceived" | "ResponseStarted"));
+        if !final_stage && self.pending.contains_key(&id) {
+            report.ignored += 1;
+            return;
+        }
+        if final_stage && self.pending.remove(&id).is_some() {
+            report.ignored += 1;
+        }
+        let code = ev.response_status.as_ref().and_then(|s| s.code);
+        if final_stage {
+            self.remember_done(id.clone());
+            if code.is_some_and(|c| c >= 400) {
+                // Rejected (conflict, forbidden, invalid): nothing was written.
+                report.ignored += 1;
+                return;
+            }
+        }
+        let record = self.write_record(&ev, verb, line);
+        if final_stage {
+            out.push(record);
+        } else {
+            self.pending.insert(id.clone(), record);
+            self.pending_order.push_back(id);
+            while self.pending_order.len() > WINDOW {
+                if let Some(old) = self.pending_order.pop_front()
+                    && let Some(r) = self.pending.remove(&old)
+                {
+                    out.push(r);
+                }
+            }
+        }
+    }
+
+    fn remember_done(&mut self, id: String) {
+        if self.done.insert(id.clone()) {
+            self.done_order.push_back(id);
+            if self.done_order.len() > WINDOW
+                && let Some(old) = self.done_order.pop_front()
+            {
+                self.done.remove(&old);
+            }
+        }
+    }
+
+    /// Requests whose final stage never came (the log ends, or they were cut): counted as
+    /// writes, since the request reached the server.
+    pub fn flush(&mut self, out: &mut Vec<Record>) {
+        for id in self.pending_order.drain(..) {
+            if let Some(r) = self.pending.remove(&id) {
+                out.push(r);
+            }
+        }
+    }
+
+    fn write_record(&mut self, ev: &AuditEvent, verb: Verb, line: u64) -> Record {
+        let oref = ev.object_ref.as_ref();
+        let resource = oref.and_then(|o| o.resource.as_deref()).unwrap_or("");
+        let group = oref.and_then(|o| o.api_group.as_deref()).unwrap_or("");
+        let kind = kind_for_resource(resource, group);
+        let body = ev.response_object.as_ref().filter(|v| v.get("metadata").is_some());
+        let name = oref
+            .and_then(|o| o.name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| body.and_then(|b| b.pointer("/metadata/name")?.as_str().map(str::to_string)))
+            .unwrap_or_else(|| {
+                if ev.verb.as_deref() == Some("deletecollection") { "*" } else { "(generated)" }.into()
+            });
+        let object = object_key(group, &kind, oref.and_then(|o| o.namespace.as_deref()), &name);
+        let secret = kind == "Secret";
+        let mut fields_changed = Vec::new();
+        let mut state = ObjectState::default();
+        if let Some(b) = body {
+            let leaves = fields::flatten(b, secret);
+            match self.versions.get(&object) {
+                Some(prev) => fields_changed = fields::diff(prev, &leaves),
+                None => {
+                    if let Some(req) = &ev.request_object {
+                        fields_changed = request_fields(req, secret);
+                    }
+                }
+            }
+            state = ObjectState::of(b);
+            if verb == Verb::Delete {
+                self.versions.remove(&object);
+            } else {
+                self.versions.insert(object.clone(), fields::to_map(&leaves));
+            }
+        } else if let Some(req) = &ev.request_object {
+            fields_changed = request_fields(req, secret);
+            state.phase = fields::phase_of(req);
+        }
+        let writer = Writer {
+            user: ev.user.as_ref().and_then(|u| u.username.clone()),
+            impersonated: ev.impersonated_user.as_ref().and_then(|u| u.username.clone()),
+            user_agent: ev.user_agent.clone(),
+            manager: ev.request_uri.as_deref().and_then(field_manager),
+        };
+        let at = [&ev.stage_timestamp, &ev.request_received_timestamp, &ev.timestamp]
+            .into_iter()
+            .find_map(|t| t.as_deref().and_then(parse_time));
+        Record {
+            at,
+            line,
+            body: RecordBody::Write(WriteRecord {
+                object,
+                verb,
+                subresource: oref.and_then(|o| o.subresource.clone()).filter(|s| !s.is_empty()),
+                writer,
+                fields: fields_changed,
+                operation: ev.verb.clone().unwrap_or_default(),
+                state,
+            }),
+        }
+    }
+}
+
+/// What a request body says it changes: the leaves of a merge/apply patch or object, or the
+/// paths of a JSON patch.
+fn request_fields(req: &Value, secret: bool) -> Vec<fields::ChangedField> {
+    match req {
+        Value::Array(ops) => ops
+            .iter()
+            .filter_map(|op| {
+                let path = op.get("path")?.as_str()?;
+                let dotted =
+                    path.trim_start_matches('/').replace('/', ".").replace("~1", "/").replace("~0", "~");
+                let hidden = secret && (dotted.starts_with("data") || dotted.starts_with("stringData"));
+                let value = op.get("value").filter(|v| !hidden && !v.is_object() && !v.is_array()).cloned();
+                Some(fields::ChangedField { path: dotted, value })
+            })
+            .collect(),
+        other => fields::as_changes(fields::flatten(other, secret)),
+    }
+}
+
+/// `fieldManager=...` from a request URI's query.
+fn field_manager(uri: &str) -> Option<String> {
+    let query = uri.split_once('?')?.1;
+    let v = query.split('&').find_map(|kv| kv.strip_prefix("fieldManager="))?;
+    Some(percent_decode(v))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::ChangedField;
+    use serde_json::json;
+
+    fn ev(v: Value) -> AuditEvent {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn base(id: &str, stage: &str, verb: &str) -> Value {
+        json!({"apiVersion": "audit.k8s.io/v1", "kind": "Event", "level": "Metadata", "auditID": id, "stage": stage,
+               "verb": verb, "requestURI": "/apis/controlplane.cluster.x-k8s.io/v1beta1/namespaces/ns/captcontrolplanes/a/status?fieldManager=legacy-loop",
+               "objectRef": {"resource": "captcontrolplanes", "namespace": "ns", "name": "a",
+                             "apiGroup": "controlplane.cluster.x-k8s.io", "subresource": "status"},
+               "user": {"username": "admin"}, "userAgent": "legacy-loop/0.1",
+               "requestReceivedTimestamp": "2026-01-01T00:00:00.000000Z", "stageTimestamp": "2026-01-01T00:00:00.010000Z"})
+    }
+
+    fn writes(out: &[Record]) -> Vec<&WriteRecord> {
+        out.iter()
+            .filter_map(|r| match &r.body {
+                RecordBody::Write(w) => Some(w),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_stages_count_once() {
+        let mut st = AuditState::default();
+        let mut rep = ParseReport::default();
+        let mut out = Vec::new();
+        st.event(ev(base("1", "RequestReceived", "patch")), 1, &mut rep, &mut out);
+        assert!(out.is_empty());
+        st.event(ev(base("1", "ResponseComplete", "patch")), 2, &mut rep, &mut out);
+        st.event(ev(base("1", "ResponseComplete", "patch")), 3, &mut rep, &mut out);
+        st.event(ev(base("2", "ResponseComplete", "get")), 4, &mut rep, &mut out);
+        st.flush(&mut out);
+        let w = writes(&out);
+        assert_eq!(w.len(), 1);
+        assert_eq!(out[0].line, 2);
+        assert_eq!(
+            w[0].object,
+            ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some("ns"), "a")
+        );
+        assert_eq!(w[0].subresource.as_deref(), Some("status"));
+        assert_eq!(w[0].writer.manager.as_deref(), Some("legacy-loop"));
+        assert_eq!(w[0].writer.user.as_deref(), Some("admin"));
+        assert_eq!(rep.ignored, 3);
+        assert_eq!(rep.records["audit"], 4);
+    }
+
+    #[test]
+    fn lone_request_received_is_counted_at_the_end() {
+        let mut st = AuditState::default();
+        let mut rep = ParseReport::default();
+        let mut out = Vec::new();
+        st.event(ev(base("9", "RequestReceived", "update")), 1, &mut rep, &mut out);
+        st.flush(&mut out);
+        assert_eq!(writes(&out).len(), 1);
+        assert_eq!(writes(&out)[0].verb, Verb::Update);
+    }
+
+    #[test]
+    fn rejected_and_dry_run_are_not_writes() {
+        let mut st = AuditState::default();
+        let mut rep = ParseReport::default();
+        let mut out = Vec::new();
+        let mut v = base("1", "ResponseComplete", "update");
+        v["responseStatus"] = json!({"code": 409});
+        st.event(ev(v), 1, &mut rep, &mut out);
+        let mut v = base("2", "ResponseComplete", "patch");
+        v["requestURI"] = json!("/api/v1/x?dryRun=All");
+        st.event(ev(v), 2, &mut rep, &mut out);
+        assert!(out.is_empty());
+        assert_eq!(rep.ignored, 2);
+    }
+
+    #[test]
+    fn request_bodies_give_fields_and_response_bodies_give_diffs() {
+        let mut st = AuditState::default();
+        let mut rep = ParseReport::default();
+        let mut out = Vec::new();
+        let mut v = base("1", "ResponseComplete", "patch");
+        v["requestObject"] = json!({"status": {"conditions": [{"type": "Ready", "reason": "SecretError"}]}});
+        st.event(ev(v), 1, &mut rep, &mut out);
+        let obj = |reason: &str, gen_: i64| {
+            json!({"metadata": {"name": "a", "generation": gen_, "resourceVersion": "5"},
+                   "status": {"conditions": [{"type": "Ready", "reason": reason}]}})
+        };
+        let mut v = base("2", "ResponseComplete", "update");
+        v["responseObject"] = obj("Ready", 1);
+        st.event(ev(v), 2, &mut rep, &mut out);
+        let mut v = base("3", "ResponseComplete", "update");
+        v["responseObject"] = obj("SecretError", 1);
+        st.event(ev(v), 3, &mut rep, &mut out);
+        let w = writes(&out);
+        assert_eq!(w[0].fields[0].path, "status.conditions[Ready].reason");
+        assert_eq!(
+            w[2].fields,
+            vec![ChangedField {
+                path: "status.conditions[Ready].reason".into(),
+                value: Some(json!("SecretError"))
+            }]
+        );
+        assert_eq!(w[2].state.generation, Some(1));
+        assert_eq!(w[2].state.phase.as_deref(), Some("SecretError"));
+    }
+
+    #[test]
+    fn json_patch_paths_and_secret_values() {
+        let ops = json!([{"op": "replace", "path": "/data/token", "value": "c2VjcmV0"},
+                         {"op": "replace", "path": "/metadata/labels/a~1b", "value": "x"}]);
+        let f = request_fields(&ops, true);
+        assert_eq!(f[0], ChangedField { path: "data.token".into(), value: None });
+        assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: Some(json!("x")) });
+    }
+
+    #[test]
+    fn field_managers_are_decoded() {
+        assert_eq!(
+            field_manager("/x?fieldManager=kubectl-client-side-apply&y=1").as_deref(),
+            Some("kubectl-client-side-apply")
+        );
+        assert_eq!(field_manager("/x?fieldManager=a%20b").as_deref(), Some("a b"));
+        assert_eq!(field_manager("/x?fieldManager=bad%2").as_deref(), Some("bad%2"));
+        assert_eq!(field_manager("/x"), None);
+    }
+}

@@ -1,0 +1,232 @@
+//! Changed field paths between versions of an object, as leaf paths with value hashes (memory per
+//! object stays bounded; Secret values are compared by hash and never kept).
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Leaves kept per object; deeper objects are compared on the first ones only.
+pub const MAX_LEAVES: usize = 4096;
+
+/// Longest string value carried in a [`ChangedField`].
+const MAX_VALUE_CHARS: usize = 256;
+
+/// One changed leaf: `status.conditions[Ready].reason`, with its new value when it is a small
+/// scalar (never for Secret data). `value` is `None` when the field was removed or is large.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedField {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// A leaf of a flattened object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leaf {
+    pub path: String,
+    pub hash: u64,
+    pub value: Option<Value>,
+}
+
+/// Bookkeeping that changes on every write and says nothing about what the writer changed.
+fn skipped(path: &str) -> bool {
+    matches!(path, "metadata.resourceVersion" | "metadata.generation" | "metadata.selfLink")
+        || path.starts_with("metadata.managedFields")
+}
+
+/// Flattens `v` into leaves. `secret` hides values under `data` / `stringData`.
+pub fn flatten(v: &Value, secret: bool) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    let mut path = String::new();
+    walk(v, &mut path, secret, false, &mut out);
+    out
+}
+
+fn walk(v: &Value, path: &mut String, secret: bool, hidden: bool, out: &mut Vec<Leaf>) {
+    if out.len() >= MAX_LEAVES || skipped(path) {
+        return;
+    }
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                let hide = hidden || (secret && len == 0 && (k == "data" || k == "stringData"));
+                walk(child, path, secret, hide, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let key = ["type", "name"].into_iter().find(|k| {
+                a.iter().all(|e| e.get(k).and_then(Value::as_str).is_some())
+                    && a.iter()
+                        .filter_map(|e| e.get(k)?.as_str())
+                        .collect::<std::collections::HashSet<_>>()
+                        .len()
+                        == a.len()
+            });
+            for (i, child) in a.iter().enumerate() {
+                let len = path.len();
+                match key.and_then(|k| child.get(k)?.as_str()) {
+                    Some(id) => {
+                        path.push('[');
+                        path.push_str(id);
+                        path.push(']');
+                    }
+                    None => {
+                        use std::fmt::Write;
+                        let _ = write!(path, "[{i}]");
+                    }
+                }
+                walk(child, path, secret, hidden, out);
+                path.truncate(len);
+            }
+        }
+        leaf => {
+            let mut h = DefaultHasher::new();
+            hash_value(leaf, &mut h);
+            let value = if hidden { None } else { small(leaf) };
+            out.push(Leaf { path: path.clone(), hash: h.finish(), value });
+        }
+    }
+}
+
+fn hash_value(v: &Value, h: &mut DefaultHasher) {
+    match v {
+        Value::Null => 0u8.hash(h),
+        Value::Bool(b) => b.hash(h),
+        Value::Number(n) => n.to_string().hash(h),
+        Value::String(s) => s.hash(h),
+        // Empty containers.
+        Value::Array(_) => 1u8.hash(h),
+        Value::Object(_) => 2u8.hash(h),
+    }
+}
+
+fn small(v: &Value) -> Option<Value> {
+    match v {
+        Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => None,
+        other => Some(other.clone()),
+    }
+}
+
+/// The last version of each object, as leaf hashes.
+pub type Leaves = HashMap<String, u64>;
+
+/// Leaves that differ from `prev` (changed, added, removed), in path order.
+pub fn diff(prev: &Leaves, next: &[Leaf]) -> Vec<ChangedField> {
+    let mut out: Vec<ChangedField> = next
+        .iter()
+        .filter(|l| prev.get(&l.path) != Some(&l.hash))
+        .map(|l| ChangedField { path: l.path.clone(), value: l.value.clone() })
+        .collect();
+    if prev.len() + out.len() > next.len() {
+        let now: std::collections::HashSet<&str> = next.iter().map(|l| l.path.as_str()).collect();
+        out.extend(
+            prev.keys()
+                .filter(|p| !now.contains(p.as_str()))
+                .map(|p| ChangedField { path: p.clone(), value: None }),
+        );
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// Every leaf as a change (a patch body: what the writer sent).
+pub fn as_changes(leaves: Vec<Leaf>) -> Vec<ChangedField> {
+    leaves.into_iter().map(|l| ChangedField { path: l.path, value: l.value }).collect()
+}
+
+pub fn to_map(leaves: &[Leaf]) -> Leaves {
+    leaves.iter().map(|l| (l.path.clone(), l.hash)).collect()
+}
+
+/// `status.phase`, else the Ready condition's reason (or status), when the object has them.
+pub fn phase_of(obj: &Value) -> Option<String> {
+    let status = obj.get("status")?;
+    if let Some(p) = status.get("phase").and_then(Value::as_str) {
+        return Some(p.to_string());
+    }
+    let ready = status
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
+    let s = ready.get("reason").or_else(|| ready.get("status"))?.as_str()?;
+    Some(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn conditions_are_keyed_by_type() {
+        let v =
+            json!({"status": {"conditions": [{"type": "Ready", "reason": "SecretError"}], "ready": false}});
+        let paths: Vec<String> = flatten(&v, false).into_iter().map(|l| l.path).collect();
+        assert_eq!(
+            paths,
+            ["status.conditions[Ready].reason", "status.conditions[Ready].type", "status.ready"]
+        );
+    }
+
+    #[test]
+    fn diff_ignores_bookkeeping_and_reports_values() {
+        let a = json!({"metadata": {"resourceVersion": "1", "managedFields": [{"manager": "x"}]},
+                       "status": {"conditions": [{"type": "Ready", "reason": "Ready"}]}});
+        let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "y"}]},
+                       "status": {"conditions": [{"type": "Ready", "reason": "SecretError"}]}});
+        let prev = to_map(&flatten(&a, false));
+        let d = diff(&prev, &flatten(&b, false));
+        assert_eq!(
+            d,
+            vec![ChangedField {
+                path: "status.conditions[Ready].reason".into(),
+                value: Some(json!("SecretError"))
+            }]
+        );
+        assert!(diff(&prev, &flatten(&a, false)).is_empty());
+    }
+
+    #[test]
+    fn removed_fields_show_without_value() {
+        let prev = to_map(&flatten(&json!({"spec": {"a": 1, "b": 2}}), false));
+        let d = diff(&prev, &flatten(&json!({"spec": {"a": 1}}), false));
+        assert_eq!(d, vec![ChangedField { path: "spec.b".into(), value: None }]);
+    }
+
+    #[test]
+    fn secret_values_are_never_kept() {
+        let v = json!({"kind": "Secret", "data": {"value": "c2VjcmV0"}, "metadata": {"name": "s"}});
+        let leaves = flatten(&v, true);
+        let data = leaves.iter().find(|l| l.path == "data.value").unwrap();
+        assert_eq!(data.value, None);
+        let changed = diff(&Leaves::new(), &leaves);
+        assert!(!serde_json::to_string(&changed).unwrap().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn leaves_are_bounded() {
+        let big: serde_json::Map<String, Value> = (0..10_000).map(|i| (format!("k{i}"), json!(i))).collect();
+        assert_eq!(flatten(&Value::Object(big), false).len(), MAX_LEAVES);
+    }
+
+    #[test]
+    fn phases() {
+        assert_eq!(phase_of(&json!({"status": {"phase": "Ready"}})).as_deref(), Some("Ready"));
+        assert_eq!(
+            phase_of(&json!({"status": {"conditions": [{"type": "Ready", "reason": "Creating"}]}}))
+                .as_deref(),
+            Some("Creating")
+        );
+        assert_eq!(phase_of(&json!({})), None);
+    }
+}

@@ -1,0 +1,393 @@
+//! One input (a file or stdin) as a stream of [`Record`]s: detects the format from the first
+//! bytes, splits the rest record by record, classifies each record on its own (audit event,
+//! watch event, object, Event, log line, envelope around any of these) and keeps the
+//! [`ParseReport`].
+
+use std::collections::VecDeque;
+use std::io::{Chain, Cursor, Read};
+
+use serde_json::Value;
+
+use super::audit::{AuditEvent, AuditState};
+use super::events::{self, EventState};
+use super::format::{self, Format};
+use super::metrics::MetricsParser;
+use super::scan::{Piece, Scanner};
+use super::watch_dump::{self, EventType, WatchState};
+use super::{MAX_RECORD_BYTES, ParseReport, Record, RecordBody};
+
+/// What an input may contain (`--format`); records of other kinds count as unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restrict {
+    Any,
+    Audit,
+    Logs,
+    Watch,
+    Events,
+    Metrics,
+}
+
+impl From<crate::cli::InputFormat> for Restrict {
+    fn from(f: crate::cli::InputFormat) -> Self {
+        use crate::cli::InputFormat as F;
+        match f {
+            F::Auto => Restrict::Any,
+            F::Audit => Restrict::Audit,
+            F::Logs => Restrict::Logs,
+            F::Watch => Restrict::Watch,
+            F::Events => Restrict::Events,
+            F::Metrics => Restrict::Metrics,
+        }
+    }
+}
+
+/// How to read an input.
+#[derive(Clone, Copy, Debug)]
+pub struct InputOptions {
+    pub restrict: Restrict,
+    /// The year klog lines (which have none) are assumed to be in.
+    pub year: i32,
+}
+
+/// Fields of a log-shipping envelope that may hold a record as a string.
+const ENVELOPE_FIELDS: &[&str] = &["log", "message", "@message", "textPayload", "MESSAGE", "body"];
+
+type Src<R> = Chain<Cursor<Vec<u8>>, R>;
+
+enum Mode {
+    /// JSON records and text lines.
+    Lines,
+    Yaml,
+    Metrics,
+    /// Nothing to read (empty, or an unknown format).
+    Skip,
+}
+
+/// See the module docs. Iterate it for records; [`InputParser::report`] says what could not be
+/// read.
+pub struct InputParser<R: Read> {
+    scanner: Scanner<Src<R>>,
+    mode: Mode,
+    restrict: Restrict,
+    report: ParseReport,
+    audit: AuditState,
+    watch: WatchState,
+    events: EventState,
+    metrics: MetricsParser,
+    logs: super::log_lines::LogParser,
+    queue: VecDeque<Record>,
+    yaml_doc: String,
+    yaml_line: u64,
+    yaml_over: bool,
+    finished: bool,
+}
+
+impl<R: Read> InputParser<R> {
+    /// Reads the first bytes to detect the format. `source` names the input in the report.
+    pub fn new(source: &str, mut reader: R, options: InputOptions) -> std::io::Result<Self> {
+        let restrict = options.restrict;
+        let mut head = Vec::with_capacity(format::SNIFF_BYTES);
+        (&mut reader).take(format::SNIFF_BYTES as u64).read_to_end(&mut head)?;
+        let detected = format::sniff(&head);
+        let mut report = ParseReport::new(source);
+        report.format = detected;
+        let mode = match (detected, restrict) {
+            (Format::Empty, _) => Mode::Skip,
+            (Format::Unknown, _) => {
+                report.unknown.add(1);
+                report.note = Some(format::unknown_reason(&head).to_string());
+                Mode::Skip
+            }
+            (_, Restrict::Metrics) | (Format::Metrics, Restrict::Any) => Mode::Metrics,
+            (Format::Yaml, Restrict::Any | Restrict::Watch | Restrict::Events) => Mode::Yaml,
+            _ => Mode::Lines,
+        };
+        let scanner = Scanner::new(Cursor::new(head).chain(reader));
+        let scanner = if matches!(mode, Mode::Lines) { scanner } else { scanner.text_only() };
+        Ok(InputParser {
+            scanner,
+            mode,
+            restrict,
+            report,
+            audit: AuditState::default(),
+            watch: WatchState::default(),
+            events: EventState::default(),
+            metrics: MetricsParser::default(),
+            logs: super::log_lines::LogParser::new(options.year),
+            queue: VecDeque::new(),
+            yaml_doc: String::new(),
+            yaml_line: 0,
+            yaml_over: false,
+            finished: false,
+        })
+    }
+
+    pub fn report(&self) -> &ParseReport {
+        &self.report
+    }
+
+    pub fn into_report(self) -> ParseReport {
+        self.report
+    }
+
+    /// Reads until at least one record is queued or the input ends.
+    fn step(&mut self) {
+        if matches!(self.mode, Mode::Skip) {
+            self.finish();
+            return;
+        }
+        // Copy the piece out of the scanner's buffer only when needed: classification borrows
+        // `self` mutably.
+        let piece = match self.scanner.next_piece() {
+            None => None,
+            Some(Piece::Json { bytes, line }) => Some((true, bytes.to_vec(), line)),
+            Some(Piece::Text { bytes, line }) => Some((false, bytes.to_vec(), line)),
+            Some(Piece::Truncated { line }) => {
+                self.report.truncated.add(line);
+                return;
+            }
+            Some(Piece::Stray { line }) => {
+                self.report.unknown.add(line);
+                return;
+            }
+        };
+        let Some((json, bytes, line)) = piece else {
+            self.finish();
+            return;
+        };
+        match self.mode {
+            Mode::Lines if json => self.json(&bytes, line),
+            Mode::Lines => {
+                let text = self.text(&bytes, line);
+                self.log_line(&text, line);
+            }
+            Mode::Yaml => {
+                let text = self.text(&bytes, line);
+                self.yaml_line_in(&text, line);
+            }
+            Mode::Metrics => {
+                let text = self.text(&bytes, line);
+                if let Some(r) = self.metrics.line(&text, line, &mut self.report) {
+                    self.queue.push_back(r);
+                }
+            }
+            Mode::Skip => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        if matches!(self.mode, Mode::Yaml) {
+            self.yaml_flush();
+        }
+        let mut out = Vec::new();
+        self.audit.flush(&mut out);
+        self.queue.extend(out);
+        self.report.bytes = self.scanner.bytes();
+        self.report.lines = self.scanner.lines();
+        if let Some(e) = self.scanner.take_io_error() {
+            self.report.truncated.add(self.report.lines + 1);
+            self.report.note = Some(format!("read error: {e}"));
+        }
+        self.finished = true;
+    }
+
+    fn text(&mut self, bytes: &[u8], line: u64) -> String {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            Err(_) => {
+                self.report.invalid_utf8.add(line);
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        }
+    }
+
+    fn allows(&self, r: Restrict) -> bool {
+        self.restrict == Restrict::Any || self.restrict == r
+    }
+
+    fn json(&mut self, bytes: &[u8], line: u64) {
+        if self.allows(Restrict::Audit)
+            && let Ok(ev) = serde_json::from_slice::<AuditEvent>(bytes)
+            && ev.is_audit()
+        {
+            let mut out = Vec::new();
+            self.audit.event(ev, line, &mut self.report, &mut out);
+            self.queue.extend(out);
+            return;
+        }
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => self.value(v, line, bytes, 0),
+            Err(_) => {
+                if std::str::from_utf8(bytes).is_err() {
+                    self.report.invalid_utf8.add(line);
+                }
+                self.report.malformed.add(line);
+            }
+        }
+    }
+
+    /// Classifies one JSON value. `raw` is its text (for log lines, which the log parser reads
+    /// as text); `depth` > 0 inside an envelope.
+    fn value(&mut self, v: Value, line: u64, raw: &[u8], depth: u8) {
+        let s = |k: &str| v.get(k).and_then(Value::as_str);
+        if v.get("auditID").is_some() && v.get("verb").is_some() {
+            if !self.allows(Restrict::Audit) {
+                return self.report.unknown.add(line);
+            }
+            match serde_json::from_value::<AuditEvent>(v) {
+                Ok(ev) => {
+                    let mut out = Vec::new();
+                    self.audit.event(ev, line, &mut self.report, &mut out);
+                    self.queue.extend(out);
+                }
+                Err(_) => self.report.malformed.add(line),
+            }
+            return;
+        }
+        if let Some((t, obj)) = watch_dump::as_watch_event(&v) {
+            if events::is_event(obj) {
+                return self.event(obj, line, t == Some(EventType::Deleted));
+            }
+            if !self.allows(Restrict::Watch) {
+                return self.report.unknown.add(line);
+            }
+            match t {
+                // BOOKMARK, ERROR (e.g. 410 Gone): not about an object's content.
+                None => {
+                    self.report.count("watch");
+                    self.report.ignored += 1;
+                }
+                Some(_) => {
+                    if let Some(r) = self.watch.version(obj, t, line, &mut self.report) {
+                        self.queue.push_back(r);
+                    }
+                }
+            }
+            return;
+        }
+        if events::is_event(&v) {
+            return self.event(&v, line, false);
+        }
+        if let (Some(kind), Some(items)) = (s("kind"), v.get("items").and_then(Value::as_array))
+            && kind.ends_with("List")
+        {
+            for item in items {
+                let text = serde_json::to_vec(item).unwrap_or_default();
+                self.value(item.clone(), line, &text, depth);
+            }
+            return;
+        }
+        if v.get("msg").is_some() && (v.get("ts").is_some() || v.get("level").is_some()) {
+            let text = String::from_utf8_lossy(raw).into_owned();
+            return self.log_line(&text, line);
+        }
+        if watch_dump::is_object(&v) {
+            if !self.allows(Restrict::Watch) {
+                return self.report.unknown.add(line);
+            }
+            if let Some(r) = self.watch.version(&v, None, line, &mut self.report) {
+                self.queue.push_back(r);
+            }
+            return;
+        }
+        if depth == 0 {
+            let inner = ENVELOPE_FIELDS
+                .iter()
+                .find_map(|k| v.get(*k).and_then(Value::as_str))
+                .or_else(|| v.pointer("/properties/log").and_then(Value::as_str));
+            if let Some(inner) = inner {
+                let t = inner.trim();
+                if t.starts_with('{') {
+                    match serde_json::from_str::<Value>(t) {
+                        Ok(iv) => return self.value(iv, line, t.as_bytes(), depth + 1),
+                        Err(_) => return self.report.malformed.add(line),
+                    }
+                }
+                let t = t.to_string();
+                return self.log_line(&t, line);
+            }
+        }
+        self.report.unknown.add(line);
+    }
+
+    fn event(&mut self, v: &Value, line: u64, deleted: bool) {
+        if !self.allows(Restrict::Events) {
+            return self.report.unknown.add(line);
+        }
+        if let Some(r) = self.events.event(v, line, deleted, &mut self.report) {
+            self.queue.push_back(r);
+        }
+    }
+
+    fn log_line(&mut self, text: &str, line: u64) {
+        if !self.allows(Restrict::Logs) {
+            return self.report.unknown.add(line);
+        }
+        if let Some(r) = self.logs.line(text, line, &mut self.report) {
+            self.queue.push_back(r);
+        }
+    }
+
+    fn yaml_line_in(&mut self, text: &str, line: u64) {
+        if text.starts_with("---") || text == "..." {
+            self.yaml_flush();
+            return;
+        }
+        if self.yaml_doc.is_empty() && !self.yaml_over {
+            self.yaml_line = line;
+        }
+        if self.yaml_over {
+            return;
+        }
+        if self.yaml_doc.len() + text.len() + 1 > MAX_RECORD_BYTES {
+            self.yaml_over = true;
+            self.yaml_doc = String::new();
+            return;
+        }
+        self.yaml_doc.push_str(text);
+        self.yaml_doc.push('\n');
+    }
+
+    fn yaml_flush(&mut self) {
+        let line = self.yaml_line;
+        if std::mem::take(&mut self.yaml_over) {
+            self.report.truncated.add(line);
+            return;
+        }
+        let doc = std::mem::take(&mut self.yaml_doc);
+        if doc.trim().is_empty()
+            || doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            return;
+        }
+        match serde_yaml_ng::from_str::<Value>(&doc) {
+            Ok(Value::Null) => {}
+            Ok(Value::Array(items)) => {
+                for item in items {
+                    self.value(item, line, b"", 1);
+                }
+            }
+            Ok(v) => self.value(v, line, b"", 1),
+            Err(_) => self.report.malformed.add(line),
+        }
+    }
+}
+
+impl<R: Read> Iterator for InputParser<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(r) = self.queue.pop_front() {
+                if r.at.is_none() && !matches!(r.body, RecordBody::Seen(_) | RecordBody::Sample(_)) {
+                    self.report.untimed += 1;
+                }
+                return Some(r);
+            }
+            if self.finished {
+                return None;
+            }
+            self.step();
+        }
+    }
+}
