@@ -9,6 +9,7 @@ mod applies;
 mod conditions;
 mod deletion;
 pub mod diff;
+mod documents;
 pub mod endpoint;
 mod findings;
 pub mod guard;
@@ -22,10 +23,13 @@ mod types;
 mod writes;
 
 #[cfg(test)]
+mod fixture_states;
+#[cfg(test)]
 mod fixtures;
 #[cfg(test)]
 mod scenarios;
 
+pub use documents::snapshot_from_yaml;
 pub use names::Names;
 pub use secret::{SecretBytes, SecretInfo};
 pub use simulate::apply;

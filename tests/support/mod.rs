@@ -206,8 +206,10 @@ impl TestEnv {
     /// Creates or replaces every object of a multi-document YAML. Namespaced kinds go into
     /// `namespace`; cluster-scoped kinds keep no namespace. A document with `status` then gets
     /// that status written through the status subresource when the kind has one (a create or
-    /// update of the main resource ignores it).
+    /// update of the main resource ignores it). `${NAMESPACE}` in the text becomes `namespace`
+    /// (fixtures use it in references such as `writeConnectionSecretToRef.namespace`).
     pub async fn apply_objects(&self, namespace: &str, yaml: &str) {
+        let yaml = &yaml.replace("${NAMESPACE}", namespace);
         let client = self.client().await;
         let mut kinds: HashMap<(String, String), (ApiResource, ApiCapabilities)> = HashMap::new();
         for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
