@@ -11,6 +11,7 @@
 
 mod classify;
 mod hash;
+pub mod objects;
 mod state;
 pub mod window;
 

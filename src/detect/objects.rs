@@ -1,0 +1,491 @@
+//! Turns successive versions of Kubernetes objects (watch events, watch dumps) and Events into
+//! [`Observation`]s: what changed, who wrote it, whether `generation` moved. Pure: JSON and a
+//! time in, observations out.
+//!
+//! Secret values are never kept: for Secrets only a hash of each field is held (to tell which
+//! keys changed) and every reported value is `None`.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::hash::{FxBuild, hash_str};
+use super::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, Write};
+
+/// Longest value text reported as is.
+const SHORT: usize = 64;
+/// Paths kept per object; the rest are summarised in one hash.
+const MAX_PATHS: usize = 2000;
+
+/// The object's key from its `apiVersion`, `kind` and metadata.
+pub fn key_of(obj: &Value) -> Option<ObjectKey> {
+    let kind = obj.get("kind")?.as_str()?;
+    let meta = obj.get("metadata")?;
+    let name = meta.get("name")?.as_str()?;
+    let ns = meta.get("namespace").and_then(Value::as_str);
+    Some(ObjectKey::new(
+        group_of(obj.get("apiVersion").and_then(Value::as_str).unwrap_or("")),
+        kind,
+        ns,
+        name,
+    ))
+}
+
+/// `apps/v1` → `apps`; `v1` → ``.
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+fn is_secret(key: &ObjectKey) -> bool {
+    key.kind == "Secret" && key.group.is_empty()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    manager: String,
+    operation: String,
+    subresource: Option<String>,
+    time: Option<Millis>,
+    fields: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Version {
+    resource_version: Option<String>,
+    fields: Vec<(String, u64, Option<String>)>,
+    managers: Vec<Entry>,
+}
+
+/// A fold over object versions.
+#[derive(Debug, Default)]
+pub struct ObjectTracker {
+    cache: HashMap<ObjectKey, Version, FxBuild>,
+}
+
+impl ObjectTracker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Objects currently known.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    /// A version seen by a list or relist: remembered, reported as a baseline (never a write).
+    pub fn baseline(&mut self, at: Millis, obj: &Value) -> Option<Observation> {
+        let key = key_of(obj)?;
+        let version = version_of(&key, obj);
+        self.cache.insert(key.clone(), version);
+        Some(Observation::baseline(at, key, state_of(obj)))
+    }
+
+    /// A version seen as ADDED or MODIFIED on a running watch: a write (a create when the object
+    /// was unknown). A repeat of the known resourceVersion is not a write.
+    pub fn applied(&mut self, at: Millis, obj: &Value) -> Option<Observation> {
+        let key = key_of(obj)?;
+        let new = version_of(&key, obj);
+        let old = self.cache.get(&key);
+        if let (Some(old), Some(rv)) = (old, &new.resource_version)
+            && old.resource_version.as_ref() == Some(rv)
+        {
+            return None;
+        }
+        let changes = match old {
+            Some(old) => diff(&old.fields, &new.fields),
+            None => new.fields.iter().map(|(p, _, v)| FieldChange::new(p.clone(), v.clone())).collect(),
+        };
+        let manager = writer(old.map(|o| o.managers.as_slice()).unwrap_or_default(), &new.managers, &changes);
+        let write = Write { state: state_of(obj), create: old.is_none(), manager, changes };
+        self.cache.insert(key.clone(), new);
+        Some(Observation::write(at, key, write))
+    }
+
+    /// A DELETED event.
+    pub fn deleted(&mut self, at: Millis, obj: &Value) -> Option<Observation> {
+        let key = key_of(obj)?;
+        self.cache.remove(&key);
+        Some(Observation::delete(at, key))
+    }
+}
+
+/// What the detector needs of an object's state.
+pub fn state_of(obj: &Value) -> ObjectState {
+    let meta = obj.get("metadata");
+    let owner = meta.and_then(|m| m.get("ownerReferences")).and_then(Value::as_array).and_then(|refs| {
+        let r =
+            refs.iter().find(|r| r.get("controller") == Some(&Value::Bool(true))).or_else(|| refs.first())?;
+        let ns = meta.and_then(|m| m.get("namespace")).and_then(Value::as_str);
+        Some(ObjectKey::new(
+            group_of(r.get("apiVersion").and_then(Value::as_str).unwrap_or("")),
+            r.get("kind")?.as_str()?,
+            ns,
+            r.get("name")?.as_str()?,
+        ))
+    });
+    ObjectState {
+        phase: obj.pointer("/status/phase").and_then(Value::as_str).map(str::to_string),
+        generation: meta.and_then(|m| m.get("generation")).and_then(Value::as_i64),
+        resource_version: meta
+            .and_then(|m| m.get("resourceVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        owner,
+    }
+}
+
+fn version_of(key: &ObjectKey, obj: &Value) -> Version {
+    let mut fields = Vec::new();
+    let secret = is_secret(key);
+    if let Value::Object(map) = obj {
+        for (k, v) in map {
+            if matches!(k.as_str(), "apiVersion" | "kind") {
+                continue;
+            }
+            flatten(k, v, secret, &mut fields);
+        }
+    }
+    if fields.len() > MAX_PATHS {
+        let rest = fields.split_off(MAX_PATHS - 1);
+        let h = rest.iter().fold(0u64, |a, (p, h, _)| a.wrapping_add(hash_str(p) ^ h));
+        fields.push(("…".into(), h, Some(format!("{} more fields", rest.len()))));
+    }
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    let managers = obj
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| Entry {
+                    manager: e.get("manager").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    operation: e.get("operation").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    subresource: e
+                        .get("subresource")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                    time: e.get("time").and_then(Value::as_str).and_then(crate::parse::logs::parse_time),
+                    fields: e.get("fieldsV1").map_or(0, |f| hash_str(&f.to_string())),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Version {
+        resource_version: obj
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        fields,
+        managers,
+    }
+}
+
+fn skipped(path: &str) -> bool {
+    matches!(
+        path,
+        "metadata.resourceVersion"
+            | "metadata.managedFields"
+            | "metadata.generation"
+            | "metadata.creationTimestamp"
+            | "metadata.uid"
+            | "metadata.selfLink"
+            | "metadata.name"
+            | "metadata.namespace"
+    )
+}
+
+fn flatten(path: &str, v: &Value, secret: bool, out: &mut Vec<(String, u64, Option<String>)>) {
+    if skipped(path) || out.len() > MAX_PATHS {
+        return;
+    }
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, child) in map {
+                flatten(&format!("{path}.{k}"), child, secret, out);
+            }
+        }
+        Value::Array(items)
+            if path.ends_with("conditions") && items.iter().all(|c| c.get("type").is_some()) =>
+        {
+            for c in items {
+                let t = c.get("type").and_then(Value::as_str).unwrap_or("?");
+                flatten(&format!("{path}[{t}]"), c, secret, out);
+            }
+        }
+        leaf => {
+            let text = match leaf {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let h = hash_str(&text);
+            let shown = (!secret).then(|| short(&text, h));
+            out.push((path.to_string(), h, shown));
+        }
+    }
+}
+
+fn short(text: &str, h: u64) -> String {
+    if text.chars().count() <= SHORT {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(32).collect();
+        format!("{head}…#{:08x}", h as u32)
+    }
+}
+
+fn diff(old: &[(String, u64, Option<String>)], new: &[(String, u64, Option<String>)]) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a.0 == b.0 => {
+                if a.1 != b.1 {
+                    out.push(FieldChange::new(b.0.clone(), b.2.clone()));
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a.0 < b.0 => {
+                out.push(FieldChange::new(a.0.clone(), None));
+                i += 1;
+            }
+            (Some(_), Some(b)) | (None, Some(b)) => {
+                out.push(FieldChange::new(b.0.clone(), b.2.clone()));
+                j += 1;
+            }
+            (Some(a), None) => {
+                out.push(FieldChange::new(a.0.clone(), None));
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+/// Who made this write: the managedFields entry that is new or changed (latest time first);
+/// when none changed (same second, same fields), the latest entry for the part that changed
+/// (the status subresource for status changes).
+fn writer(old: &[Entry], new: &[Entry], changes: &[FieldChange]) -> Option<Manager> {
+    let changed: Vec<&Entry> = new.iter().filter(|e| !old.contains(e)).collect();
+    fn pick<'a>(c: &[&'a Entry]) -> Option<&'a Entry> {
+        c.iter().max_by_key(|e| e.time).copied()
+    }
+    let status_change = !changes.is_empty() && changes.iter().all(|c| c.path.starts_with("status"));
+    let by_part: Vec<&Entry> = new
+        .iter()
+        .filter(|e| e.subresource.as_deref().is_some_and(|s| s == "status") == status_change)
+        .collect();
+    let e = pick(&changed).or_else(|| pick(&by_part)).or_else(|| new.iter().max_by_key(|e| e.time))?;
+    Some(Manager {
+        name: e.manager.clone(),
+        operation: e.operation.clone(),
+        subresource: e.subresource.clone(),
+        time: e.time,
+    })
+}
+
+/// A fold over core/v1 (or events.k8s.io/v1) Events: each new occurrence becomes an
+/// [`Observation::events`] about the regarding object.
+#[derive(Debug, Default)]
+pub struct EventTracker {
+    counts: HashMap<String, u64, FxBuild>,
+}
+
+impl EventTracker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An Event seen by a list or relist: its count is remembered, nothing is reported.
+    pub fn baseline(&mut self, ev: &Value) {
+        if let Some(id) = event_id(ev) {
+            self.counts.insert(id, event_count(ev));
+        }
+    }
+
+    /// An Event ADDED or MODIFIED on a running watch: the new occurrences.
+    pub fn applied(&mut self, at: Millis, ev: &Value) -> Option<Observation> {
+        let id = event_id(ev)?;
+        let count = event_count(ev);
+        let before = self.counts.insert(id, count).unwrap_or(0);
+        let delta = count.saturating_sub(before);
+        if delta == 0 {
+            return None;
+        }
+        let object = regarding(ev)?;
+        let reason = ev.get("reason").and_then(Value::as_str).map(str::to_string);
+        Some(Observation::events(at, object, delta.min(u64::from(u32::MAX)) as u32, reason))
+    }
+
+    pub fn deleted(&mut self, ev: &Value) {
+        if let Some(id) = event_id(ev) {
+            self.counts.remove(&id);
+        }
+    }
+}
+
+fn event_id(ev: &Value) -> Option<String> {
+    let m = ev.get("metadata")?;
+    m.get("uid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| Some(format!("{}/{}", m.get("namespace")?.as_str()?, m.get("name")?.as_str()?)))
+}
+
+/// `series.count` (events.k8s.io, or core/v1 `series`), else `count`, else 1.
+pub fn event_count(ev: &Value) -> u64 {
+    ev.pointer("/series/count")
+        .and_then(Value::as_u64)
+        .or_else(|| ev.get("count").and_then(Value::as_u64))
+        .or_else(|| ev.get("deprecatedCount").and_then(Value::as_u64))
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The object an Event is about (`involvedObject` or `regarding`).
+pub fn regarding(ev: &Value) -> Option<ObjectKey> {
+    let r = ev.get("involvedObject").or_else(|| ev.get("regarding"))?;
+    Some(ObjectKey::new(
+        group_of(r.get("apiVersion").and_then(Value::as_str).unwrap_or("")),
+        r.get("kind")?.as_str()?,
+        r.get("namespace").and_then(Value::as_str),
+        r.get("name")?.as_str()?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Signal;
+    use serde_json::json;
+
+    fn cp(rv: &str, reason: &str, time: &str, fields_tag: &str) -> Value {
+        json!({
+            "apiVersion": "controlplane.cluster.x-k8s.io/v1beta1", "kind": "CAPTControlPlane",
+            "metadata": {"name": "a", "namespace": "ns", "resourceVersion": rv, "generation": 1,
+                "ownerReferences": [{"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "name": "a", "controller": true}],
+                "managedFields": [
+                    {"manager": "kubectl", "operation": "Apply", "time": "2026-01-01T00:00:00Z", "fieldsV1": {"f:spec": {}}},
+                    {"manager": "legacy-capt-manager", "operation": "Update", "subresource": "status", "time": time, "fieldsV1": {"f:status": {fields_tag: {}}}}
+                ]},
+            "spec": {"version": "1.31"},
+            "status": {"phase": if reason == "Ready" { "Ready" } else { "Failed" },
+                "conditions": [{"type": "Ready", "status": if reason == "Ready" { "True" } else { "False" }, "reason": reason, "lastTransitionTime": time}]}
+        })
+    }
+
+    #[test]
+    fn modified_gives_changed_paths_values_and_writer() {
+        let mut t = ObjectTracker::new();
+        let b = t.baseline(1, &cp("1", "Ready", "2026-01-01T00:00:01Z", "a")).unwrap();
+        assert!(
+            matches!(b.signal, Signal::Baseline { ref state, .. } if state.phase.as_deref() == Some("Ready"))
+        );
+        let o = t.applied(2, &cp("2", "SecretError", "2026-01-01T00:00:02Z", "b")).unwrap();
+        let Signal::Write { object, write } = o.signal else { panic!("not a write") };
+        assert_eq!(object.to_string(), "CAPTControlPlane ns/a");
+        assert!(!write.create);
+        let paths: Vec<(&str, Option<&str>)> =
+            write.changes.iter().map(|c| (c.path.as_str(), c.value.as_deref())).collect();
+        assert_eq!(
+            paths,
+            vec![
+                ("status.conditions[Ready].lastTransitionTime", Some("2026-01-01T00:00:02Z")),
+                ("status.conditions[Ready].reason", Some("SecretError")),
+                ("status.conditions[Ready].status", Some("False")),
+                ("status.phase", Some("Failed")),
+            ]
+        );
+        let m = write.manager.unwrap();
+        assert_eq!((m.name.as_str(), m.subresource.as_deref()), ("legacy-capt-manager", Some("status")));
+        let owner = write.state.owner.unwrap();
+        assert_eq!((owner.to_string().as_str(), owner.group.as_str()), ("Cluster ns/a", "cluster.x-k8s.io"));
+        // The same resourceVersion again (a resumed watch replays it) is not a write.
+        assert!(t.applied(3, &cp("2", "SecretError", "2026-01-01T00:00:02Z", "b")).is_none());
+    }
+
+    #[test]
+    fn same_second_same_fields_falls_back_to_the_status_writer() {
+        let mut t = ObjectTracker::new();
+        t.baseline(1, &cp("1", "Ready", "2026-01-01T00:00:01Z", "a"));
+        let o = t.applied(2, &cp("2", "SecretError", "2026-01-01T00:00:01Z", "a")).unwrap();
+        let Signal::Write { write, .. } = o.signal else { panic!() };
+        assert_eq!(write.manager.unwrap().name, "legacy-capt-manager");
+    }
+
+    #[test]
+    fn secrets_report_key_names_only() {
+        let secret = |v: &str| {
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "a-ca", "namespace": "ns", "resourceVersion": v,
+                                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": format!("{{\"data\":{{\"tls.key\":\"{v}-SECRET\"}}}}")}},
+                   "data": {"tls.key": format!("{v}-SECRET"), "tls.crt": "same"}})
+        };
+        let mut t = ObjectTracker::new();
+        let created = t.applied(1, &secret("1")).unwrap();
+        let o = t.applied(2, &secret("2")).unwrap();
+        for obs in [created, o] {
+            let Signal::Write { write, .. } = obs.signal else { panic!() };
+            assert!(write.changes.iter().all(|c| c.value.is_none()), "{:?}", write.changes);
+            let text = format!("{write:?}");
+            assert!(!text.contains("SECRET"), "{text}");
+        }
+        let o = t.applied(3, &secret("3")).unwrap();
+        let Signal::Write { write, .. } = o.signal else { panic!() };
+        let paths: Vec<&str> = write.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec!["data.tls.key", "metadata.annotations.kubectl.kubernetes.io/last-applied-configuration"]
+        );
+    }
+
+    #[test]
+    fn creates_removed_fields_and_deletes() {
+        let mut t = ObjectTracker::new();
+        let v1 = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n", "resourceVersion": "1"}, "spec": {"replicas": 1, "paused": true}});
+        let v2 = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n", "resourceVersion": "2"}, "spec": {"replicas": 2}});
+        let Signal::Write { write, object } = t.applied(1, &v1).unwrap().signal else { panic!() };
+        assert!(write.create);
+        assert_eq!(object.group, "apps");
+        let Signal::Write { write, .. } = t.applied(2, &v2).unwrap().signal else { panic!() };
+        assert_eq!(
+            write.changes,
+            vec![FieldChange::new("spec.paused", None), FieldChange::new("spec.replicas", Some("2".into()))]
+        );
+        assert!(matches!(t.deleted(3, &v2).unwrap().signal, Signal::Delete { .. }));
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn long_values_are_shortened() {
+        let long = "x".repeat(500);
+        let mut t = ObjectTracker::new();
+        let v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "1"}, "data": {"k": long}});
+        let Signal::Write { write, .. } = t.applied(1, &v).unwrap().signal else { panic!() };
+        let value = write.changes[0].value.clone().unwrap();
+        assert!(value.chars().count() < 50 && value.contains('…'), "{value}");
+    }
+
+    #[test]
+    fn event_counts_become_deltas() {
+        let ev = |count: u64| {
+            json!({"metadata": {"uid": "u1", "namespace": "ns", "name": "a.1"}, "count": count, "reason": "SecretError",
+                   "involvedObject": {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta1", "kind": "CAPTControlPlane", "namespace": "ns", "name": "a"}})
+        };
+        let mut t = EventTracker::new();
+        t.baseline(&ev(10));
+        assert!(t.applied(1, &ev(10)).is_none());
+        let o = t.applied(2, &ev(14)).unwrap();
+        let Signal::Events { object, count, reason } = o.signal else { panic!() };
+        assert_eq!((object.name.as_str(), count, reason.as_deref()), ("a", 4, Some("SecretError")));
+        let series = json!({"metadata": {"uid": "u2"}, "series": {"count": 3}, "regarding": {"kind": "Pod", "namespace": "ns", "name": "p"}});
+        let Signal::Events { count, object, .. } = t.applied(3, &series).unwrap().signal else { panic!() };
+        assert_eq!((count, object.group.as_str()), (3, ""));
+    }
+}
