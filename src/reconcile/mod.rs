@@ -15,6 +15,7 @@ mod findings;
 pub mod guard;
 pub mod names;
 mod pass;
+pub mod report;
 mod secret;
 mod secrets;
 mod simulate;
