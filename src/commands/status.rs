@@ -30,7 +30,9 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus> {
     };
 
     let text = match (&args.name, settings.output) {
-        (Some(_), OutputFormat::Json | OutputFormat::Yaml) => render::to_document(&reports[0], settings.output)?,
+        (Some(_), OutputFormat::Json | OutputFormat::Yaml) => {
+            render::to_document(&reports[0], settings.output)?
+        }
         (None, OutputFormat::Json | OutputFormat::Yaml) => {
             render::to_document(&List { items: &reports }, settings.output)?
         }
@@ -42,7 +44,9 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus> {
             });
             None
         }
-        (None, format) => Some(list_text(&reports, format == OutputFormat::Wide, kube.all_namespaces, palette)),
+        (None, format) => {
+            Some(list_text(&reports, format == OutputFormat::Wide, kube.all_namespaces, palette))
+        }
     };
     if let Some(text) = text {
         super::emit(&text)?;
@@ -107,9 +111,21 @@ pub fn list_text(reports: &[Report], wide: bool, all_namespaces: bool, p: Palett
 }
 
 fn flatten<'a>(n: &'a Node, prefix: &str, last: bool, root: bool, out: &mut Vec<(String, &'a Node)>) {
-    let branch = if root { String::new() } else if last { format!("{prefix}└─ ") } else { format!("{prefix}├─ ") };
+    let branch = if root {
+        String::new()
+    } else if last {
+        format!("{prefix}└─ ")
+    } else {
+        format!("{prefix}├─ ")
+    };
     out.push((branch, n));
-    let child_prefix = if root { String::new() } else if last { format!("{prefix}   ") } else { format!("{prefix}│  ") };
+    let child_prefix = if root {
+        String::new()
+    } else if last {
+        format!("{prefix}   ")
+    } else {
+        format!("{prefix}│  ")
+    };
     for (i, c) in n.children.iter().enumerate() {
         flatten(c, &child_prefix, i + 1 == n.children.len(), false, out);
     }
@@ -169,12 +185,16 @@ pub fn object_text(r: &Report, wide: bool, p: Palette) -> String {
             p.dim(&format!("\"{}\"", sanitize(r.message.as_deref().unwrap_or(""))))
         ));
     }
-    out.push_str(&format!("Endpoint:  {}\n", r.endpoint.as_deref().map(sanitize).unwrap_or_else(|| "<none>".into())));
+    out.push_str(&format!(
+        "Endpoint:  {}\n",
+        r.endpoint.as_deref().map(sanitize).unwrap_or_else(|| "<none>".into())
+    ));
     out.push_str(&format!("Requeue:   {}\n", sanitize(&r.requeue)));
     if r.in_sync {
         out.push_str(&format!("Drift:     {}\n", p.good("in sync")));
     } else {
-        let objects: std::collections::BTreeSet<String> = r.drift.iter().map(|d| d.object.to_string()).collect();
+        let objects: std::collections::BTreeSet<String> =
+            r.drift.iter().map(|d| d.object.to_string()).collect();
         out.push_str(&format!(
             "Drift:     {} would be written to {} object(s)\n",
             p.warn(&format!("{} field(s)", r.drift.len())),
@@ -182,7 +202,13 @@ pub fn object_text(r: &Report, wide: bool, p: Palette) -> String {
         ));
         let mut dt = render::table(&["object", "op", "path", "stored", "desired"]);
         for d in &r.drift {
-            let clip = |s: String| if wide || s.chars().count() <= 60 { s } else { format!("{}…", s.chars().take(59).collect::<String>()) };
+            let clip = |s: String| {
+                if wide || s.chars().count() <= 60 {
+                    s
+                } else {
+                    format!("{}…", s.chars().take(59).collect::<String>())
+                }
+            };
             dt.add_row(vec![
                 sanitize(&d.object.to_string()),
                 format!("{:?}", d.operation),
@@ -219,7 +245,10 @@ mod tests {
 
     fn fixture(state: &str) -> Report {
         let path = format!("{}/tests/fixtures/states/{state}.yaml", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(path).unwrap().replace("${NAME}", "demo").replace("${NAMESPACE}", "default");
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("${NAME}", "demo")
+            .replace("${NAMESPACE}", "default");
         let snap = snapshot_from_yaml(&text, "default", "demo").unwrap();
         let now = chrono::DateTime::parse_from_rfc3339("2024-11-22T05:00:00Z").unwrap().to_utc();
         report(&snap, &plan(&snap, now), now)

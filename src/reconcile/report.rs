@@ -191,7 +191,11 @@ fn tree(snap: &Snapshot, names: &Names, now: DateTime<Utc>) -> Node {
     if let Some(a) = &snap.kubeconfig_apply {
         kubeconfig = b.present(kubeconfig, &a.metadata, a.ready_condition());
     }
-    kubeconfig.children.push(b.secret(ns, &names.outputs_kubeconfig_secret, snap.outputs_kubeconfig_secret.as_ref()));
+    kubeconfig.children.push(b.secret(
+        ns,
+        &names.outputs_kubeconfig_secret,
+        snap.outputs_kubeconfig_secret.as_ref(),
+    ));
 
     cp_node.children = vec![
         template,
@@ -204,7 +208,11 @@ fn tree(snap: &Snapshot, names: &Names, now: DateTime<Utc>) -> Node {
     let mut cluster = b.node("Cluster", Some(ns), &names.cp);
     if let Some(c) = &snap.cluster {
         let st = c.status.as_ref();
-        cluster = b.present(cluster, &c.metadata, find_condition(st.and_then(|s| s.conditions.as_deref()), "ControlPlaneInitialized"));
+        cluster = b.present(
+            cluster,
+            &c.metadata,
+            find_condition(st.and_then(|s| s.conditions.as_deref()), "ControlPlaneInitialized"),
+        );
         cluster.ready = st.and_then(|s| s.control_plane_ready).or(Some(false));
         cluster.detail = st.and_then(|s| s.phase.clone()).map(|p| format!("phase {p}"));
     }
@@ -298,7 +306,11 @@ mod tests {
         assert!(!r.in_sync);
         assert_eq!(r.tree.state, "missing");
         assert!(r.drift.iter().any(|d| d.path == "metadata.finalizers"));
-        assert!(r.drift.iter().any(|d| d.path == "status.phase" && d.desired == Some(serde_json::json!("Creating"))));
+        assert!(
+            r.drift
+                .iter()
+                .any(|d| d.path == "status.phase" && d.desired == Some(serde_json::json!("Creating")))
+        );
         assert_eq!(r.requeue_after_seconds, Some(5));
     }
 }
