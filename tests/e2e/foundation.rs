@@ -12,52 +12,39 @@ use kubectl_capt::k8s::{Op, classify};
 use kubectl_capt::model::{CaptControlPlane, CaptKind};
 use serde_json::Value;
 
-use crate::support::{TestEnv, capt_bin, env, shared_dir, upstream};
-
-const CONTROL_PLANE: &str = r#"
-apiVersion: controlplane.cluster.x-k8s.io/v1beta1
-kind: CAPTControlPlane
-metadata:
-  name: ${NAME}
-spec:
-  version: "1.31"
-  workspaceTemplateRef:
-    name: ${NAME}-eks-controlplane-template
-  controlPlaneConfig:
-    region: ap-northeast-1
-    endpointAccess:
-      public: true
-      private: true
-status:
-  ready: false
-  initialized: false
-  phase: Creating
-  conditions:
-  - type: Ready
-    status: "False"
-    reason: WorkspaceNotReady
-    message: waiting for the workspace
-    lastTransitionTime: "2026-01-01T00:00:00Z"
-"#;
+use crate::support::{TestEnv, capt_bin, env, fixture, shared_dir, upstream};
 
 #[tokio::test]
 async fn control_plane_round_trips_through_the_kubernetes_layer() {
     let env = env();
     let ns = env.namespace("foundation-cp");
-    env.apply_objects(&ns, &CONTROL_PLANE.replace("${NAME}", "demo")).await;
+    // Workspaces are cluster-scoped: the name carries the namespace to stay unique.
+    env.apply_objects(&ns, &fixture("ready", &ns)).await;
 
     let api: Api<CaptControlPlane> = Api::namespaced(env.client().await, &ns);
-    let cp = api.get("demo").await.expect("get CAPTControlPlane through the project's model");
-    assert_eq!(cp.metadata.name.as_deref(), Some("demo"));
+    let cp = api.get(&ns).await.expect("get CAPTControlPlane through the project's model");
+    assert_eq!(cp.metadata.name.as_deref(), Some(ns.as_str()));
     assert_eq!(cp.metadata.namespace.as_deref(), Some(ns.as_str()));
     assert_eq!(cp.spec.version, "1.31");
-    assert_eq!(cp.spec.workspace_template_ref.name, "demo-eks-controlplane-template");
+    assert_eq!(cp.spec.workspace_template_ref.name, format!("{ns}-eks-controlplane-template"));
     let config = cp.spec.control_plane_config.as_ref().expect("controlPlaneConfig");
     assert_eq!(config.region.as_deref(), Some("ap-northeast-1"));
+    let endpoint = cp.spec.control_plane_endpoint.as_ref().expect("controlPlaneEndpoint");
+    assert_eq!(endpoint.host, format!("{ns}.gr7.ap-northeast-1.eks.amazonaws.com"));
     let status = cp.status.as_ref().expect("status written through the status subresource");
+    assert_eq!(status.secrets_ready, Some(true));
+    assert_eq!(status.phase.as_deref(), Some("Ready"));
     let ready =
         kubectl_capt::model::find_condition(status.conditions.as_deref(), "Ready").expect("Ready condition");
-    assert_eq!(ready.reason.as_deref(), Some("WorkspaceNotReady"));
+    assert_eq!(ready.status, "True");
+    assert_eq!(ready.message.as_deref(), Some("Control plane is ready"));
+    let ws = status.workspace_status.as_ref().expect("workspaceStatus");
+    assert_eq!(ws.state.as_deref(), Some("Available"));
+
+    // The same object through the list path, as commands read it.
+    let listed = api.list(&Default::default()).await.expect("list");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0], cp);
 }
 
 #[tokio::test]
