@@ -1,1 +1,206 @@
-//! e2e: status.
+//! e2e: `kubectl capt status` against a real API server, on objects in the states of
+//! `tests/fixtures/states/`: the JSON document of each, the list, exit codes, the read-only
+//! user, the number of API calls one snapshot costs, and that no output ever contains a Secret
+//! value the test created.
+
+use std::process::Output;
+
+use base64::Engine;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use kubectl_capt::model::{CaptControlPlane, Cluster};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::support::{TestEnv, env, fixture};
+
+/// (state, phase, ready, Ready reason, requeue seconds, in sync)
+const STATES: &[(&str, &str, bool, &str, u64, bool)] = &[
+    ("ready", "Ready", true, "Ready", 30, true),
+    ("creating", "Creating", false, "Creating", 5, true),
+    ("creating-fresh", "Creating", false, "Creating", 5, false),
+    ("workspace-error", "Failed", false, "WorkspaceError", 10, false),
+    ("missing-cluster", "Creating", false, "Creating", 5, false),
+    ("missing-template", "Failed", false, "WorkspaceTemplateNotFound", 10, false),
+    ("ready-no-ca", "Failed", false, "SecretError", 10, false),
+    ("hl3-workspace-missing", "Failed", false, "WorkspaceStatusUpdateFailed", 10, false),
+    ("no-endpoint", "Creating", false, "Creating", 5, false),
+];
+
+/// Every value of every Secret in a fixture (stringData as is, data decoded).
+fn secret_values(yaml: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
+        let v = Value::deserialize(doc).expect("fixture YAML");
+        if v["kind"] != "Secret" {
+            continue;
+        }
+        for (_, s) in v["stringData"].as_object().into_iter().flatten() {
+            out.push(s.as_str().unwrap_or_default().as_bytes().to_vec());
+        }
+        for (_, s) in v["data"].as_object().into_iter().flatten() {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap_or_default()).unwrap();
+            out.push(bytes);
+        }
+    }
+    out
+}
+
+fn run(env: &TestEnv, args: &[&str], readonly: bool) -> Output {
+    let mut cmd = if readonly { env.capt_readonly() } else { env.capt() };
+    cmd.args(args).output().expect("run kubectl-capt")
+}
+
+fn assert_no_secret(out: &Output, secrets: &[Vec<u8>], what: &str) {
+    for s in secrets.iter().filter(|s| s.len() >= 8) {
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_slice()),
+                "{what}: {stream} contains a Secret value ({} bytes)",
+                s.len()
+            );
+        }
+    }
+}
+
+/// What the controller's first pass does and `kubectl apply` of a fixture cannot: point the
+/// CAPTControlPlane's owner reference at the Cluster's real uid.
+async fn claim(env: &TestEnv, ns: &str, name: &str) {
+    let client = env.client().await;
+    let Ok(cluster) = Api::<Cluster>::namespaced(client.clone(), ns).get(name).await else { return };
+    let cps: Api<CaptControlPlane> = Api::namespaced(client, ns);
+    let cp = cps.get(name).await.expect("CAPTControlPlane");
+    if cp.metadata.finalizers.is_none() {
+        return;
+    }
+    let patch = json!({"metadata": {"ownerReferences": [{
+        "apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "name": name,
+        "uid": cluster.metadata.uid, "controller": true, "blockOwnerDeletion": true,
+    }]}});
+    cps.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("patch ownerReferences");
+}
+
+fn json_of(out: &Output, what: &str) -> Value {
+    assert!(out.status.success(), "{what}: exit {:?}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test]
+async fn status_of_each_state_and_the_list() {
+    let env = env();
+    let ns = env.namespace("status");
+    let mut secrets = Vec::new();
+    let mut names = Vec::new();
+    for (i, (state, ..)) in STATES.iter().enumerate() {
+        // Workspaces are cluster-scoped: the name carries the unique namespace.
+        let name = format!("{ns}-{i}");
+        let yaml = fixture(state, &name);
+        secrets.extend(secret_values(&yaml));
+        env.apply_objects(&ns, &yaml).await;
+        claim(env, &ns, &name).await;
+        names.push(name);
+    }
+    assert!(secrets.len() >= 5, "the fixtures hold Secret values to look for");
+
+    for ((state, phase, ready, reason, requeue, in_sync), name) in STATES.iter().zip(&names) {
+        let out = run(env, &["status", name, "-n", &ns, "-o", "json"], false);
+        assert_no_secret(&out, &secrets, state);
+        let doc = json_of(&out, state);
+        assert_eq!(doc["namespace"], ns.as_str(), "{state}");
+        assert_eq!(doc["name"], name.as_str(), "{state}");
+        assert_eq!(doc["phase"], *phase, "{state}: {doc:#}");
+        assert_eq!(doc["ready"], *ready, "{state}");
+        assert_eq!(doc["reason"], *reason, "{state}");
+        assert_eq!(doc["requeueAfterSeconds"], *requeue, "{state}");
+        assert!(doc["requeueReason"].as_str().is_some_and(|r| !r.is_empty()), "{state}");
+        assert_eq!(doc["inSync"], *in_sync, "{state}: drift {:#}", doc["drift"]);
+        assert_eq!(doc["drift"].as_array().unwrap().is_empty(), *in_sync, "{state}");
+        for d in doc["drift"].as_array().unwrap() {
+            assert!(d["path"].is_string() && d.get("stored").is_some() && d.get("desired").is_some(), "{state}: {d}");
+        }
+        assert!(doc["conditions"].as_array().unwrap().iter().any(|c| c["type"] == "Ready"), "{state}");
+        assert!(doc["findings"].is_array(), "{state}");
+        assert_eq!(doc["tree"]["kind"], "Cluster", "{state}");
+        assert_eq!(doc["tree"]["children"][0]["kind"], "CAPTControlPlane", "{state}");
+
+        // The table form: the tree, the requeue line and nothing secret.
+        let table = run(env, &["status", name, "-n", &ns], false);
+        assert!(table.status.success(), "{state}: {}", String::from_utf8_lossy(&table.stderr));
+        assert_no_secret(&table, &secrets, state);
+        let text = String::from_utf8_lossy(&table.stdout);
+        assert!(text.contains(&format!("CAPTControlPlane {ns}/{name}")), "{state}:\n{text}");
+        assert!(text.contains(&format!("Requeue:   {requeue}s: ")), "{state}:\n{text}");
+        assert!(text.contains(if *in_sync { "in sync" } else { "would be written" }), "{state}:\n{text}");
+
+        let gate = run(env, &["status", name, "-n", &ns, "--fail-if-not-ready"], false);
+        assert_eq!(gate.status.code(), Some(if *ready { 0 } else { 3 }), "{state}: --fail-if-not-ready");
+    }
+
+    // The ready state in detail: Secrets appear with their key names only.
+    let ready = json_of(&run(env, &["status", &names[0], "-n", &ns, "-o", "json"], false), "ready");
+    let conn = &ready["tree"]["children"][0]["children"][1]["children"][0]["children"][0];
+    assert_eq!(conn["kind"], "Secret");
+    assert_eq!(conn["keys"], json!(["cluster_certificate_authority_data", "cluster_endpoint"]));
+    assert_eq!(ready["requeueReason"], "ready");
+    assert_eq!(ready["endpoint"], format!("{}.gr7.ap-northeast-1.eks.amazonaws.com:443", names[0]));
+
+    // The list: one item per CAPTControlPlane, the same decisions.
+    let list = run(env, &["status", "-n", &ns, "-o", "json"], false);
+    assert_no_secret(&list, &secrets, "list");
+    let items = json_of(&list, "list")["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), STATES.len());
+    for item in &items {
+        let i: usize = item["name"].as_str().unwrap().rsplit('-').next().unwrap().parse().unwrap();
+        assert_eq!(item["phase"], STATES[i].1, "list item {}", item["name"]);
+    }
+    let table = run(env, &["status", "-n", &ns, "-o", "wide"], false);
+    assert_no_secret(&table, &secrets, "list table");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(text.lines().count(), STATES.len() + 1, "{text}");
+    assert!(text.lines().next().unwrap().starts_with("NAME"), "{text}");
+    let all = run(env, &["status", "-A", "-o", "yaml"], false);
+    assert_no_secret(&all, &secrets, "-A");
+    assert!(String::from_utf8_lossy(&all.stdout).contains(&format!("namespace: {ns}")));
+    assert_eq!(run(env, &["status", "-n", &ns, "--fail-if-not-ready"], false).status.code(), Some(3));
+
+    // The read-only user may not read Secrets: a computed status that says so, not a crash.
+    let ro = run(env, &["status", &names[0], "-n", &ns, "-o", "json"], true);
+    assert_no_secret(&ro, &secrets, "read-only");
+    let doc = json_of(&ro, "read-only");
+    assert_eq!(doc["reason"], "ReadError");
+    assert_eq!(doc["requeueAfterSeconds"], 10);
+    let findings = doc["findings"].to_string();
+    assert!(findings.contains("403") && findings.contains("secrets"), "{findings}");
+
+    // A missing object is an error (exit 1) that names it.
+    let missing = run(env, &["status", "nope", "-n", &ns], false);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("\"nope\" not found"));
+}
+
+#[tokio::test]
+async fn one_snapshot_costs_at_most_nine_api_calls() {
+    let env = env();
+    let ns = env.namespace("status-calls");
+    let name = format!("{ns}-r");
+    env.apply_objects(&ns, &fixture("ready", &name)).await;
+    let before = std::fs::read_to_string(&env.audit_log).unwrap_or_default().lines().count();
+    let out = run(env, &["status", &name, "-n", &ns, "-o", "json"], false);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut calls = 0;
+    for _ in 0..20 {
+        let log = std::fs::read_to_string(&env.audit_log).unwrap_or_default();
+        calls = log
+            .lines()
+            .skip(before)
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["stage"] == "ResponseComplete" && e["requestURI"].as_str().is_some_and(|u| u.contains(&ns)))
+            .count();
+        if calls >= 9 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    println!("status {name}: {calls} API calls");
+    assert_eq!(calls, 9, "1 CAPTControlPlane + 1 Cluster + 1 template + 1 apply list + 4 Secrets + 1 Workspace");
+}
