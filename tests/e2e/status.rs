@@ -39,7 +39,8 @@ fn secret_values(yaml: &str) -> Vec<Vec<u8>> {
             out.push(s.as_str().unwrap_or_default().as_bytes().to_vec());
         }
         for (_, s) in v["data"].as_object().into_iter().flatten() {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap_or_default()).unwrap();
+            let bytes =
+                base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap_or_default()).unwrap();
             out.push(bytes);
         }
     }
@@ -81,8 +82,14 @@ async fn claim(env: &TestEnv, ns: &str, name: &str) {
 }
 
 fn json_of(out: &Output, what: &str) -> Value {
-    assert!(out.status.success(), "{what}: exit {:?}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{what}: not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[tokio::test]
@@ -116,7 +123,10 @@ async fn status_of_each_state_and_the_list() {
         assert_eq!(doc["inSync"], *in_sync, "{state}: drift {:#}", doc["drift"]);
         assert_eq!(doc["drift"].as_array().unwrap().is_empty(), *in_sync, "{state}");
         for d in doc["drift"].as_array().unwrap() {
-            assert!(d["path"].is_string() && d.get("stored").is_some() && d.get("desired").is_some(), "{state}: {d}");
+            assert!(
+                d["path"].is_string() && d.get("stored").is_some() && d.get("desired").is_some(),
+                "{state}: {d}"
+            );
         }
         assert!(doc["conditions"].as_array().unwrap().iter().any(|c| c["type"] == "Ready"), "{state}");
         assert!(doc["findings"].is_array(), "{state}");
@@ -194,7 +204,9 @@ async fn one_snapshot_costs_at_most_nine_api_calls() {
             .lines()
             .skip(before)
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|e| e["stage"] == "ResponseComplete" && e["requestURI"].as_str().is_some_and(|u| u.contains(&ns)))
+            .filter(|e| {
+                e["stage"] == "ResponseComplete" && e["requestURI"].as_str().is_some_and(|u| u.contains(&ns))
+            })
             .count();
         if calls >= 9 {
             break;
@@ -202,5 +214,8 @@ async fn one_snapshot_costs_at_most_nine_api_calls() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     println!("status {name}: {calls} API calls");
-    assert_eq!(calls, 9, "1 CAPTControlPlane + 1 Cluster + 1 template + 1 apply list + 4 Secrets + 1 Workspace");
+    assert_eq!(
+        calls, 9,
+        "1 CAPTControlPlane + 1 Cluster + 1 template + 1 apply list + 4 Secrets + 1 Workspace"
+    );
 }
