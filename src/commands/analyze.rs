@@ -1,9 +1,956 @@
-//! `kubectl capt analyze`.
+//! `kubectl capt analyze FILE...`: the `watch` detector over files (audit logs, controller
+//! logs, watch dumps, Events, metrics scrapes), after the fact.
+//!
+//! fetch (open the inputs) → compute ([`analyze`]: merge the inputs' records by time and fold
+//! them through the detector) → render (table, timeline, footer; or NDJSON/YAML; or a plot) →
+//! emit.
 
-use crate::cli::AnalyzeArgs;
-use crate::error::{ExitStatus, Result};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::Datelike;
+use comfy_table::{Cell, Color};
+use serde::Serialize;
+
+use crate::cli::{AnalyzeArgs, OutputFormat};
+use crate::detect::{
+    self, Config, Detector, Finding, History, Manager, Millis, ObjectKey, Observation, Signal, Summary,
+    Verdict, VerdictChange,
+};
+use crate::error::{Error, ExitStatus, Result};
+use crate::parse::{InputOptions, InputParser, ParseReport, Record, RecordBody, Restrict, Verb};
+use crate::render::{self, plot};
 use crate::settings::Settings;
 
-pub async fn run(_args: AnalyzeArgs, _settings: &Settings) -> Result<ExitStatus> {
-    super::not_built("analyze")
+/// Whole-run timeline buckets kept per object (they widen as a file's time span grows).
+const HISTORY_BUCKETS: usize = 512;
+
+pub async fn run(args: AnalyzeArgs, settings: &Settings) -> Result<ExitStatus> {
+    if let Some(p) = &args.plot {
+        plot::check_path(p).map_err(Error::Usage)?;
+    }
+    let inputs = open_inputs(&args.files)?;
+    let config = Config { history_buckets: HISTORY_BUCKETS, ..Config::from_thresholds(&args.thresholds) };
+    let restrict = Restrict::from(args.format);
+    let analysis = tokio::task::spawn_blocking(move || analyze(inputs, restrict, config))
+        .await
+        .map_err(|e| Error::Other(anyhow::anyhow!("analysis stopped: {e}")))??;
+
+    if let Some(path) = &args.plot {
+        let svg = plot::svg(&plot_data(&analysis, args.top)).map_err(|e| Error::Other(anyhow::anyhow!(e)))?;
+        std::fs::write(path, svg)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write the plot to {}: {e}", path.display())))?;
+        super::note(&format!("plot written to {}", path.display()));
+    }
+    match settings.output {
+        OutputFormat::Json => {
+            let mut out = String::new();
+            for row in &analysis.rows {
+                out.push_str(&render::to_json_line(row).map_err(anyhow::Error::from)?);
+            }
+            out.push_str(
+                &render::to_json_line(&SummaryLine { summary: &analysis.summary_view() })
+                    .map_err(anyhow::Error::from)?,
+            );
+            super::emit(&out)?;
+        }
+        OutputFormat::Yaml => {
+            let doc = Document { findings: &analysis.rows, summary: analysis.summary_view() };
+            super::emit(&render::to_yaml(&doc).map_err(anyhow::Error::from)?)?;
+        }
+        OutputFormat::Table | OutputFormat::Wide => {
+            super::emit(&render_text(
+                &analysis,
+                args.top,
+                settings.output == OutputFormat::Wide,
+                settings.color,
+            ))?;
+        }
+    }
+    Ok(if analysis.any_hot() { ExitStatus::Findings } else { ExitStatus::Ok })
+}
+
+/// One input to read: its name (for the report), the reader, and the year klog lines are in.
+pub struct Input {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    pub year: i32,
+}
+
+fn open_inputs(files: &[PathBuf]) -> Result<Vec<Input>> {
+    let this_year = chrono::Utc::now().year();
+    let mut stdin_used = false;
+    let mut out = Vec::new();
+    for f in files {
+        if f.as_os_str() == "-" {
+            if stdin_used {
+                return Err(Error::Usage("- (stdin) can be given only once".into()));
+            }
+            stdin_used = true;
+            out.push(Input { name: "-".into(), reader: Box::new(std::io::stdin()), year: this_year });
+            continue;
+        }
+        let file = std::fs::File::open(f)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", f.display())))?;
+        let meta =
+            file.metadata().map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", f.display())))?;
+        if meta.is_dir() {
+            return Err(Error::Usage(format!("{} is a directory; give the files in it", f.display())));
+        }
+        let year = meta
+            .modified()
+            .ok()
+            .map(|t| chrono::DateTime::<chrono::Utc>::from(t).year())
+            .unwrap_or(this_year);
+        out.push(Input { name: display(f), reader: Box::new(file), year });
+    }
+    Ok(out)
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// What the analysis found.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Every object, worst first.
+    pub rows: Vec<Row>,
+    pub summary: Summary,
+    pub inputs: Vec<ParseReport>,
+    /// The time span of the data.
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
+}
+
+/// One object: the detector's finding at the object's worst moment, plus what only a whole
+/// file can tell.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Most writes, passes or events in one second.
+    pub peak_per_second: u32,
+    /// Most in any 60 s.
+    pub peak_per_minute: u32,
+    /// When the object was HOT (RFC 3339).
+    pub hot_periods: Vec<Period>,
+    #[serde(skip)]
+    pub hot_ms: Vec<(Millis, Millis)>,
+    #[serde(skip)]
+    pub history: Option<History>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SummaryView<'a> {
+    #[serde(flatten)]
+    summary: &'a Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<String>,
+    inputs: &'a [ParseReport],
+}
+
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    summary: &'a SummaryView<'a>,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    findings: &'a [Row],
+    summary: SummaryView<'a>,
+}
+
+impl Analysis {
+    pub fn any_hot(&self) -> bool {
+        self.rows.iter().any(|r| r.finding.verdict == Verdict::Hot)
+    }
+
+    fn summary_view(&self) -> SummaryView<'_> {
+        SummaryView {
+            summary: &self.summary,
+            start: self.start.map(detect::rfc3339),
+            end: self.end.map(detect::rfc3339),
+            inputs: &self.inputs,
+        }
+    }
+}
+
+/// Reads every input to the end and folds the records through the detector, in time order
+/// across inputs (each input is assumed to be roughly in time order, as logs are).
+pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result<Analysis> {
+    let mut sources = Vec::new();
+    for i in inputs {
+        let parser = InputParser::new(&i.name, i.reader, InputOptions { restrict, year: i.year })
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", i.name)))?;
+        sources.push(Source { parser: Peekable { parser, next: None }, last_at: None });
+    }
+    let mut fold = Fold::new(config);
+    loop {
+        let mut best: Option<(usize, Millis)> = None;
+        for (i, s) in sources.iter_mut().enumerate() {
+            if let Some(r) = s.parser.peek() {
+                let t = r.at.map(|t| t.timestamp_millis()).or(s.last_at).unwrap_or(Millis::MIN);
+                if best.is_none_or(|(_, bt)| t < bt) {
+                    best = Some((i, t));
+                }
+            }
+        }
+        let Some((i, _)) = best else { break };
+        let s = &mut sources[i];
+        let Some(record) = s.parser.next() else { continue };
+        let at = record.at.map(|t| t.timestamp_millis()).or(s.last_at).or(fold.end).unwrap_or(0);
+        s.last_at = Some(at);
+        fold.record(i, &record, at);
+    }
+    let inputs = sources.into_iter().map(|s| s.parser.into_report()).collect();
+    Ok(fold.finish(inputs))
+}
+
+struct Source {
+    parser: Peekable,
+    last_at: Option<Millis>,
+}
+
+/// An input parser with one record of look-ahead (keeps access to the report).
+struct Peekable {
+    parser: InputParser<Box<dyn Read + Send>>,
+    next: Option<Record>,
+}
+
+impl Peekable {
+    fn peek(&mut self) -> Option<&Record> {
+        if self.next.is_none() {
+            self.next = self.parser.next();
+        }
+        self.next.as_ref()
+    }
+    fn next(&mut self) -> Option<Record> {
+        self.next.take().or_else(|| self.parser.next())
+    }
+    fn into_report(self) -> ParseReport {
+        self.parser.into_report()
+    }
+}
+
+/// Peak count in one second and in any 60 s, over a stream in (roughly) time order.
+#[derive(Clone, Debug)]
+struct Peak {
+    head: i64,
+    ring: [u32; 60],
+    sum: u32,
+    per_second: u32,
+    per_minute: u32,
+}
+
+impl Default for Peak {
+    fn default() -> Self {
+        Peak { head: i64::MIN, ring: [0; 60], sum: 0, per_second: 0, per_minute: 0 }
+    }
+}
+
+impl Peak {
+    fn add(&mut self, at: Millis, n: u32) {
+        let sec = at.div_euclid(1000);
+        if self.head == i64::MIN {
+            self.head = sec;
+        } else if sec > self.head {
+            let gap = (sec - self.head).min(60);
+            for k in 1..=gap {
+                let slot = (self.head + k).rem_euclid(60) as usize;
+                self.sum -= self.ring[slot];
+                self.ring[slot] = 0;
+            }
+            self.head = sec;
+        } else if sec <= self.head - 60 {
+            return;
+        }
+        let slot = sec.rem_euclid(60) as usize;
+        self.ring[slot] = self.ring[slot].saturating_add(n);
+        self.sum = self.sum.saturating_add(n);
+        self.per_second = self.per_second.max(self.ring[slot]);
+        self.per_minute = self.per_minute.max(self.sum);
+    }
+}
+
+#[derive(Default)]
+struct ObjectExtra {
+    writes: Peak,
+    passes: Peak,
+    events: Peak,
+    last_pass: Option<String>,
+    hot: Vec<(Millis, Option<Millis>)>,
+    worst: Option<Finding>,
+}
+
+/// Metric samples of the scrape being read, per input.
+#[derive(Default)]
+struct Scrape {
+    input: usize,
+    number: u32,
+    at: Millis,
+    controllers: HashMap<String, detect::MetricsSample>,
+}
+
+/// The fold: records in, detector state and per-object extras out.
+struct Fold {
+    det: Detector,
+    extra: HashMap<ObjectKey, ObjectExtra>,
+    scrape: Option<Scrape>,
+    start: Option<Millis>,
+    end: Option<Millis>,
+    /// Objects HOT now; while there are any, the detector is ticked every second of data time
+    /// so a HOT period ends when the loop stops, not at the object's next record.
+    hot_now: usize,
+    next_tick: Millis,
+}
+
+impl Fold {
+    fn new(config: Config) -> Self {
+        Fold {
+            det: Detector::new(config),
+            extra: HashMap::new(),
+            scrape: None,
+            start: None,
+            end: None,
+            hot_now: 0,
+            next_tick: Millis::MIN,
+        }
+    }
+
+    fn tick_until(&mut self, at: Millis) {
+        while self.hot_now > 0 && self.next_tick <= at {
+            let t = self.next_tick;
+            self.next_tick += 1000;
+            for c in self.det.tick(t) {
+                self.on_change(c);
+            }
+        }
+        if self.hot_now == 0 {
+            self.next_tick = self.next_tick.max(at.div_euclid(1000) * 1000 + 1000);
+        }
+    }
+
+    fn record(&mut self, input: usize, r: &Record, at: Millis) {
+        self.tick_until(at);
+        if r.at.is_some() && !matches!(r.body, RecordBody::Sample(_)) {
+            self.start = Some(self.start.map_or(at, |s| s.min(at)));
+            self.end = Some(self.end.map_or(at, |e| e.max(at)));
+        }
+        let obs = match &r.body {
+            RecordBody::Write(w) => {
+                let e = self.extra.entry(w.object.clone()).or_default();
+                e.writes.add(at, 1);
+                if w.verb == Verb::Delete {
+                    Observation::delete(at, w.object.clone())
+                } else {
+                    Observation::write(
+                        at,
+                        w.object.clone(),
+                        detect::Write {
+                            state: state(&w.state),
+                            create: w.verb == Verb::Create,
+                            manager: Some(Manager {
+                                name: w.writer.to_string(),
+                                operation: w.operation.clone(),
+                                subresource: w.subresource.clone(),
+                                time: Some(at),
+                            }),
+                            changes: w
+                                .fields
+                                .iter()
+                                .map(|f| {
+                                    detect::FieldChange::new(f.path.clone(), f.value.as_ref().map(value_text))
+                                })
+                                .collect(),
+                        },
+                    )
+                }
+            }
+            RecordBody::Seen(s) => Observation::baseline(at, s.object.clone(), state(&s.state)),
+            RecordBody::Reconcile(p) => {
+                let e = self.extra.entry(p.object.clone()).or_default();
+                if p.reconcile_id.is_none() || p.reconcile_id != e.last_pass {
+                    e.passes.add(at, 1);
+                    e.last_pass.clone_from(&p.reconcile_id);
+                }
+                Observation::reconcile(at, p.object.clone(), p.reconcile_id.clone())
+            }
+            RecordBody::Event(ev) => {
+                let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
+                self.extra.entry(ev.object.clone()).or_default().events.add(at, n);
+                Observation::events(at, ev.object.clone(), n, Some(ev.reason.clone()))
+            }
+            RecordBody::Sample(s) => {
+                self.sample(input, s, r.at.map(|t| t.timestamp_millis()).unwrap_or(at));
+                return;
+            }
+        };
+        if let Some(change) = self.det.observe(&obs) {
+            self.on_change(change);
+        }
+    }
+
+    fn sample(&mut self, input: usize, s: &crate::parse::MetricSample, at: Millis) {
+        if self.scrape.as_ref().is_some_and(|c| c.input != input || c.number != s.scrape) {
+            self.flush_scrape();
+        }
+        let scrape =
+            self.scrape.get_or_insert_with(|| Scrape { input, number: s.scrape, at, ..Scrape::default() });
+        scrape.at = scrape.at.max(at);
+        let controller =
+            s.labels.get("controller").or_else(|| s.labels.get("name")).cloned().unwrap_or_default();
+        let m = scrape
+            .controllers
+            .entry(controller.clone())
+            .or_insert_with(|| detect::MetricsSample { controller, ..Default::default() });
+        let add = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.unwrap_or(0.0) + v);
+        match s.name.as_str() {
+            "controller_runtime_reconcile_total" => {
+                add(&mut m.reconcile_total, s.value);
+                if s.labels.get("result").map(String::as_str) == Some("error") {
+                    add(&mut m.reconcile_errors, s.value);
+                }
+            }
+            "workqueue_adds_total" => add(&mut m.workqueue_adds, s.value),
+            _ => {}
+        }
+    }
+
+    fn flush_scrape(&mut self) {
+        if let Some(s) = self.scrape.take() {
+            let mut controllers: Vec<_> = s.controllers.into_values().collect();
+            controllers.sort_by(|a, b| a.controller.cmp(&b.controller));
+            for m in controllers {
+                self.det.observe(&Observation { at: s.at, signal: Signal::Metrics(m) });
+            }
+        }
+    }
+
+    fn on_change(&mut self, c: VerdictChange) {
+        if c.to == Verdict::Hot {
+            self.hot_now += 1;
+        }
+        if c.from == Verdict::Hot {
+            self.hot_now = self.hot_now.saturating_sub(1);
+        }
+        let e = self.extra.entry(c.object.clone()).or_default();
+        if c.to == Verdict::Hot {
+            e.hot.push((c.at, None));
+        }
+        if c.from == Verdict::Hot
+            && let Some(last) = e.hot.last_mut()
+            && last.1.is_none()
+        {
+            last.1 = Some(c.at);
+        }
+        // Keep the finding at the object's worst moment: when it gets there, and again just
+        // before it cools down (with the evidence of the whole hot period).
+        let at = if c.to < c.from { c.at - 1 } else { c.at };
+        let level = c.to.max(c.from);
+        if e.worst.as_ref().is_none_or(|w| w.verdict <= level)
+            && let Some(f) = self.det.finding(&c.object, at)
+            && f.verdict == level
+        {
+            e.worst = Some(f);
+        }
+    }
+
+    fn finish(mut self, inputs: Vec<ParseReport>) -> Analysis {
+        self.flush_scrape();
+        let now = self.det.now().max(self.end.unwrap_or(Millis::MIN));
+        if now != Millis::MIN {
+            for c in self.det.tick(now) {
+                self.on_change(c);
+            }
+        }
+        let summary = self.det.summary(now);
+        let mut rows: Vec<Row> = self
+            .det
+            .findings(now)
+            .into_iter()
+            .map(|f| {
+                let key = f.key();
+                let e = self.extra.remove(&key).unwrap_or_default();
+                let finding = worst_of(f, e.worst);
+                let hot_ms: Vec<(Millis, Millis)> =
+                    e.hot.iter().map(|&(a, b)| (a, b.unwrap_or(now))).collect();
+                Row {
+                    peak_per_second: e.writes.per_second.max(e.passes.per_second).max(e.events.per_second),
+                    peak_per_minute: e.writes.per_minute.max(e.passes.per_minute).max(e.events.per_minute),
+                    hot_periods: hot_ms
+                        .iter()
+                        .map(|&(a, b)| Period { from: detect::rfc3339(a), to: detect::rfc3339(b) })
+                        .collect(),
+                    hot_ms,
+                    history: self.det.history(&key).cloned(),
+                    finding,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.finding
+                .verdict
+                .cmp(&a.finding.verdict)
+                .then(b.peak_per_minute.cmp(&a.peak_per_minute))
+                .then(activity(&b.finding).cmp(&activity(&a.finding)))
+                .then_with(|| a.finding.key().cmp(&b.finding.key()))
+        });
+        Analysis { rows, summary, inputs, start: self.start, end: self.end }
+    }
+}
+
+fn activity(f: &Finding) -> u64 {
+    f.totals.writes.max(f.totals.reconciles) + f.totals.events
+}
+
+/// The finding at the end of the data, with verdict, cause and evidence from the object's worst
+/// moment when that was worse than the end (a loop that stopped before the file ended).
+fn worst_of(end: Finding, worst: Option<Finding>) -> Finding {
+    match worst {
+        Some(w) if w.verdict > end.verdict => Finding {
+            verdict: w.verdict,
+            cause: w.cause,
+            evidence: w.evidence,
+            observed_at: w.observed_at,
+            expected_interval_seconds: w.expected_interval_seconds.or(end.expected_interval_seconds),
+            changed_fields: if end.changed_fields.is_empty() { w.changed_fields } else { end.changed_fields },
+            ..end
+        },
+        _ => end,
+    }
+}
+
+fn state(s: &crate::parse::ObjectState) -> detect::ObjectState {
+    detect::ObjectState {
+        phase: s.phase.clone(),
+        generation: s.generation,
+        resource_version: s.resource_version.clone(),
+        owner: s.owner.clone(),
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+// ---- render ----
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Activity per second (writes or passes, whichever is higher, plus events) of one object in
+/// `cells` equal cells over `[start, end]`.
+pub fn resample(h: &History, start: Millis, end: Millis, cells: usize) -> Vec<f64> {
+    let cells = cells.max(1);
+    let span = (end - start).max(1) as f64;
+    let mut out = vec![0.0; cells];
+    for (i, b) in h.buckets.iter().enumerate() {
+        let t = h.start + i as i64 * h.width_ms;
+        let pos = ((t - start) as f64 / span * cells as f64).floor();
+        let cell = (pos.max(0.0) as usize).min(cells - 1);
+        out[cell] += f64::from(b[0].max(b[1]).saturating_add(b[2]));
+    }
+    let cell_secs = (span / 1000.0 / cells as f64).max(h.width_ms as f64 / 1000.0).max(1e-3);
+    out.iter().map(|c| c / cell_secs).collect()
+}
+
+pub fn sparkline(values: &[f64]) -> String {
+    let max = values.iter().cloned().fold(0.0, f64::max);
+    values
+        .iter()
+        .map(
+            |&v| {
+                if v <= 0.0 || max <= 0.0 { ' ' } else { SPARK[(((v / max) * 7.0).round() as usize).min(7)] }
+            },
+        )
+        .collect()
+}
+
+fn verdict_cell(v: Verdict, color: bool) -> Cell {
+    let c = Cell::new(v.as_str());
+    if !color {
+        return c;
+    }
+    match v {
+        Verdict::Hot => c.fg(Color::Red),
+        Verdict::Elevated => c.fg(Color::Yellow),
+        Verdict::Ok => c.fg(Color::Green),
+    }
+}
+
+fn object_name(f: &Finding) -> String {
+    let n = match &f.namespace {
+        Some(ns) => format!("{ns}/{}", f.name),
+        None => f.name.clone(),
+    };
+    render::sanitize(&n)
+}
+
+fn top_writers(f: &Finding, n: usize) -> String {
+    let mut m = f.managers.clone();
+    m.sort_by(|a, b| b.writes.cmp(&a.writes).then(a.manager.cmp(&b.manager)));
+    let s: Vec<String> =
+        m.iter().take(n).map(|m| format!("{} ×{}", render::sanitize(&m.manager), m.writes)).collect();
+    if s.is_empty() { "-".into() } else { s.join(", ") }
+}
+
+/// The table, the timeline of the top objects, and the footer.
+pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String {
+    let mut out = String::new();
+    if a.rows.is_empty() {
+        out.push_str("No objects found in the input.\n");
+    } else {
+        let mut headers = vec![
+            "kind",
+            "object",
+            "writes",
+            "passes",
+            "events",
+            "peak/s",
+            "peak/min",
+            "top writers",
+            "verdict",
+            "cause",
+        ];
+        if wide {
+            headers.extend(["expected", "first hot", "changed fields"]);
+        }
+        let mut t = render::table(&headers);
+        for r in a.rows.iter().take(top.max(1)) {
+            let f = &r.finding;
+            let mut row = vec![
+                Cell::new(render::sanitize(&f.kind)),
+                Cell::new(object_name(f)),
+                Cell::new(f.totals.writes),
+                Cell::new(f.totals.reconciles),
+                Cell::new(f.totals.events),
+                Cell::new(r.peak_per_second),
+                Cell::new(r.peak_per_minute),
+                Cell::new(top_writers(f, if wide { 4 } else { 2 })),
+                verdict_cell(f.verdict, color),
+                Cell::new(f.cause.map_or("-", |c| c.as_str())),
+            ];
+            if wide {
+                row.push(Cell::new(f.expected_interval_seconds.map_or("-".into(), |s| format!("{s}s"))));
+                row.push(Cell::new(f.first_hot_at.as_deref().unwrap_or("-")));
+                row.push(Cell::new(render::sanitize(
+                    &f.changed_fields.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                )));
+            }
+            t.add_row(row);
+        }
+        out.push_str(&render::table_to_string(&t));
+        if a.rows.len() > top {
+            out.push_str(&format!("... and {} more objects (--top N shows more)\n", a.rows.len() - top));
+        }
+        for r in a
+            .rows
+            .iter()
+            .take(top)
+            .filter(|r| r.finding.verdict != Verdict::Ok && !r.finding.evidence.is_empty())
+        {
+            out.push_str(&format!(
+                "\n{} {} {}: {}\n",
+                r.finding.verdict,
+                render::sanitize(&r.finding.kind),
+                object_name(&r.finding),
+                render::sanitize(&r.finding.evidence.join("; "))
+            ));
+        }
+        if let (Some(start), Some(end)) = (a.start, a.end)
+            && end > start
+        {
+            let cells = 48;
+            out.push_str(&format!(
+                "\nTIMELINE {} → {} ({} per cell, activity per second)\n",
+                detect::rfc3339(start),
+                detect::rfc3339(end),
+                human_secs((end - start) as f64 / 1000.0 / cells as f64)
+            ));
+            let mut t = render::table(&["object", "timeline", "peak/s"]);
+            for r in a.rows.iter().take(top).filter(|r| r.history.is_some()) {
+                let Some(h) = &r.history else { continue };
+                let v = resample(h, start, end, cells);
+                let peak = v.iter().cloned().fold(0.0, f64::max);
+                t.add_row(vec![
+                    Cell::new(format!("{} {}", render::sanitize(&r.finding.kind), object_name(&r.finding))),
+                    Cell::new(format!("|{}|", sparkline(&v))),
+                    Cell::new(format!("{peak:.1}")),
+                ]);
+            }
+            out.push_str(&render::table_to_string(&t));
+        }
+    }
+    if !a.summary.controllers.is_empty() {
+        out.push_str("\nCONTROLLERS (from metrics; no object identity)\n");
+        let mut t = render::table(&[
+            "controller",
+            "scrapes",
+            "reconciles total",
+            "reconciles/s",
+            "errors/s",
+            "queue adds/s",
+        ]);
+        let f = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
+        for c in &a.summary.controllers {
+            t.add_row(vec![
+                render::sanitize(&c.controller),
+                c.scrapes.to_string(),
+                f(c.reconcile_total, 0),
+                f(c.reconciles_per_second, 2),
+                f(c.errors_per_second, 2),
+                f(c.workqueue_adds_per_second, 2),
+            ]);
+        }
+        out.push_str(&render::table_to_string(&t));
+    }
+    out.push_str(&footer(&a.inputs));
+    out
+}
+
+fn human_secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0}ms", s * 1000.0)
+    } else if s < 120.0 {
+        format!("{s:.0}s")
+    } else if s < 7200.0 {
+        format!("{:.0}m", s / 60.0)
+    } else {
+        format!("{:.1}h", s / 3600.0)
+    }
+}
+
+/// What was read from each input and what could not be.
+pub fn footer(inputs: &[ParseReport]) -> String {
+    let mut out = String::from("\n");
+    for r in inputs {
+        let kinds: Vec<String> = r.records.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let read = if kinds.is_empty() { "no records".to_string() } else { kinds.join(", ") };
+        out.push_str(&format!(
+            "{}: {} ({} lines): {read}",
+            render::sanitize(&r.source),
+            r.format.as_str(),
+            r.lines
+        ));
+        if r.ignored > 0 {
+            out.push_str(&format!("; {} not relevant", r.ignored));
+        }
+        out.push('\n');
+        let problems: Vec<String> = [
+            ("malformed", &r.malformed),
+            ("unknown format", &r.unknown),
+            ("truncated", &r.truncated),
+            ("invalid UTF-8", &r.invalid_utf8),
+        ]
+        .iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(what, p)| {
+            let lines: Vec<String> = p.first_lines.iter().map(u64::to_string).collect();
+            let more = if p.count as usize > p.first_lines.len() { ", …" } else { "" };
+            format!(
+                "{} {what} (line{} {}{more})",
+                p.count,
+                if p.count == 1 { "" } else { "s" },
+                lines.join(", ")
+            )
+        })
+        .collect();
+        if !problems.is_empty() {
+            out.push_str(&format!("  could not read: {}\n", problems.join(", ")));
+        }
+        if r.untimed > 0 {
+            out.push_str(&format!(
+                "  {} records without a time took the time of the record before them\n",
+                r.untimed
+            ));
+        }
+        if let Some(n) = &r.note {
+            out.push_str(&format!("  {}\n", render::sanitize(n)));
+        }
+    }
+    out
+}
+
+/// The lines to plot: the top objects' activity per second over the data's span.
+pub fn plot_data(a: &Analysis, top: usize) -> plot::Plot {
+    let (start, end) = match (a.start, a.end) {
+        (Some(s), Some(e)) => (s, e.max(s + 1000)),
+        _ => (0, 1000),
+    };
+    let cells = 200;
+    let step = (end - start) as f64 / 1000.0 / cells as f64;
+    let series = a
+        .rows
+        .iter()
+        .take(top)
+        .filter_map(|r| {
+            let h = r.history.as_ref()?;
+            let v = resample(h, start, end, cells);
+            Some(plot::Line {
+                label: format!("{} {}", r.finding.kind, object_name(&r.finding)),
+                points: v.iter().enumerate().map(|(i, &y)| (i as f64 * step, y)).collect(),
+                hot: r
+                    .hot_ms
+                    .iter()
+                    .map(|&(a, b)| ((a - start) as f64 / 1000.0, (b - start) as f64 / 1000.0))
+                    .collect(),
+            })
+        })
+        .collect();
+    plot::Plot {
+        title: format!("activity per second from {}", detect::rfc3339(start)),
+        x_label: "seconds".into(),
+        span: (end - start) as f64 / 1000.0,
+        lines: series,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, text: &str) -> Input {
+        Input {
+            name: name.into(),
+            reader: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            year: 2026,
+        }
+    }
+
+    fn audit_line(id: usize, at_ms: i64, reason: &str) -> String {
+        let t = chrono::DateTime::from_timestamp_millis(at_ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"id-{id}","stage":"ResponseComplete","requestURI":"/apis/controlplane.cluster.x-k8s.io/v1beta1/namespaces/ns/captcontrolplanes/a/status?fieldManager=legacy","verb":"patch","user":{{"username":"admin"}},"userAgent":"legacy-loop/0.1","objectRef":{{"resource":"captcontrolplanes","namespace":"ns","name":"a","apiGroup":"controlplane.cluster.x-k8s.io","apiVersion":"v1beta1","subresource":"status"}},"responseStatus":{{"code":200}},"requestObject":{{"status":{{"conditions":[{{"type":"Ready","reason":"{reason}"}}]}}}},"requestReceivedTimestamp":"{t}","stageTimestamp":"{t}"}}"#
+        )
+    }
+
+    fn loop_log(seconds: i64, per_second: i64) -> String {
+        let t0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        let mut s = String::new();
+        let mut id = 0;
+        for ms in (0..seconds * 1000).step_by((1000 / per_second) as usize) {
+            for reason in ["Ready", "SecretError"] {
+                id += 1;
+                s.push_str(&audit_line(id, t0 + ms, reason));
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn a_looping_object_is_hot_with_its_writer() {
+        let mut text = loop_log(20, 5);
+        text.push_str("not json at all\n");
+        let a = analyze(
+            vec![input("audit.log", &text)],
+            Restrict::Any,
+            Config { history_buckets: 64, ..Config::default() },
+        )
+        .unwrap();
+        assert!(a.any_hot());
+        let r = &a.rows[0];
+        assert_eq!(r.finding.name, "a");
+        assert_eq!(r.finding.verdict, Verdict::Hot);
+        assert_eq!(r.finding.totals.writes, 200);
+        assert_eq!(r.peak_per_second, 10);
+        assert_eq!(r.peak_per_minute, 200);
+        assert!(r.finding.managers[0].manager.starts_with("legacy (admin"), "{:?}", r.finding.managers);
+        assert_eq!(r.finding.cause, Some(detect::Cause::StatusFlipFlop));
+        assert_eq!(r.hot_ms.len(), 1);
+        assert_eq!(a.inputs[0].unknown.first_lines, vec![201]);
+        let text = render_text(&a, 10, false, false);
+        assert!(text.contains("CAPTControlPlane"), "{text}");
+        assert!(text.contains("HOT"), "{text}");
+        assert!(text.contains("TIMELINE"), "{text}");
+        assert!(text.contains("1 unknown format (line 201)"), "{text}");
+    }
+
+    #[test]
+    fn a_calm_object_is_ok_and_a_loop_that_stopped_stays_hot() {
+        let t0 = 1_767_225_600_000;
+        let mut text = String::new();
+        for i in 0..20 {
+            text.push_str(&audit_line(
+                i,
+                t0 + i as i64 * 30_000,
+                if i % 2 == 0 { "Ready" } else { "Creating" },
+            ));
+            text.push('\n');
+        }
+        let a = analyze(vec![input("calm", &text)], Restrict::Any, Config::default()).unwrap();
+        assert!(!a.any_hot());
+        assert_eq!(a.rows[0].finding.verdict, Verdict::Ok);
+
+        // A 15 s loop, then 10 minutes of quiet: still reported HOT, with its period.
+        let mut text = loop_log(15, 5);
+        text.push_str(&audit_line(999_999, t0 + 600_000, "Ready"));
+        let a = analyze(vec![input("loop", &text)], Restrict::Any, Config::default()).unwrap();
+        assert!(a.any_hot());
+        let r = &a.rows[0];
+        assert_eq!(r.finding.verdict, Verdict::Hot);
+        assert!(r.finding.cause.is_some());
+        assert_eq!(r.hot_ms.len(), 1);
+        assert!(r.hot_ms[0].1 < t0 + 600_000, "the hot period ended before the last write");
+    }
+
+    #[test]
+    fn inputs_merge_by_time_and_empty_inputs_are_fine() {
+        let a = analyze(vec![input("empty", ""), input("blank", "\n\n")], Restrict::Any, Config::default())
+            .unwrap();
+        assert!(a.rows.is_empty());
+        assert!(render_text(&a, 10, false, false).contains("No objects found"));
+        let both = loop_log(12, 2);
+        let lines: Vec<&str> = both.lines().collect();
+        let first: Vec<&str> = lines.iter().step_by(2).copied().collect();
+        let second: Vec<&str> = lines.iter().skip(1).step_by(2).copied().collect();
+        let a = analyze(
+            vec![input("one", &first.join("\n")), input("two", &second.join("\n"))],
+            Restrict::Any,
+            Config::default(),
+        )
+        .unwrap();
+        assert_eq!(a.rows[0].finding.totals.writes, 48);
+        assert!(a.any_hot());
+    }
+
+    #[test]
+    fn peaks() {
+        let mut p = Peak::default();
+        for s in 0..100 {
+            p.add(s * 1000, 1);
+        }
+        p.add(99_500, 4);
+        assert_eq!(p.per_second, 5);
+        assert_eq!(p.per_minute, 64);
+        p.add(1_000, 100); // too old for the ring
+        assert_eq!(p.per_second, 5);
+    }
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 4.0]), " ▃▅█");
+        assert_eq!(sparkline(&[0.0, 0.0]), "  ");
+        let mut h = History::new(0, 1000, 8);
+        h.add(0, 0, 2);
+        h.add(3000, 0, 4);
+        let v = resample(&h, 0, 4000, 4);
+        assert_eq!(v, vec![2.0, 0.0, 0.0, 4.0]);
+    }
 }

@@ -244,6 +244,10 @@ impl<R: Read> InputParser<R> {
             }
             return;
         }
+        if v.get("msg").is_some() && (v.get("ts").is_some() || v.get("level").is_some()) {
+            let text = String::from_utf8_lossy(raw).into_owned();
+            return self.log_line(&text, line);
+        }
         if let Some((t, obj)) = watch_dump::as_watch_event(&v) {
             if events::is_event(obj) {
                 return self.event(obj, line, t == Some(EventType::Deleted));
@@ -277,10 +281,7 @@ impl<R: Read> InputParser<R> {
             }
             return;
         }
-        if v.get("msg").is_some() && (v.get("ts").is_some() || v.get("level").is_some()) {
-            let text = String::from_utf8_lossy(raw).into_owned();
-            return self.log_line(&text, line);
-        }
+        let v = watch_dump::with_kind_from_self_link(v);
         if watch_dump::is_object(&v) {
             if !self.allows(Restrict::Watch) {
                 return self.report.unknown.add(line);

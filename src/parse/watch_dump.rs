@@ -42,6 +42,32 @@ pub fn is_object(v: &Value) -> bool {
     v.get("kind").is_some_and(Value::is_string) && v.pointer("/metadata/name").is_some_and(Value::is_string)
 }
 
+/// Items of a raw API list carry no `kind`/`apiVersion`; their `metadata.selfLink` (older
+/// servers) names the resource: fill them in from it.
+pub fn with_kind_from_self_link(mut v: Value) -> Value {
+    if v.get("kind").is_some() {
+        return v;
+    }
+    let Some(link) = v.pointer("/metadata/selfLink").and_then(Value::as_str) else { return v };
+    let parts: Vec<&str> = link.trim_start_matches('/').split('/').collect();
+    let (group, version, rest) = match parts.as_slice() {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return v,
+    };
+    let resource = match rest {
+        ["namespaces", _, resource, _name, ..] | [resource, _name] => *resource,
+        _ => return v,
+    };
+    let kind = super::kind_for_resource(resource, group);
+    let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    if let Some(m) = v.as_object_mut() {
+        m.insert("kind".into(), Value::String(kind));
+        m.entry("apiVersion").or_insert(Value::String(api_version));
+    }
+    v
+}
+
 struct Version {
     uid: Option<String>,
     resource_version: Option<String>,
@@ -218,6 +244,19 @@ mod tests {
         assert_eq!(t, Some(EventType::Modified));
         assert!(is_object(o));
         assert!(!is_object(&json!({"kind": "X"})));
+    }
+
+    #[test]
+    fn kind_from_self_link() {
+        let v = with_kind_from_self_link(
+            json!({"metadata": {"name": "d", "selfLink": "/apis/apps/v1beta2/namespaces/kube-system/deployments/d"}}),
+        );
+        assert_eq!(v["kind"], "Deployment");
+        assert_eq!(v["apiVersion"], "apps/v1beta2");
+        let v = with_kind_from_self_link(json!({"metadata": {"name": "n", "selfLink": "/api/v1/nodes/n"}}));
+        assert_eq!(v["kind"], "Node");
+        let v = with_kind_from_self_link(json!({"metadata": {"name": "n", "selfLink": "/weird"}}));
+        assert!(v.get("kind").is_none());
     }
 
     #[test]

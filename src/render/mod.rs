@@ -3,6 +3,7 @@
 
 pub mod palette;
 pub mod plan;
+pub mod plot;
 pub mod sanitize;
 
 use comfy_table::{ContentArrangement, Table, presets};
