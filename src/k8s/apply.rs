@@ -71,9 +71,7 @@ pub fn verb(op: Operation) -> &'static str {
     match op {
         Operation::Create => "create",
         Operation::Patch | Operation::PatchStatus => "patch",
-        // The deletion path's DELETE (the core adds the variant).
-        #[allow(unreachable_patterns)]
-        _ => "delete",
+        Operation::Delete => "delete",
     }
 }
 
@@ -102,8 +100,7 @@ pub fn request_body(write: &Write, target: &Target, resource_version: Option<&st
                     meta.insert("resourceVersion".into(), json!(rv));
                 }
             }
-            #[allow(unreachable_patterns)]
-            _ => {}
+            Operation::Delete => {}
         }
     }
     if write.operation == Operation::Create
@@ -183,8 +180,7 @@ pub async fn send(
                 }
                 Operation::Patch => api.patch(name, &patch, &Patch::Merge(&body)).await,
                 Operation::PatchStatus => api.patch_status(name, &patch, &Patch::Merge(&body)).await,
-                #[allow(unreachable_patterns)]
-                _ => {
+                Operation::Delete => {
                     let out = api.delete(name, &delete).await.map_err(fail)?;
                     return Ok(Sent {
                         resource_version: out.left().and_then(|o| o.metadata.resource_version),
@@ -218,8 +214,7 @@ pub async fn send(
                 }
                 Operation::Patch => api.patch(name, &patch, &Patch::Merge(&body)).await,
                 Operation::PatchStatus => api.patch_status(name, &patch, &Patch::Merge(&body)).await,
-                #[allow(unreachable_patterns)]
-                _ => {
+                Operation::Delete => {
                     let out = api.delete(name, &delete).await.map_err(fail)?;
                     return Ok(Sent {
                         resource_version: out.left().and_then(|o| o.metadata.resource_version),

@@ -204,8 +204,7 @@ pub fn plan_diff(writes: &[WriteRecord], palette: Palette) -> String {
             Operation::Create => (palette.good("+"), "create"),
             Operation::Patch => (palette.warn("~"), "patch"),
             Operation::PatchStatus => (palette.warn("~"), "patch status"),
-            #[allow(unreachable_patterns)]
-            _ => (palette.bad("-"), "delete"),
+            Operation::Delete => (palette.bad("-"), "delete"),
         };
         out.push_str(&format!("{mark} {}  {}\n", palette.bold(&sanitize(&w.target().to_string())), verb));
         if w.fields.is_empty() {
