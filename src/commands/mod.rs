@@ -10,7 +10,7 @@ mod version;
 mod watch;
 
 use crate::cli::Command;
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{ExitStatus, Result};
 use crate::settings::Settings;
 
 /// Runs one subcommand to completion.
@@ -28,10 +28,6 @@ pub async fn run(command: Command, settings: &Settings) -> Result<ExitStatus> {
         }
         Command::Complete(args) => complete::run(&args, settings).await,
     }
-}
-
-fn not_built(name: &str) -> Result<ExitStatus> {
-    Err(Error::Other(anyhow::anyhow!("`kubectl capt {name}` is not built yet")))
 }
 
 /// Writes data to stdout (a closed pipe surfaces as `BrokenPipe`, which `main` treats as done).

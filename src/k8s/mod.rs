@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod snapshot;
+pub mod watch;
 pub mod writers;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};

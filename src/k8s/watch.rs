@@ -1,0 +1,615 @@
+//! Live sources for `kubectl capt watch`: object watches, Events, controller logs. Each runs as
+//! a task that turns what it reads into [`Update`]s on one channel: observations for the
+//! detector, and its own state (watching, reconnecting, unavailable and why) for the header.
+//!
+//! Watches use kube-runtime's watcher with its default back-off: timeouts, 410 Gone and API
+//! server restarts are resumed or relisted, and a relist is reported as baselines, never writes.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject, ListParams, LogParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::discovery::{self, Scope};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::sync::mpsc::Sender;
+
+use super::{Kube, Op, classify, error_chain};
+use crate::detect::objects::{EventTracker, ObjectTracker, regarding};
+use crate::detect::{Millis, Observation};
+use crate::error::{Error, Result};
+use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
+use crate::parse::logs::{LogOptions, LogParser};
+
+/// What a source tells the command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    Observe(Box<Observation>),
+    Source { name: String, state: SourceState },
+}
+
+/// The state of one source, shown in the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceState {
+    Starting,
+    /// Listing (the first time, or a relist after 410 Gone / a reconnect).
+    Listing {
+        relist: bool,
+    },
+    Watching,
+    Reconnecting {
+        attempt: u32,
+        reason: String,
+    },
+    Unavailable(String),
+    Off(String),
+    /// A finite source (a file, stdin) was read to the end.
+    Done(String),
+}
+
+impl std::fmt::Display for SourceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceState::Starting => f.write_str("starting"),
+            SourceState::Listing { relist: false } => f.write_str("listing"),
+            SourceState::Listing { relist: true } => f.write_str("relisting"),
+            SourceState::Watching => f.write_str("watching"),
+            SourceState::Reconnecting { attempt, reason } => {
+                write!(f, "reconnecting (attempt {attempt}: {reason})")
+            }
+            SourceState::Unavailable(why) => write!(f, "unavailable ({why})"),
+            SourceState::Off(why) => write!(f, "off ({why})"),
+            SourceState::Done(what) => write!(f, "done ({what})"),
+        }
+    }
+}
+
+/// Which objects of a resource to keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    /// Only the Secrets CAPT reads or writes (by name pattern, owner or CAPI label).
+    CaptSecrets,
+}
+
+/// One resource to watch.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Display name, `plural[.group]`.
+    pub name: String,
+    pub resource: ApiResource,
+    pub namespaced: bool,
+    pub filter: Filter,
+    /// Label selector (the user's `--selector`; not applied to CAPT Secrets).
+    pub selector: Option<String>,
+    pub crd: Option<String>,
+}
+
+fn from_info(info: &KindInfo, selector: Option<&str>) -> Target {
+    let gvk = GroupVersionKind::gvk(info.group, info.version, info.kind);
+    Target {
+        name: info.crd_name(),
+        resource: ApiResource::from_gvk_with_plural(&gvk, info.plural),
+        namespaced: info.scope == crate::model::Scope::Namespaced,
+        filter: Filter::All,
+        selector: selector.map(str::to_string),
+        crd: Some(info.crd_name()),
+    }
+}
+
+/// The CAPT kinds and the CAPT Secrets.
+pub fn capt_targets(selector: Option<&str>) -> Vec<Target> {
+    let mut t: Vec<Target> =
+        [CaptControlPlane::INFO, WorkspaceTemplateApply::INFO, Workspace::INFO, <Cluster as CaptKind>::INFO]
+            .iter()
+            .map(|i| from_info(i, selector))
+            .collect();
+    t.push(Target {
+        name: "secrets".into(),
+        resource: ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets"),
+        namespaced: true,
+        filter: Filter::CaptSecrets,
+        selector: None,
+        crd: None,
+    });
+    t
+}
+
+/// Resolves `--kind` values (`deployments.apps`, `Deployment`, `pods`, a CAPT kind) through
+/// discovery.
+pub async fn resolve_targets(kube: &Kube, kinds: &[String], selector: Option<&str>) -> Result<Vec<Target>> {
+    let mut out = Vec::new();
+    let mut full: Option<discovery::Discovery> = None;
+    for spec in kinds {
+        let (res, group) = spec.split_once('.').map_or((spec.as_str(), None), |(r, g)| (r, Some(g)));
+        let res_l = res.to_ascii_lowercase();
+        let matches = |ar: &ApiResource| {
+            ar.plural == res_l
+                || ar.kind.to_ascii_lowercase() == res_l
+                || format!("{}s", ar.kind.to_ascii_lowercase()) == res_l
+        };
+        let mut found = None;
+        let groups: Vec<discovery::ApiGroup> = match group {
+            Some(g) => match discovery::group(&kube.client, g).await {
+                Ok(g) => vec![g],
+                Err(kube::Error::Discovery(_)) => Vec::new(),
+                Err(e) => {
+                    return Err(classify(
+                        e,
+                        &Op::core("list", "api groups", "APIGroup", None, None),
+                        &kube.server,
+                        &kube.context,
+                    ));
+                }
+            },
+            None => match discovery::group(&kube.client, "").await {
+                Ok(core) => vec![core],
+                Err(e) => {
+                    return Err(classify(
+                        e,
+                        &Op::core("list", "api versions", "APIVersions", None, None),
+                        &kube.server,
+                        &kube.context,
+                    ));
+                }
+            },
+        };
+        for g in &groups {
+            found = g.recommended_resources().into_iter().find(|(ar, _)| matches(ar));
+            if found.is_some() {
+                break;
+            }
+        }
+        if found.is_none() && group.is_none() {
+            if full.is_none() {
+                full = Some(discovery::Discovery::new(kube.client.clone()).run().await.map_err(|e| {
+                    classify(
+                        e,
+                        &Op::core("list", "api groups", "APIGroup", None, None),
+                        &kube.server,
+                        &kube.context,
+                    )
+                })?);
+            }
+            if let Some(d) = &full {
+                found = d.groups().flat_map(|g| g.recommended_resources()).find(|(ar, _)| matches(ar));
+            }
+        }
+        let Some((ar, caps)) = found else {
+            return Err(Error::Usage(format!(
+                "--kind {spec}: the server does not serve such a resource (try kubectl api-resources)"
+            )));
+        };
+        if !caps.operations.is_empty() && !caps.supports_operation("watch") {
+            return Err(Error::Usage(format!("--kind {spec}: {} cannot be watched", ar.plural)));
+        }
+        let name =
+            if ar.group.is_empty() { ar.plural.clone() } else { format!("{}.{}", ar.plural, ar.group) };
+        let secret = ar.group.is_empty() && ar.kind == "Secret";
+        out.push(Target {
+            name: name.clone(),
+            namespaced: caps.scope == Scope::Namespaced,
+            filter: Filter::All,
+            selector: selector.map(str::to_string),
+            crd: (!ar.group.is_empty() && ar.group.contains('.')).then_some(name),
+            resource: ar,
+        });
+        let _ = secret;
+    }
+    Ok(out)
+}
+
+/// The kinds of `targets`, as (group, kind), for matching Events to objects.
+pub fn kinds_of(targets: &[Target]) -> BTreeSet<(String, String)> {
+    targets.iter().map(|t| (t.resource.group.clone(), t.resource.kind.clone())).collect()
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or_default()
+}
+
+async fn send_state(tx: &Sender<Update>, name: &str, state: SourceState) -> bool {
+    tx.send(Update::Source { name: name.to_string(), state }).await.is_ok()
+}
+
+/// Why a watch error ends the source (forbidden, resource missing), if it does.
+fn fatal_reason(err: &watcher::Error, target: &Target, kube: &Kube) -> Option<String> {
+    let inner = match err {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => e,
+        watcher::Error::WatchError(s) => {
+            return match s.code {
+                403 => Some(format!("403 on watch {}", target.name)),
+                _ => None,
+            };
+        }
+        watcher::Error::NoResourceVersion => return Some("the resource does not support watch".into()),
+    };
+    let ns = target.namespaced.then(|| kube.namespace.clone()).filter(|_| !kube.all_namespaces);
+    let op = Op {
+        verb: "list",
+        resource: target.name.clone(),
+        namespace: ns.clone(),
+        name: None,
+        crd: target.crd.clone(),
+        kind: target.resource.kind.clone(),
+    };
+    match inner {
+        kube::Error::Api(s) if s.code == 403 => Some(format!(
+            "403 on list/watch {}{}",
+            target.name,
+            ns.map(|n| format!(" in {n}")).unwrap_or_default()
+        )),
+        kube::Error::Api(s) if s.code == 404 => {
+            Some(match classify(inner_clone(s), &op, &kube.server, &kube.context) {
+                Error::CrdMissing { crd } => format!("CRD {crd} is not installed"),
+                other => other.to_string(),
+            })
+        }
+        kube::Error::Api(s) if s.code == 401 => Some("401: credentials not accepted".into()),
+        _ => None,
+    }
+}
+
+fn inner_clone(s: &kube::core::Status) -> kube::Error {
+    kube::Error::Api(Box::new(s.clone()))
+}
+
+fn short_reason(err: &watcher::Error) -> String {
+    let s = error_chain(err);
+    let s = s.rsplit(": ").next().unwrap_or(&s).to_string();
+    s.chars().take(120).collect()
+}
+
+fn api_for(kube: &Kube, target: &Target) -> Api<DynamicObject> {
+    match (target.namespaced, kube.list_namespace()) {
+        (true, Some(ns)) => Api::namespaced_with(kube.client.clone(), ns, &target.resource),
+        _ => Api::all_with(kube.client.clone(), &target.resource),
+    }
+}
+
+/// Whether a Secret is one CAPT reads or writes.
+pub fn is_capt_secret(obj: &Value) -> bool {
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let by_name =
+        ["-eks-connection", "-control-plane-kubeconfig", "-kubeconfig", "-ca", "-outputs-kubeconfig"]
+            .iter()
+            .any(|s| name.ends_with(s));
+    let by_label = obj.pointer("/metadata/labels/cluster.x-k8s.io~1cluster-name").is_some();
+    let by_owner = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| {
+        refs.iter().any(|r| {
+            r.get("kind").and_then(Value::as_str).is_some_and(|k| {
+                matches!(k, "CAPTControlPlane" | "WorkspaceTemplateApply" | "Workspace" | "Cluster")
+            })
+        })
+    });
+    by_name || by_label || by_owner
+}
+
+/// Watches one resource until the channel closes or the source becomes unavailable.
+pub async fn watch_objects(kube: Kube, target: Target, tx: Sender<Update>) {
+    let name = target.name.clone();
+    if !send_state(&tx, &name, SourceState::Starting).await {
+        return;
+    }
+    let mut config = watcher::Config::default();
+    if let Some(sel) = &target.selector {
+        config = config.labels(sel);
+    }
+    let mut stream = watcher(api_for(&kube, &target), config).default_backoff().boxed();
+    let mut tracker = ObjectTracker::new();
+    let mut attempt = 0u32;
+    let mut listed = false;
+    let keep = |v: &Value| target.filter == Filter::All || is_capt_secret(v);
+    while let Some(item) = stream.next().await {
+        let now = now_ms();
+        let obs = match item {
+            Ok(watcher::Event::Init) => {
+                if !send_state(&tx, &name, SourceState::Listing { relist: listed }).await {
+                    return;
+                }
+                None
+            }
+            Ok(watcher::Event::InitApply(o)) => {
+                to_value(&o).filter(keep).and_then(|v| tracker.baseline(now, &v))
+            }
+            Ok(watcher::Event::InitDone) => {
+                listed = true;
+                attempt = 0;
+                if !send_state(&tx, &name, SourceState::Watching).await {
+                    return;
+                }
+                None
+            }
+            Ok(watcher::Event::Apply(o)) => {
+                let v = to_value(&o).filter(keep);
+                let obs = v.and_then(|v| tracker.applied(now, &v));
+                if attempt > 0 {
+                    attempt = 0;
+                    if !send_state(&tx, &name, SourceState::Watching).await {
+                        return;
+                    }
+                }
+                obs
+            }
+            Ok(watcher::Event::Delete(o)) => to_value(&o).filter(keep).and_then(|v| tracker.deleted(now, &v)),
+            Err(e) => {
+                if let Some(why) = fatal_reason(&e, &target, &kube) {
+                    let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
+                    return;
+                }
+                attempt += 1;
+                let state = SourceState::Reconnecting { attempt, reason: short_reason(&e) };
+                if !send_state(&tx, &name, state).await {
+                    return;
+                }
+                None
+            }
+        };
+        if let Some(o) = obs
+            && tx.send(Update::Observe(Box::new(o))).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn to_value(o: &DynamicObject) -> Option<Value> {
+    serde_json::to_value(o).ok()
+}
+
+/// Watches core/v1 Events about objects of `kinds`, as count deltas.
+pub async fn watch_events(kube: Kube, kinds: BTreeSet<(String, String)>, tx: Sender<Update>) {
+    let target = Target {
+        name: "events".into(),
+        resource: ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Event"), "events"),
+        namespaced: true,
+        filter: Filter::All,
+        selector: None,
+        crd: None,
+    };
+    let name = target.name.clone();
+    if !send_state(&tx, &name, SourceState::Starting).await {
+        return;
+    }
+    let mut stream = watcher(api_for(&kube, &target), watcher::Config::default()).default_backoff().boxed();
+    let mut tracker = EventTracker::new();
+    let mut attempt = 0;
+    let mut listed = false;
+    let relevant = |v: &Value| regarding(v).is_some_and(|k| kinds.contains(&(k.group, k.kind)));
+    while let Some(item) = stream.next().await {
+        let now = now_ms();
+        let obs = match item {
+            Ok(watcher::Event::Init) => {
+                let _ = send_state(&tx, &name, SourceState::Listing { relist: listed }).await;
+                None
+            }
+            Ok(watcher::Event::InitApply(o)) => {
+                if let Some(v) = to_value(&o) {
+                    tracker.baseline(&v);
+                }
+                None
+            }
+            Ok(watcher::Event::InitDone) => {
+                listed = true;
+                attempt = 0;
+                let _ = send_state(&tx, &name, SourceState::Watching).await;
+                None
+            }
+            Ok(watcher::Event::Apply(o)) => {
+                to_value(&o).filter(relevant).and_then(|v| tracker.applied(now, &v))
+            }
+            Ok(watcher::Event::Delete(o)) => {
+                if let Some(v) = to_value(&o) {
+                    tracker.deleted(&v);
+                }
+                None
+            }
+            Err(e) => {
+                if let Some(why) = fatal_reason(&e, &target, &kube) {
+                    let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
+                    return;
+                }
+                attempt += 1;
+                let _ =
+                    send_state(&tx, &name, SourceState::Reconnecting { attempt, reason: short_reason(&e) })
+                        .await;
+                None
+            }
+        };
+        if let Some(o) = obs
+            && tx.send(Update::Observe(Box::new(o))).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Follows the logs of every container of the controller pods.
+pub async fn follow_pod_logs(kube: Kube, namespace: String, selector: String, tx: Sender<Update>) {
+    let name = "logs";
+    let _ = send_state(&tx, name, SourceState::Starting).await;
+    let pods: Api<Pod> = Api::namespaced(kube.client.clone(), &namespace);
+    let list = loop {
+        match pods.list(&ListParams::default().labels(&selector)).await {
+            Ok(l) if !l.items.is_empty() => break l,
+            Ok(_) => {
+                let why = format!("no pods match {selector} in {namespace}");
+                if !send_state(&tx, name, SourceState::Unavailable(why)).await {
+                    return;
+                }
+            }
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                let why = format!("403 on list pods in {namespace}");
+                let _ = send_state(&tx, name, SourceState::Unavailable(why)).await;
+                return;
+            }
+            Err(e) => {
+                let why = format!("cannot list pods in {namespace}: {}", error_chain(&e));
+                if !send_state(&tx, name, SourceState::Unavailable(why)).await {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for pod in list.items {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let containers = pod
+            .spec
+            .map(|s| s.containers.into_iter().map(|c| c.name).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for c in containers {
+            tasks.spawn(follow_container(pods.clone(), pod_name.clone(), c, tx.clone()));
+        }
+    }
+    let _ = send_state(&tx, name, SourceState::Watching).await;
+    let mut forbidden = false;
+    while let Some(r) = tasks.join_next().await {
+        if let Ok(Err(why)) = r {
+            forbidden |= why.starts_with("403");
+            let _ = send_state(&tx, name, SourceState::Unavailable(why)).await;
+        }
+    }
+    if !forbidden {
+        let _ = send_state(&tx, name, SourceState::Done("log streams ended".into())).await;
+    }
+}
+
+async fn follow_container(
+    pods: Api<Pod>,
+    pod: String,
+    container: String,
+    tx: Sender<Update>,
+) -> std::result::Result<(), String> {
+    let lp = LogParams {
+        container: Some(container),
+        follow: true,
+        since_seconds: Some(1),
+        ..LogParams::default()
+    };
+    let stream = match pods.log_stream(&pod, &lp).await {
+        Ok(s) => s,
+        Err(kube::Error::Api(s)) if s.code == 403 => return Err("403 on pods/log".into()),
+        Err(e) => return Err(format!("pods/log {pod}: {}", error_chain(&e))),
+    };
+    let mut parser = LogParser::new(LogOptions { year: current_year() });
+    let mut lines = stream.lines();
+    while let Some(line) = lines.next().await {
+        let Ok(line) = line else { break };
+        let Some(record) = parser.parse_line(line.as_bytes()) else { continue };
+        // Live lines are timed on arrival: the controller's clock may differ from ours.
+        let mut record = record;
+        record.at = Some(now_ms());
+        if let Some(o) = record.observation()
+            && tx.send(Update::Observe(Box::new(o))).await.is_err()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn current_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Utc::now().year()
+}
+
+/// Reads controller logs from a file (following appended lines) or stdin (`-`). Lines keep
+/// their own timestamps.
+pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
+    use tokio::io::AsyncBufReadExt as _;
+    let name = "logs";
+    let mut parser = LogParser::new(LogOptions { year: current_year() });
+    let stdin = path.as_os_str() == "-";
+    let reader: Box<dyn tokio::io::AsyncBufRead + Unpin + Send> = if stdin {
+        Box::new(tokio::io::BufReader::new(tokio::io::stdin()))
+    } else {
+        let mut waiting = false;
+        loop {
+            match tokio::fs::File::open(&path).await {
+                Ok(f) => break Box::new(tokio::io::BufReader::new(f)),
+                // Following a log that is not written yet: wait for it.
+                Err(e) if follow && e.kind() == std::io::ErrorKind::NotFound => {
+                    if !waiting {
+                        waiting = true;
+                        let why = format!("{}: not found yet, waiting", path.display());
+                        if !send_state(&tx, name, SourceState::Unavailable(why)).await {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    let _ =
+                        send_state(&tx, name, SourceState::Unavailable(format!("{}: {e}", path.display())))
+                            .await;
+                    return;
+                }
+            }
+        }
+    };
+    let _ = send_state(&tx, name, SourceState::Watching).await;
+    let mut reader = reader;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) => {
+                if stdin || !follow {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ =
+                    send_state(&tx, name, SourceState::Unavailable(format!("{}: {e}", path.display()))).await;
+                return;
+            }
+        }
+        if follow && !stdin && buf.last() != Some(&b'\n') {
+            // A partly written line: wait for the rest.
+            let mut rest = Vec::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                match reader.read_until(b'\n', &mut rest).await {
+                    Ok(0) => continue,
+                    Ok(_) if rest.last() == Some(&b'\n') => break,
+                    Ok(_) => continue,
+                    Err(_) => break,
+                }
+            }
+            buf.extend_from_slice(&rest);
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if let Some(record) = parser.parse_line(line) {
+            let mut record = record;
+            if record.at.is_none() {
+                record.at = Some(now_ms());
+            }
+            if let Some(o) = record.observation()
+                && tx.send(Update::Observe(Box::new(o))).await.is_err()
+            {
+                return;
+            }
+        }
+    }
+    let s = parser.stats();
+    let mut what = format!("{} lines, {} reconcile lines", s.lines, s.reconcile_lines);
+    if let Some(p) = s.problems() {
+        what.push_str(&format!("; {p}"));
+    }
+    let _ = send_state(&tx, name, SourceState::Done(what)).await;
+}
