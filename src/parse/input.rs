@@ -133,6 +133,7 @@ impl<R: Read> InputParser<R> {
     /// Reads until at least one record is queued or the input ends.
     fn step(&mut self) {
         if matches!(self.mode, Mode::Skip) {
+            self.scanner.drain();
             self.finish();
             return;
         }
@@ -390,5 +391,190 @@ impl<R: Read> Iterator for InputParser<R> {
             }
             self.step();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{Verb, WriteRecord};
+
+    fn parse_with(bytes: &[u8], restrict: Restrict) -> (Vec<Record>, ParseReport) {
+        let mut p = InputParser::new("t", bytes, InputOptions { restrict, year: 2026 }).unwrap();
+        let records: Vec<Record> = p.by_ref().collect();
+        (records, p.into_report())
+    }
+
+    fn parse(bytes: &[u8]) -> (Vec<Record>, ParseReport) {
+        parse_with(bytes, Restrict::Any)
+    }
+
+    fn writes(records: &[Record]) -> Vec<(&WriteRecord, u64)> {
+        records
+            .iter()
+            .filter_map(|r| match &r.body {
+                RecordBody::Write(w) => Some((w, r.line)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn count(records: &[Record], f: impl Fn(&RecordBody) -> bool) -> usize {
+        records.iter().filter(|r| f(&r.body)).count()
+    }
+
+    #[test]
+    fn audit_fixture() {
+        let (records, rep) = parse(include_bytes!("../../tests/fixtures/analyze/audit.jsonl"));
+        let w = writes(&records);
+        let lines: Vec<u64> = w.iter().map(|(_, l)| *l).collect();
+        assert_eq!(lines, vec![2, 5, 7, 8, 9]);
+        assert_eq!(w[0].0.writer.manager.as_deref(), Some("capt"));
+        assert_eq!(w[0].0.object.kind, "CAPTControlPlane");
+        assert_eq!(w[0].0.object.group, "controlplane.cluster.x-k8s.io");
+        assert_eq!(w[1].0.writer.to_string(), "capt (alice as system:admin, manager/v0.0.0)");
+        assert_eq!(w[3].0.verb, Verb::Delete);
+        assert_eq!(w[3].0.subresource, None);
+        assert_eq!((w[4].0.verb, w[4].0.object.name.as_str()), (Verb::Create, "second"));
+        assert_eq!(rep.format, Format::Json);
+        assert_eq!(rep.records["audit"], 8);
+        assert_eq!(rep.ignored, 3);
+        assert_eq!(rep.truncated.first_lines, vec![6]);
+        assert_eq!(rep.unknown.first_lines, vec![10]);
+        assert!(rep.malformed.is_empty());
+        assert_eq!(rep.lines, 10);
+        // --format watch: audit events are of an unknown kind there.
+        let (records, rep) =
+            parse_with(include_bytes!("../../tests/fixtures/analyze/audit.jsonl"), Restrict::Watch);
+        assert!(records.is_empty());
+        assert_eq!(rep.unknown.count, 9);
+    }
+
+    #[test]
+    fn watch_fixtures_json_and_yaml() {
+        for (bytes, fmt) in [
+            (&include_bytes!("../../tests/fixtures/analyze/watch.json")[..], Format::Json),
+            (&include_bytes!("../../tests/fixtures/analyze/watch.yaml")[..], Format::Yaml),
+        ] {
+            let (records, rep) = parse(bytes);
+            assert_eq!(rep.format, fmt);
+            assert_eq!(rep.unread(), 0, "{rep:?}");
+            assert_eq!(count(&records, |b| matches!(b, RecordBody::Seen(_))), 1);
+            let w = writes(&records);
+            assert_eq!(w.len(), 3, "{fmt:?}");
+            assert_eq!(
+                w[0].0.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+                [
+                    "status.conditions[Ready].lastTransitionTime",
+                    "status.conditions[Ready].reason",
+                    "status.conditions[Ready].status",
+                    "status.phase"
+                ]
+            );
+            assert_eq!(w[0].0.state.owner.as_ref().map(|o| o.kind.as_str()), Some("Cluster"));
+            assert_eq!(w[2].0.state.phase.as_deref(), Some("Failed"));
+            assert!(records.iter().all(|r| r.at.is_some()));
+        }
+    }
+
+    #[test]
+    fn events_fixture() {
+        let (records, rep) = parse(include_bytes!("../../tests/fixtures/analyze/events.json"));
+        let ev: Vec<(String, u64)> = records
+            .iter()
+            .filter_map(|r| match &r.body {
+                RecordBody::Event(e) => Some((format!("{}/{}", e.object.group, e.object.kind), e.count)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ev,
+            vec![
+                ("controlplane.cluster.x-k8s.io/CAPTControlPlane".to_string(), 3),
+                ("controlplane.cluster.x-k8s.io/CAPTControlPlane".to_string(), 1),
+                ("apps/Deployment".to_string(), 4)
+            ]
+        );
+        assert_eq!(rep.records["event"], 4);
+        assert_eq!(rep.unknown.count, 1);
+        let (records, rep) =
+            parse_with(include_bytes!("../../tests/fixtures/analyze/events.json"), Restrict::Audit);
+        assert!(records.is_empty());
+        assert_eq!(rep.unknown.count, 4);
+    }
+
+    #[test]
+    fn metrics_fixture() {
+        let (records, rep) = parse(include_bytes!("../../tests/fixtures/analyze/metrics.txt"));
+        assert_eq!(rep.format, Format::Metrics);
+        assert_eq!(records.len(), 8);
+        let last = records.last().map(|r| match &r.body {
+            RecordBody::Sample(s) => (s.scrape, s.value),
+            _ => (99, 0.0),
+        });
+        assert_eq!(last, Some((1, 730.0)));
+        assert_eq!(rep.malformed.first_lines, vec![14]);
+        assert_eq!(rep.ignored, 5);
+    }
+
+    #[test]
+    fn mixed_formats_in_one_file() {
+        let (records, rep) = parse(include_bytes!("../../tests/fixtures/analyze/mixed.log"));
+        assert_eq!(rep.format, Format::Text);
+        let passes: Vec<u64> =
+            records.iter().filter(|r| matches!(r.body, RecordBody::Reconcile(_))).map(|r| r.line).collect();
+        assert_eq!(passes, vec![1, 2, 3]);
+        assert_eq!(writes(&records).iter().map(|w| w.1).collect::<Vec<_>>(), vec![4]);
+        assert_eq!(count(&records, |b| matches!(b, RecordBody::Seen(_))), 1);
+        assert_eq!(rep.unknown.first_lines, vec![6]);
+        assert_eq!(rep.truncated.first_lines, vec![7]);
+        assert!(rep.malformed.is_empty());
+        assert!(records.iter().all(|r| r.at.is_some()));
+    }
+
+    #[test]
+    fn empty_binary_and_invalid_utf8() {
+        let (records, rep) = parse(b"");
+        assert!(records.is_empty());
+        assert_eq!((rep.format, rep.unread()), (Format::Empty, 0));
+        let (records, rep) = parse(&[0x1f, 0x8b, 8, 0, 1, 2, 3]);
+        assert!(records.is_empty());
+        assert_eq!(rep.format, Format::Unknown);
+        assert_eq!(rep.unknown.count, 1);
+        assert!(rep.note.as_deref().unwrap_or("").contains("zcat"));
+        // Invalid UTF-8 inside a JSON string: malformed, counted; a text line: read lossily.
+        let mut bad = b"{\"auditID\":\"x\xff\",\"verb\":\"get\"}\n".to_vec();
+        bad.extend_from_slice(b"2026-03-01T10:00:00Z\tINFO\tReconciling \xfe X\t{}\n");
+        let (_, rep) = parse(&bad);
+        assert_eq!(rep.malformed.first_lines, vec![1]);
+        assert_eq!(rep.invalid_utf8.first_lines, vec![1, 2]);
+    }
+
+    #[test]
+    fn huge_lines_are_truncated_not_kept() {
+        let mut input = Vec::new();
+        input.extend_from_slice(b"{\"kind\":\"X\",\"pad\":\"");
+        input.extend(std::iter::repeat_n(b'a', MAX_RECORD_BYTES + 10));
+        input.extend_from_slice(b"\"}\n");
+        input.extend(std::iter::repeat_n(b'b', MAX_RECORD_BYTES + 10));
+        input.extend_from_slice(b"\n");
+        input.extend_from_slice(include_bytes!("../../tests/fixtures/analyze/audit.jsonl"));
+        let (records, rep) = parse(&input);
+        assert_eq!(rep.truncated.first_lines, vec![1, 2, 8]);
+        assert_eq!(writes(&records).len(), 5);
+    }
+
+    #[test]
+    fn concatenated_compact_values() {
+        let one = r#"{"type":"MODIFIED","object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"c","namespace":"d","resourceVersion":"1","managedFields":[{"manager":"m","operation":"Update","time":"2026-03-01T10:00:00Z"}]},"data":{"a":"1"}}}"#;
+        let two = one
+            .replace("\"1\"}}}", "\"2\"}}}")
+            .replace("\"resourceVersion\":\"1\"", "\"resourceVersion\":\"2\"");
+        let text = format!("{one}{two}");
+        let (records, rep) = parse(text.as_bytes());
+        assert_eq!(rep.unread(), 0);
+        let w = writes(&records);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].0.fields[0].path, "data.a");
     }
 }

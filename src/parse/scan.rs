@@ -120,6 +120,24 @@ impl<R: Read> Scanner<R> {
         if self.col0 { self.line - 1 } else { self.line }
     }
 
+    /// Reads the rest of the input without splitting it (an input of unknown format), counting
+    /// bytes and lines.
+    pub fn drain(&mut self) {
+        loop {
+            let chunk = &self.buf[self.start..self.end];
+            if !chunk.is_empty() {
+                let n = memchr::memchr_iter(b'\n', chunk).count() as u64;
+                self.line += n;
+                self.col0 = chunk.last() == Some(&b'\n');
+                self.start = self.end;
+            }
+            if self.eof || !self.fill() {
+                break;
+            }
+        }
+        self.mode = Mode::Top;
+    }
+
     /// A read error that ended the input early, if any.
     pub fn take_io_error(&mut self) -> Option<std::io::Error> {
         self.io_error.take()
