@@ -129,6 +129,7 @@ fn walk(path: &str, stored: Option<&Value>, patch: &Value, out: &mut Vec<FieldCh
                             walk(&cpath, Some(sc), &diff, out);
                         }
                     }
+                    (None, Some(dc)) => walk(&cpath, None, dc, out),
                     _ if sc != dc => out.push(FieldChange { path: cpath, stored: sc, desired: dc }),
                     _ => {}
                 }

@@ -28,6 +28,8 @@ mod fixture_states;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod scenarios;
 
 pub use documents::snapshot_from_yaml;

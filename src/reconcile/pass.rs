@@ -131,6 +131,8 @@ impl<'a> Pass<'a> {
         }
         let apply_ref = ObjectRef::new("WorkspaceTemplateApply", Some(&names.namespace), &names.main_apply);
         let Some(wta) = &snap.main_apply else {
+            // The apply this pass creates has no Workspace yet.
+            self.observed.workspace_status = Some(Default::default());
             return Verdict::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
