@@ -241,7 +241,7 @@ async fn run_pass(
         // render (pure) + emit
         let planned: Vec<WriteRecord> =
             plan.writes.iter().map(|w| WriteRecord::new(w, WriteResult::Planned)).collect();
-        if human && verbose_plan {
+        if human && verbose_plan && (attempt > 1 || !planned.is_empty()) {
             let text = plan_text(&object, &planned, attempt, palette);
             if args.follow { note(text.trim_end()) } else { emit(&text)? }
         }
@@ -343,18 +343,19 @@ fn refuse_incomplete(snapshot: &Snapshot, mode: Mode) -> Result<()> {
     for e in &snapshot.read_errors {
         note(&format!("cannot read {}: {}", e.target, sanitize(&e.message)));
     }
-    if first.message.contains("403") || first.message.to_ascii_lowercase().contains("forbidden") {
-        // The message names the verb and resource (it is a classified error).
-        return Err(Error::Other(anyhow::anyhow!(
-            "{}; nothing was written (a pass needs to read every object it decides on)",
-            first.message
-        )));
+    note("nothing was written: a pass needs to read every object it decides on");
+    if first.message.starts_with("forbidden (403)") {
+        let resource = match apply::Target::of(&first.target.kind) {
+            Some(apply::Target::Custom(info)) => info.crd_name(),
+            _ => "secrets".to_string(),
+        };
+        return Err(Error::Forbidden {
+            verb: "get".into(),
+            resource,
+            namespace: first.target.namespace.clone(),
+        });
     }
-    Err(Error::Other(anyhow::anyhow!(
-        "cannot read {}: {}; nothing was written (a pass needs to read every object it decides on)",
-        first.target,
-        first.message
-    )))
+    Err(Error::Other(anyhow::anyhow!("cannot read {}: {}", first.target, first.message)))
 }
 
 enum Applied {

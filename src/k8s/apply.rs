@@ -147,6 +147,18 @@ pub async fn send(
     let body = request_body(write, &target, resource_version);
     let op = target.op(verb(write.operation), write);
     let fail = |e: kube::Error| {
+        // A quota refusal is a 403 too, but not an RBAC one: keep the server's words.
+        if let kube::Error::Api(s) = &e
+            && s.code == 403
+            && s.message.contains("exceeded quota")
+        {
+            return SendError::Failed(Error::Api {
+                context: format!("{} {}", op.verb, op.resource),
+                code: s.code,
+                reason: s.reason.clone(),
+                message: s.message.clone(),
+            });
+        }
         if is_conflict(&e) {
             let msg = match &e {
                 kube::Error::Api(s) => s.message.clone(),

@@ -140,7 +140,8 @@ impl Verdict {
 pub const HAZARD: &str = "Two writers of one CAPTControlPlane status are a hot loop: each pass overwrites what the \
 other wrote, every write is a watch event, and every event starts the other writer's next pass. \
 Stop the controller first (scale its Deployment to 0), or use --nudge to make the controller \
-itself reconcile now; --force writes anyway.";
+itself reconcile now. If the recent writer was you (kubectl apply, edit), wait out the 60 s \
+window; --force writes anyway.";
 
 /// Decides whether another writer is live.
 ///

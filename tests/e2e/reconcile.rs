@@ -275,7 +275,7 @@ fn one_pass_reaches_ready_and_the_second_writes_nothing() {
     let (code, stdout2, stderr2) = reconcile(env, &ns, &["demo", "--force"]);
     assert_eq!(code, 0, "{stderr2}");
     assert!(stdout2.contains("No writes: already in sync."), "{stdout2}");
-    assert!(stdout2.contains("in sync, no writes"), "{stdout2}");
+    assert!(!stdout2.contains("Plan for"), "an empty plan is not printed: {stdout2}");
     assert!(stdout2.contains("Phase Ready; next pass in 30s"), "{stdout2}");
     assert_eq!(versions(env, &ns, "demo"), before, "the second pass changed an object");
 
@@ -753,4 +753,66 @@ fn ctrl_c_during_follow_exits_130_after_the_pass() {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).expect("stdout");
     assert!(rest.is_empty(), "no pass after Ctrl-C: {rest}");
+}
+
+#[test]
+fn a_pass_that_fails_midway_says_what_was_written() {
+    let env = env();
+    let ns = env.namespace("rec-midway");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    // An admission policy (CEL, in the API server itself) refuses the CA Secret, so the pass
+    // fails at its first Secret create after the writes before it went through.
+    let policy = format!(
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: deny-ca-{ns}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE"]
+      resources: ["secrets"]
+  validations:
+  - expression: "object.metadata.name != 'demo-ca'"
+    message: "test policy: no CA Secret here"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: deny-ca-{ns}}}
+spec:
+  policyName: deny-ca-{ns}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels:
+        kubernetes.io/metadata.name: {ns}
+"#
+    );
+    let path = env.state_dir.join(format!("{ns}-policy.yaml"));
+    std::fs::write(&path, policy).expect("write policy");
+    env.kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
+    // The policy is in force once a plain create is refused.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let probe = env.kubectl(&["create", "secret", "generic", "demo-ca", "-n", &ns, "--dry-run=server"]);
+        if !probe.status.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the admission policy never took effect");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, stdout, stderr) = reconcile(env, &ns, &["demo", "--force"]);
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("test policy: no CA Secret here"), "{stderr}");
+    assert!(stderr.contains(&format!("made:     patch CAPTControlPlane {ns}/demo")), "{stderr}");
+    assert!(stderr.contains(&format!("not made: create Secret {ns}/demo-ca")), "{stderr}");
+    assert!(stderr.contains(&format!("not made: patch status CAPTControlPlane {ns}/demo")), "{stderr}");
+    // What the report says was made, was made; what it says was not, was not.
+    let cp = cp_json(env, &ns, "demo");
+    assert!(cp["metadata"]["finalizers"].is_array(), "{cp:#}");
+    assert!(cp["status"]["phase"].is_null(), "{cp:#}");
+    assert!(!env.kubectl(&["get", "secret", "demo-ca", "-n", &ns]).status.success());
 }
