@@ -177,7 +177,7 @@ fn body(args: &Args, pass: u64, step: u8) -> (&str, serde_json::Value, bool) {
         ),
         Scenario::Fight => {
             let (manager, version) =
-                if step == 0 { (&args.manager, "1.31") } else { (&args.other_manager, "1.30") };
+                if step == 0 { (&args.manager, "1.32") } else { (&args.other_manager, "1.30") };
             let _ = pass;
             (manager, json!({"spec": {"version": version}}), false)
         }

@@ -47,6 +47,8 @@ pub enum SourceState {
     },
     Unavailable(String),
     Off(String),
+    /// Following a file: what was read so far.
+    Reading(String),
     /// A finite source (a file, stdin) was read to the end.
     Done(String),
 }
@@ -63,6 +65,7 @@ impl std::fmt::Display for SourceState {
             }
             SourceState::Unavailable(why) => write!(f, "unavailable ({why})"),
             SourceState::Off(why) => write!(f, "off ({why})"),
+            SourceState::Reading(what) => write!(f, "reading ({what})"),
             SourceState::Done(what) => write!(f, "done ({what})"),
         }
     }
@@ -562,12 +565,19 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
     let _ = send_state(&tx, name, SourceState::Watching).await;
     let mut reader = reader;
     let mut buf = Vec::new();
+    let mut reported = u64::MAX;
     loop {
         buf.clear();
         match reader.read_until(b'\n', &mut buf).await {
             Ok(0) => {
                 if stdin || !follow {
                     break;
+                }
+                if reported != parser.stats().lines {
+                    reported = parser.stats().lines;
+                    if !send_state(&tx, name, SourceState::Reading(log_summary(&parser))).await {
+                        return;
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 continue;
@@ -606,10 +616,14 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
             }
         }
     }
+    let _ = send_state(&tx, name, SourceState::Done(log_summary(&parser))).await;
+}
+
+fn log_summary(parser: &LogParser) -> String {
     let s = parser.stats();
     let mut what = format!("{} lines, {} reconcile lines", s.lines, s.reconcile_lines);
     if let Some(p) = s.problems() {
         what.push_str(&format!("; {p}"));
     }
-    let _ = send_state(&tx, name, SourceState::Done(what)).await;
+    what
 }

@@ -1,1 +1,182 @@
-//! e2e: watch.
+//! e2e: `kubectl capt watch` against the real test environment, with the legacy loop generator
+//! (examples/legacy_loop.rs) making real writes.
+
+#[path = "watch_helpers.rs"]
+mod helpers;
+
+use std::time::Duration;
+
+use helpers::{Finished, calm_yaml, generator, millis, now_ms, run_generator, start};
+
+use crate::support::{env, shared_dir};
+
+const LISTED: &str = "captcontrolplanes.controlplane.cluster.x-k8s.io: watching";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loop_is_hot_with_flip_flop_within_5s_and_calm_object_is_ok() {
+    let env = env();
+    let ns = env.namespace("watch-hot");
+    env.apply_objects(&ns, &calm_yaml("b")).await;
+    env.apply_objects(&ns, &calm_yaml("a")).await;
+
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "15s", "-o", "json", "--no-logs"]);
+    let watch = start(cmd);
+    watch.wait_for(LISTED, Duration::from_secs(10));
+    let loop_start = now_ms();
+    let mut gen_cmd = generator(env, &ns, "a", &["--duration", "9s"]);
+    let gen_out = tokio::task::spawn_blocking(move || gen_cmd.output().expect("legacy_loop")).await.unwrap();
+    assert!(gen_out.status.success(), "{}", String::from_utf8_lossy(&gen_out.stderr));
+    let written = helpers::writes_of(&String::from_utf8_lossy(&gen_out.stderr));
+    let w: Finished = tokio::task::spawn_blocking(move || watch.finish()).await.unwrap();
+
+    assert_eq!(w.code, Some(3), "exit 3 when an object was HOT; stderr:\n{}", w.stderr);
+    let a = w.finding("CAPTControlPlane", "a");
+    assert_eq!(a["verdict"], "HOT", "{a}");
+    assert_eq!(a["cause"], "status-flip-flop", "{a}");
+    let managers: Vec<&str> =
+        a["managers"].as_array().unwrap().iter().filter_map(|m| m["manager"].as_str()).collect();
+    assert!(managers.contains(&"legacy-capt-manager"), "{a}");
+    let hot_after = millis(&a["observedAt"]) - loop_start;
+    assert!((0..=5_000).contains(&hot_after), "HOT {hot_after} ms after the loop started: {a}");
+    assert!(a["evidence"][0].as_str().unwrap().contains("Ready"), "{a}");
+    // Every write the generator made was seen, and none was invented.
+    assert_eq!(a["totals"]["writes"].as_u64(), Some(written), "{a}");
+    let b = w.finding("CAPTControlPlane", "b");
+    assert_eq!((b["verdict"].as_str(), b["peakVerdict"].as_str()), (Some("OK"), Some("OK")), "{b}");
+    assert_eq!(b["totals"]["writes"], 0, "the initial list is a baseline, not a write: {b}");
+    assert_eq!(w.summary["everHot"], 1);
+    assert_eq!(w.summary["sources"]["logs"], "off (--no-logs)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_managers_fighting_is_a_writer_fight() {
+    let env = env();
+    let ns = env.namespace("watch-fight");
+    env.apply_objects(&ns, &calm_yaml("f")).await;
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "10s", "-o", "json", "--no-logs", "--no-events"]);
+    let watch = start(cmd);
+    watch.wait_for(LISTED, Duration::from_secs(10));
+    let written = tokio::task::spawn_blocking({
+        let ns = ns.clone();
+        move || run_generator(crate::support::env(), &ns, "f", &["--scenario", "fight", "--duration", "6s"])
+    })
+    .await
+    .unwrap();
+    let w = tokio::task::spawn_blocking(move || watch.finish()).await.unwrap();
+    let f = w.finding("CAPTControlPlane", "f");
+    assert_eq!(f["cause"], "writer-fight", "{f}");
+    assert_eq!(f["verdict"], "HOT", "{f}");
+    let ev = f["evidence"][0].as_str().unwrap();
+    assert!(
+        ev.contains("legacy-capt-manager") && ev.contains("other-writer") && ev.contains("spec.version"),
+        "{ev}"
+    );
+    assert_eq!(f["totals"]["writes"].as_u64(), Some(written));
+    assert_eq!(w.code, Some(3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn controller_log_file_gives_the_reconcile_rate() {
+    let env = env();
+    let ns = env.namespace("watch-logs");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("manager.log");
+    let log_arg = log.to_string_lossy().into_owned();
+    let ns2 = ns.clone();
+    tokio::task::spawn_blocking(move || {
+        run_generator(crate::support::env(), &ns2, "l", &["--passes", "120", "--log", &log_arg])
+    })
+    .await
+    .unwrap();
+    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(lines, 120);
+
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "3s", "-o", "json", "--no-events", "--controller-logs"])
+        .arg(&log);
+    let w = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
+    let l = w.finding("CAPTControlPlane", "l");
+    // All 120 passes happened in the last minute: 120 per minute, each pass counted once.
+    assert_eq!(l["reconcilesPerMinute"], 120.0, "{l}");
+    assert_eq!(l["totals"]["reconciles"], 120, "{l}");
+    assert_eq!(l["totals"]["writes"], 0, "the writes happened before the watch started: {l}");
+    assert_eq!(l["verdict"], "HOT", "{l}");
+    assert_eq!(l["cause"], "no-write-loop", "{l}");
+    let logs = w.summary["sources"]["logs"].as_str().unwrap();
+    assert!(logs.starts_with("reading (120 lines, 120 reconcile lines"), "{logs}");
+    assert!(!logs.contains("malformed"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readonly_user_works_and_forbidden_sources_are_reported() {
+    let env = env();
+    let ns = env.namespace("watch-ro");
+    env.apply_objects(&ns, &calm_yaml("r")).await;
+    let mut cmd = env.capt_readonly();
+    cmd.args(["watch", "-n", &ns, "--duration", "4s", "-o", "json"]);
+    let w = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
+    assert_eq!(w.code, Some(0), "stderr:\n{}", w.stderr);
+    let s = &w.summary["sources"];
+    assert_eq!(s["captcontrolplanes.controlplane.cluster.x-k8s.io"], "watching", "{s}");
+    assert_eq!(s["workspaces.tf.upbound.io"], "watching", "{s}");
+    assert_eq!(s["secrets"], format!("unavailable (403 on list/watch secrets in {ns})"), "{s}");
+    assert_eq!(s["events"], format!("unavailable (403 on list/watch events in {ns})"), "{s}");
+    assert_eq!(s["logs"], "unavailable (403 on list pods in capt-system)", "{s}");
+    assert!(w.stderr.contains("watch: logs: unavailable (403 on list pods in capt-system)"), "{}", w.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn table_output_prints_verdict_changes_and_a_final_table() {
+    let env = env();
+    let ns = env.namespace("watch-table");
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "8s", "--no-logs"]);
+    let watch = start(cmd);
+    watch.wait_for(LISTED, Duration::from_secs(10));
+    let ns2 = ns.clone();
+    tokio::task::spawn_blocking(move || {
+        run_generator(crate::support::env(), &ns2, "t", &["--duration", "4s"])
+    })
+    .await
+    .unwrap();
+    let w = tokio::task::spawn_blocking(move || watch.finish_raw()).await.unwrap();
+    assert_eq!(w.code, Some(3));
+    let lines: Vec<&str> = w.stdout.lines().collect();
+    let change = lines.iter().find(|l| l.contains("→ HOT")).unwrap_or_else(|| panic!("{}", w.stdout));
+    assert!(
+        change.contains(&format!("CAPTControlPlane {ns}/t")) && change.contains("status-flip-flop"),
+        "{change}"
+    );
+    let header = lines.iter().position(|l| l.starts_with("KIND")).unwrap_or_else(|| panic!("{}", w.stdout));
+    assert!(
+        lines[header + 1].contains(&format!("{ns}/t")) && lines[header + 1].contains("HOT"),
+        "{}",
+        w.stdout
+    );
+    assert!(!w.stdout.contains('\x1b'), "no colour or cursor codes when not a terminal");
+    assert!(w.stderr.contains("sources: "), "{}", w.stderr);
+}
+
+/// The controller logs in `../shared/real-samples` (real controllers, no loop) parse without a
+/// malformed line and give no HOT verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_sample_controller_logs_are_not_hot() {
+    let Some(shared) = shared_dir("real_sample_controller_logs_are_not_hot") else { return };
+    let env = env();
+    let ns = env.namespace("watch-real");
+    for entry in std::fs::read_dir(shared.join("real-samples/controller-logs")).unwrap().flatten() {
+        let mut cmd = env.capt();
+        cmd.args(["watch", "-n", &ns, "--duration", "2s", "-o", "json", "--no-events", "--controller-logs"])
+            .arg(entry.path());
+        let w = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
+        assert_eq!(w.code, Some(0), "{}: {}", entry.path().display(), w.stdout);
+        let logs = w.summary["sources"]["logs"].as_str().unwrap();
+        assert!(
+            logs.starts_with("reading (") && !logs.contains("malformed") && !logs.contains("unrecognised"),
+            "{logs}"
+        );
+        assert!(w.findings.iter().all(|f| f["peakVerdict"] != "HOT"), "{}", w.stdout);
+    }
+}
