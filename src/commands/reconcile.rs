@@ -143,8 +143,7 @@ async fn reconcile(
                 timed_out = true;
             }
         }
-        if !countdown(&mut interrupt, wait, settings, passes.last().map(|p| p.requeue_reason.as_str())).await
-        {
+        if !countdown(&mut interrupt, wait, settings).await {
             status = ExitStatus::Interrupted;
             break;
         }
@@ -280,7 +279,8 @@ async fn run_pass(
                 records.extend(done.into_iter().filter(|r| r.result == WriteResult::Applied));
             }
             Applied::Failed(done, err) => {
-                report_partial(&done, &err.to_string());
+                // The error itself is the last line main prints.
+                report_partial(&done, "a write failed");
                 return Err(err);
             }
         }
@@ -498,7 +498,15 @@ fn final_text(view: &PassView, mode: Mode, palette: Palette) -> String {
         }
         Mode::Apply => match view.made() {
             0 => out.push_str("No writes: already in sync.\n"),
-            n => out.push_str(&format!("Applied {n} write{}.\n", if n == 1 { "" } else { "s" })),
+            n => out.push_str(&format!(
+                "Applied {n} write{}{}.\n",
+                if n == 1 { "" } else { "s" },
+                match view.attempts {
+                    1 => String::new(),
+                    2 => " (after 1 conflict, re-planned)".to_string(),
+                    a => format!(" (after {} conflicts, re-planned)", a - 1),
+                }
+            )),
         },
     }
     let next = match view.requeue_after_seconds {
@@ -511,25 +519,17 @@ fn final_text(view: &PassView, mode: Mode, palette: Palette) -> String {
 
 /// Waits `wait` with a spinner counting down (stderr, only with progress on). Returns false if
 /// interrupted.
-async fn countdown(
-    interrupt: &mut Interrupt,
-    wait: Duration,
-    settings: &Settings,
-    reason: Option<&str>,
-) -> bool {
+async fn countdown(interrupt: &mut Interrupt, wait: Duration, settings: &Settings) -> bool {
     let bar = spinner(settings);
     let end = Instant::now() + wait;
-    let reason = reason.map(sanitize).unwrap_or_default();
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
             bar.finish_and_clear();
             return true;
         }
-        bar.set_message(format!(
-            "next pass in {}s ({reason}); Ctrl-C to stop",
-            left.as_secs_f64().ceil() as u64
-        ));
+        // The reason is on the summary line above; a long message would wrap and smear.
+        bar.set_message(format!("next pass in {}s (Ctrl-C to stop)", left.as_secs_f64().ceil() as u64));
         if !interrupt.sleep(left.min(Duration::from_millis(250))).await {
             bar.finish_and_clear();
             return false;
