@@ -142,6 +142,63 @@ async fn missing_crd_is_named() {
         e.to_string(),
         "the CRD captcontrolplanes.controlplane.cluster.x-k8s.io is not installed on this cluster"
     );
+
+    // The CLI says the same in one line (+ hint) and exits 1.
+    for args in [&["status", "-A"][..], &["status", "-n", "default", "demo"][..]] {
+        let out = bare.capt().args(args).output().expect("run kubectl-capt");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert_eq!(
+            stderr.lines().next(),
+            Some(
+                "kubectl-capt: the CRD captcontrolplanes.controlplane.cluster.x-k8s.io is not installed on this cluster"
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn readonly_cli_write_is_refused_naming_verb_and_resource() {
+    let env = env();
+    let ns = env.namespace("foundation-ro-cli");
+    env.apply_objects(&ns, &fixture("ready", &ns)).await;
+    let rv = || {
+        env.kubectl_ok(&[
+            "get",
+            "captcontrolplanes",
+            &ns,
+            "-n",
+            &ns,
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+    };
+    let before = rv();
+    // Reading is allowed to capt-viewer...
+    let out = env.capt_readonly().args(["status", "-n", &ns, &ns]).output().expect("run kubectl-capt");
+    assert_eq!(out.status.code(), Some(0), "status as capt-viewer: {}", String::from_utf8_lossy(&out.stderr));
+    // ...a write is not: --nudge patches the CAPTControlPlane.
+    let out = env
+        .capt_readonly()
+        .args(["reconcile", "-n", &ns, &ns, "--nudge", "--timeout", "5s"])
+        .output()
+        .expect("run kubectl-capt");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.lines().next(),
+        Some(
+            format!(
+                "kubectl-capt: forbidden (403): cannot patch captcontrolplanes.controlplane.cluster.x-k8s.io in namespace {ns:?}"
+            )
+            .as_str()
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: ask for RBAC: kubectl auth can-i patch"), "{stderr}");
+    assert_eq!(rv(), before, "nothing was written");
 }
 
 #[test]
