@@ -352,28 +352,43 @@ fn the_guard_refuses_while_another_manager_writes_and_force_overrides() {
 }
 
 #[test]
-fn a_live_capt_lease_blocks_writes() {
+fn a_live_capt_lease_blocks_writes_and_our_own_writes_do_not() {
     let env = env();
     let ns = env.namespace("rec-lease");
     let lease_ns = env.namespace("rec-lease-ctl");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let lease = format!(
-        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: capt-controller-lock\n  namespace: {lease_ns}\nspec:\n  holderIdentity: capt-controller-manager-6d9f7_0b1c\n  leaseDurationSeconds: 3600\n  renewTime: \"{now}\"\n  acquireTime: \"{now}\"\n"
-    );
-    let path = env.state_dir.join(format!("{lease_ns}-lease.yaml"));
-    std::fs::write(&path, lease).expect("write lease");
-    env.kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
-    let (code, _, stderr) =
-        reconcile(env, &ns, &["demo", "--controller-namespace", &lease_ns, "--dry-run=server"]);
-    assert_eq!(code, 0, "{stderr}");
+    // Created as field manager kubectl-capt: the object's only recent writer is "us", so the
+    // Lease is the only evidence left.
+    let cp = env.state_dir.join(format!("{ns}-cp.yaml"));
+    std::fs::write(&cp, BARE_CP).expect("write cp");
+    env.kubectl_ok(&["create", "-n", &ns, "-f", cp.to_str().unwrap(), "--field-manager=kubectl-capt"]);
+    let lease = |renewed: chrono::DateTime<chrono::Utc>| {
+        let t = renewed.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let text = format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: capt-controller-lock\n  namespace: {lease_ns}\nspec:\n  holderIdentity: capt-controller-manager-6d9f7_0b1c\n  leaseDurationSeconds: 15\n  renewTime: \"{t}\"\n  acquireTime: \"{t}\"\n"
+        );
+        let path = env.state_dir.join(format!("{lease_ns}-lease.yaml"));
+        std::fs::write(&path, text).expect("write lease");
+        env.kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
+    };
+    lease(chrono::Utc::now());
+    let before = versions(env, &ns, "demo");
+    let (code, _, stderr) = reconcile(env, &ns, &["demo", "--controller-namespace", &lease_ns]);
+    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "leader-election Lease {lease_ns}/capt-controller-lock is held by \"capt-controller-manager-6d9f7_0b1c\""
         )),
         "{stderr}"
     );
+    assert!(!stderr.contains("field manager"), "our own field manager is not evidence: {stderr}");
+    assert_eq!(versions(env, &ns, "demo"), before);
+
+    // The leader stopped renewing: the Lease expired, nothing blocks.
+    lease(chrono::Utc::now() - chrono::Duration::seconds(120));
+    let (code, _, stderr) = reconcile(env, &ns, &["demo", "--controller-namespace", &lease_ns]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("another writer"), "{stderr}");
+    assert_ne!(versions(env, &ns, "demo"), before, "the pass should have written the status");
 }
 
 #[test]
@@ -481,6 +496,8 @@ fn readonly_user_is_refused_with_the_verb_and_resource() {
         stderr.contains("cannot get secrets") || stderr.contains("cannot patch captcontrolplanes"),
         "the message names the verb and resource: {stderr}"
     );
+    // The user may not list Leases: that is unknown evidence, not a failure.
+    assert!(stderr.contains("reading Leases is forbidden"), "{stderr}");
     assert_eq!(versions(env, &ns, "demo"), before);
     // --nudge needs patch on the object.
     let mut cmd = env.capt_readonly();
