@@ -241,7 +241,7 @@ impl<'a> Pass<'a> {
     }
 
     fn workspace_error(&mut self, apply: ObjectRef, message: String) -> Verdict {
-        self.finding(Severity::Error, Some(apply.clone()), format!("apply failed: {message}"));
+        self.finding(Severity::Error, Some(apply.clone()), format!("Ready=False: {message}"));
         Verdict::Fail { reason: "WorkspaceError".into(), message, why: format!("{apply} failed") }
     }
 
