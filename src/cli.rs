@@ -183,7 +183,7 @@ pub struct ReconcileArgs {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
     /// Make the in-cluster controller reconcile now instead of running the core here
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["dry_run", "force"])]
     pub nudge: bool,
     /// Retries after a 409 conflict before giving up
     #[arg(long, default_value_t = 5, value_name = "N")]

@@ -54,11 +54,22 @@ impl Interrupt {
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = tx.send(true);
             }
+            // Keep the sender: a closed channel would read as "interrupted".
+            std::future::pending::<()>().await;
+            drop(tx);
         });
         Interrupt(rx)
     }
     fn is_set(&self) -> bool {
         *self.0.borrow()
+    }
+    /// Runs `f` unless Ctrl-C comes first ([`Error::Interrupted`], exit 130).
+    async fn abandon<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let mut rx = self.0.clone();
+        tokio::select! {
+            out = f => out,
+            _ = rx.wait_for(|v| *v) => Err(Error::Interrupted),
+        }
     }
     /// Sleeps `d`; returns false if interrupted first.
     async fn sleep(&mut self, d: Duration) -> bool {
@@ -75,6 +86,9 @@ impl Interrupt {
 pub async fn run(args: ReconcileArgs, settings: &Settings) -> Result<ExitStatus> {
     if settings.target.all_namespaces {
         return Err(Error::Usage("reconcile works on one CAPTControlPlane: use -n NAMESPACE, not -A".into()));
+    }
+    if args.timeout.is_some() && !args.follow && !args.nudge {
+        return Err(Error::Usage("--timeout applies to --follow and --nudge".into()));
     }
     let kube = k8s::connect(&settings.target).await?;
     let interrupt = Interrupt::install();
@@ -221,7 +235,8 @@ async fn run_pass(
     loop {
         attempt += 1;
         // fetch (client)
-        let snapshot = crate::k8s::snapshot::fetch_snapshot(kube, &ns, &args.name).await?;
+        // Reads are abandoned on Ctrl-C: nothing has been written yet.
+        let snapshot = interrupt.abandon(crate::k8s::snapshot::fetch_snapshot(kube, &ns, &args.name)).await?;
         if guard_verdict.is_none() {
             let leases = k8s::writers::leases(kube, &args.controller_namespace).await;
             // compute (pure)

@@ -833,3 +833,36 @@ spec:
     assert!(cp["status"]["phase"].is_null(), "{cp:#}");
     assert!(!env.kubectl(&["get", "secret", "demo-ca", "-n", &ns]).status.success());
 }
+
+#[test]
+fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
+    let env = env();
+    let ns = env.namespace("rec-sigint-pass");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let before = versions(env, &ns, "demo");
+    let mut cmd = env.capt();
+    cmd.args(["reconcile", "-n", &ns, "demo", "--force", "--pause-before-apply", "2s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("pausing") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            panic!("kubectl-capt ended before pausing:\n{seen}");
+        }
+        seen.push_str(&line);
+    }
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr");
+    seen.push_str(&rest);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("pass stopped (interrupted (Ctrl-C)) after 0 of "), "{seen}");
+    assert!(seen.contains(&format!("not made: patch status CAPTControlPlane {ns}/demo")), "{seen}");
+    assert_eq!(versions(env, &ns, "demo"), before, "a write went out after Ctrl-C");
+}
