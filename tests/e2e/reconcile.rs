@@ -616,23 +616,22 @@ fn follow_states(ns: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn follow_makes_at_most_one_status_write_per_decision() {
+/// Runs `reconcile --follow --timeout 20s` on every `(label, namespace, name)` at once, counting
+/// the CAPTControlPlane's changes, and asserts convergence and no alternation for each.
+async fn follow_and_check(cases: Vec<(String, String, String)>) {
     let env = env();
     let mut handles = Vec::new();
-    for i in 0..follow_states("x").len() {
-        let ns = env.namespace(&format!("rec-follow-{i}"));
-        let (state, yaml) = follow_states(&ns).swap_remove(i);
-        env.apply_objects(&ns, &yaml).await;
+    for (state, ns, name) in cases {
         handles.push(tokio::spawn(async move {
-            let ns2 = ns.clone();
-            let (decisions, (code, stdout, stderr)) = count_changes(env, &ns, "demo", move || {
-                reconcile(env, &ns2, &["demo", "--force", "--follow", "--timeout", "20s", "-o", "json"])
+            let (ns2, name2) = (ns.clone(), name.clone());
+            let (decisions, (code, stdout, stderr)) = count_changes(env, &ns, &name, move || {
+                reconcile(env, &ns2, &[&name2, "--force", "--follow", "--timeout", "20s", "-o", "json"])
             })
             .await;
             (state, ns, decisions, code, stdout, stderr)
         }));
     }
+    let mut summary = Vec::new();
     for h in handles {
         let (state, ns, decisions, code, stdout, stderr) = h.await.expect("join");
         assert_eq!(code, 0, "{state}: {stderr}");
@@ -662,12 +661,51 @@ async fn follow_makes_at_most_one_status_write_per_decision() {
             decisions.len(),
             distinct.len()
         );
-        eprintln!(
+        summary.push(format!(
             "{state}: {} CAPTControlPlane changes, decisions {distinct:?}, {} passes",
             decisions.len(),
             passes.len()
-        );
+        ));
     }
+    eprintln!("{}", summary.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_makes_at_most_one_status_write_per_decision() {
+    let env = env();
+    let mut cases = Vec::new();
+    for i in 0..follow_states("x").len() {
+        let ns = env.namespace(&format!("rec-follow-{i}"));
+        let (state, yaml) = follow_states(&ns).swap_remove(i);
+        env.apply_objects(&ns, &yaml).await;
+        cases.push((state.to_string(), ns, "demo".to_string()));
+    }
+    follow_and_check(cases).await;
+}
+
+/// The same over every state fixture of the core (tests/fixtures/states, issue 3), which include
+/// HL2-HL6 as upstream-shaped objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_converges_on_every_state_fixture() {
+    let env = env();
+    let dir = crate::support::repo().join("tests/fixtures/states");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "expected the core's state fixtures in {}", dir.display());
+    let mut cases = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let state = file.file_stem().unwrap().to_string_lossy().into_owned();
+        // Workspaces are cluster-scoped: a name unique to this run keeps them apart.
+        let name = format!("st{i}-{}", std::process::id());
+        let ns = env.namespace(&format!("rec-st-{i}"));
+        env.apply_objects(&ns, &crate::support::fixture(&state, &name)).await;
+        cases.push((state, ns, name));
+    }
+    follow_and_check(cases).await;
 }
 
 #[test]
