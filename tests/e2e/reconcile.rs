@@ -904,3 +904,37 @@ fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
     assert!(seen.contains(&format!("not made: patch status CAPTControlPlane {ns}/demo")), "{seen}");
     assert_eq!(versions(env, &ns, "demo"), before, "a write went out after Ctrl-C");
 }
+
+#[test]
+fn the_deletion_path_deletes_with_preconditions_and_releases_the_finalizer() {
+    let env = env();
+    let ns = env.namespace("rec-delete");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let (code, _, stderr) = reconcile(env, &ns, &["demo", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(cp_json(env, &ns, "demo")["metadata"]["finalizers"].is_array());
+    env.kubectl_ok(&["delete", "captcontrolplanes", "demo", "-n", &ns, "--wait=false"]);
+    let (code, stdout, stderr) =
+        reconcile(env, &ns, &["demo", "--force", "--follow", "--timeout", "30s", "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("the controller would not requeue this object; stopping"), "{stderr}");
+    let doc = json(&stdout);
+    let deletes: Vec<&Value> = doc["passes"]
+        .as_array()
+        .expect("passes")
+        .iter()
+        .flat_map(|p| p["writes"].as_array().into_iter().flatten())
+        .filter(|w| w["operation"] == "delete")
+        .collect();
+    assert!(
+        deletes.iter().any(|w| w["name"] == "demo-eks-controlplane-apply" && w["result"] == "applied"),
+        "{doc:#}"
+    );
+    assert!(!env.kubectl(&["get", "captcontrolplanes", "demo", "-n", &ns]).status.success(), "still there");
+    assert!(
+        !env.kubectl(&["get", "workspacetemplateapplies", "demo-eks-controlplane-apply", "-n", &ns])
+            .status
+            .success()
+    );
+}
