@@ -21,7 +21,10 @@ clippy:
 testenv-build:
 	scripts/testenv build
 
+# e2e tests run the legacy loop generator (examples/legacy_loop.rs) as a real process; cargo test
+# does not put example binaries in target/debug/examples, so build them first.
 test: fmt-check clippy testenv-build
+	$(CARGO) build --examples
 	$(CARGO) test --all-targets
 
 testenv-up: build
