@@ -121,7 +121,10 @@ async fn reconcile(
         let pass = run_pass(kube, args, settings, mode, &interrupt, passes.is_empty()).await?;
         first_guard.get_or_insert(pass.guard.clone());
         let view = pass.view;
-        if args.follow {
+        if pass.interrupted {
+            let line = format!("Interrupted after {} of {} writes.", view.made(), view.writes.len());
+            if settings.is_machine_output() { note(&line) } else { emit(&format!("{line}\n"))? }
+        } else if args.follow {
             if !settings.is_machine_output() {
                 emit(&format!("{}\n", view.summary_line()))?;
             } else {

@@ -898,9 +898,13 @@ fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).expect("stderr");
     seen.push_str(&rest);
+    let mut stdout = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(130), "{seen}");
     assert!(seen.contains("pass stopped (interrupted (Ctrl-C)) after 0 of "), "{seen}");
+    assert!(stdout.contains("Interrupted after 0 of "), "{stdout}");
+    assert!(!stdout.contains("in sync"), "{stdout}");
     assert!(seen.contains(&format!("not made: patch status CAPTControlPlane {ns}/demo")), "{seen}");
     assert_eq!(versions(env, &ns, "demo"), before, "a write went out after Ctrl-C");
 }
