@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check clippy testenv-build testenv-up testenv-down demo bench
+.PHONY: all build test fmt-check clippy testenv-build testenv-up testenv-down demo demo-quick release completions bench
 
 all: build
 
@@ -33,16 +33,26 @@ testenv-up: build
 testenv-down:
 	scripts/testenv down
 
-demo: build testenv-build
-	@state="$${TMPDIR:-/tmp}/kubectl-capt-demo"; \
-	trap 'scripts/testenv down --state-dir "$$state" >/dev/null 2>&1' EXIT; \
-	eval "$$(CAPT_BIN=target/debug/kubectl-capt scripts/testenv up --state-dir "$$state")"; \
-	echo "# sample CAPT objects from tests/fixtures/demo.yaml"; \
-	"$$KUBECTL" apply -f tests/fixtures/demo.yaml; \
-	echo; echo "$$ kubectl capt version"; \
-	target/debug/kubectl-capt version; \
-	echo; echo "$$ kubectl get captcontrolplanes,clusters -A"; \
-	"$$KUBECTL" get captcontrolplanes,clusters -A
+# The README's first command: a local control plane, three sample CAPT objects (one looping),
+# and status, watch and reconcile on them (scripts/demo; --quick is the CI variant).
+demo:
+	scripts/demo
+
+demo-quick:
+	scripts/demo --quick
+
+# Release archives for every target into dist/, SHA256SUMS, and krew-manifest.yaml regenerated
+# from them (docs/install.md).
+release:
+	@[[ -n "$(VERSION)" ]] || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	scripts/release "$(VERSION)"
+
+# Regenerate the committed completion scripts from the CLI (tests/distribution.rs checks them).
+completions: build
+	target/debug/kubectl-capt completion bash > completions/kubectl-capt.bash
+	target/debug/kubectl-capt completion zsh > completions/_kubectl-capt
+	target/debug/kubectl-capt completion fish > completions/kubectl-capt.fish
+	target/debug/kubectl-capt completion powershell > completions/_kubectl-capt.ps1
 
 bench:
 	$(CARGO) bench

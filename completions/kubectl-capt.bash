@@ -471,7 +471,7 @@ _kubectl__capt() {
             return 0
             ;;
         kubectl__capt__subcmd__reconcile)
-            opts="-n -A -o -v -h -V --dry-run --force --follow --until --timeout --nudge --max-conflict-retries --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
+            opts="-n -A -o -v -h -V --dry-run --force --follow --until --timeout --nudge --max-conflict-retries --controller-namespace --lease-name --pause-before-apply --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,6 +490,18 @@ _kubectl__capt() {
                     return 0
                     ;;
                 --max-conflict-retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --controller-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pause-before-apply)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

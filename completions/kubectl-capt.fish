@@ -69,6 +69,9 @@ server\t'Send every write with dryRun=All and report what the API server accepte
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l until -d 'With --follow: stop when this is reached' -r -f -a "ready\t'Stop once the CAPTControlPlane is Ready'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l timeout -d 'Give up after this long (--follow, --nudge), e.g. 90s, 10m' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l max-conflict-retries -d 'Retries after a 409 conflict before giving up' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l controller-namespace -d 'Namespace of the CAPT controller (where its leader-election Lease lives)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l lease-name -d 'Name of CAPT\'s leader-election Lease (Leases held by capt-controller-manager pods also count)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l pause-before-apply -d 'Test hook: wait this long between reading and writing (to inject conflicts)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

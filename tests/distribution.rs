@@ -119,7 +119,10 @@ fn kubectl_complete_capt_offers_subcommands_flags_and_values() {
     assert!(!words.contains(&"__complete") && !words.contains(&"crds"), "hidden command offered");
 
     let (out, _) = complete(&path, &none, &["reconcile", "--dry"]);
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "--dry-run\tPrint (client) or validate (server) the plan without changing anything\n:4\n");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "--dry-run\tPrint (client) or validate (server) the plan without changing anything\n:4\n"
+    );
 
     let (out, _) = complete(&path, &none, &["-n", "x", "status", "-o", "y"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "yaml\tYAML document\n:4\n");
@@ -154,8 +157,11 @@ fn kubectl_complete_capt_is_silent_and_quick_when_the_cluster_is_unreachable() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ctx\n:4\n");
     // Without kubectl-capt on PATH the completer offers nothing and does not fail.
     let bare = tempfile::tempdir().unwrap();
-    std::fs::copy(repo().join("completions/kubectl_complete-capt"), bare.path().join("kubectl_complete-capt"))
-        .unwrap();
+    std::fs::copy(
+        repo().join("completions/kubectl_complete-capt"),
+        bare.path().join("kubectl_complete-capt"),
+    )
+    .unwrap();
     let (out, _) = complete(&format!("{}:/usr/bin:/bin", bare.path().display()), &kubeconfig, &[""]);
     assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty());
 }
@@ -224,8 +230,7 @@ fn check_manifest(m: &Value) -> Vec<String> {
             err(format!("caveats do not mention {needle}"));
         }
     }
-    let Some(platforms) = m.get("spec").and_then(|s| s.get("platforms")).and_then(Value::as_sequence)
-    else {
+    let Some(platforms) = m.get("spec").and_then(|s| s.get("platforms")).and_then(Value::as_sequence) else {
         err("spec.platforms missing".into());
         return errors;
     };
@@ -318,11 +323,7 @@ fn manifest_checker_rejects_broken_manifests() {
 // --- scripts/release -------------------------------------------------------------------------
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    ring::digest::digest(&ring::digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn release(dist: &Path, manifest: &Path, extra: &[&str]) -> Output {
@@ -374,7 +375,8 @@ fn release_script_writes_the_sha256_of_the_archive_it_built() {
 
     // The archive holds what the manifest's files list copies, and the binary runs.
     let list = Command::new("tar").arg("-tzf").arg(dist.join(&name)).output().unwrap();
-    let entries: BTreeSet<String> = String::from_utf8(list.stdout).unwrap().lines().map(str::to_string).collect();
+    let entries: BTreeSet<String> =
+        String::from_utf8(list.stdout).unwrap().lines().map(str::to_string).collect();
     let expected: BTreeSet<String> = [
         "LICENSE",
         "completions/",
@@ -393,7 +395,10 @@ fn release_script_writes_the_sha256_of_the_archive_it_built() {
     std::fs::create_dir(&unpacked).unwrap();
     let x = Command::new("tar").arg("-xzf").arg(dist.join(&name)).arg("-C").arg(&unpacked).status().unwrap();
     assert!(x.success());
-    assert_eq!(std::fs::read(unpacked.join("LICENSE")).unwrap(), std::fs::read(repo().join("LICENSE")).unwrap());
+    assert_eq!(
+        std::fs::read(unpacked.join("LICENSE")).unwrap(),
+        std::fs::read(repo().join("LICENSE")).unwrap()
+    );
     let v = Command::new(unpacked.join("kubectl-capt")).args(["version", "--client"]).output().unwrap();
     assert!(String::from_utf8_lossy(&v.stdout).contains(VERSION), "{}", String::from_utf8_lossy(&v.stdout));
 
@@ -407,13 +412,18 @@ fn release_script_writes_the_sha256_of_the_archive_it_built() {
 #[test]
 fn release_script_says_which_target_it_skipped_and_why() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = release(&tmp.path().join("dist"), &tmp.path().join("m.yaml"), &["--targets", "x86_64-apple-darwin"]);
+    let out =
+        release(&tmp.path().join("dist"), &tmp.path().join("m.yaml"), &["--targets", "x86_64-apple-darwin"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("SKIPPING x86_64-apple-darwin: "), "{stderr}");
     assert!(stderr.contains("no archive was built"), "{stderr}");
     assert!(!tmp.path().join("m.yaml").exists(), "manifest written without archives");
 
-    let out = release(&tmp.path().join("dist"), &tmp.path().join("m.yaml"), &["--targets", "x86_64-unknown-linux-musl", "9.9.9"]);
+    let out = release(
+        &tmp.path().join("dist"),
+        &tmp.path().join("m.yaml"),
+        &["--targets", "x86_64-unknown-linux-musl", "9.9.9"],
+    );
     assert_eq!(out.status.code(), Some(2), "two versions accepted");
 }

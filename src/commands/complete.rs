@@ -391,7 +391,12 @@ mod tests {
         assert_eq!(want_of(&["analyze", "a.log", ""]), Want::Files);
         let line = parse(&["status", "--output=j"]);
         assert_eq!((line.prefix.as_str(), line.current.as_str()), ("--output=", "j"));
-        let out = render(&values(want(&command(), &line)).into_iter().map(|v| (v, None)).collect::<Vec<_>>(), &line.prefix, &line.current, 4);
+        let out = render(
+            &values(want(&command(), &line)).into_iter().map(|v| (v, None)).collect::<Vec<_>>(),
+            &line.prefix,
+            &line.current,
+            4,
+        );
         assert_eq!(out, "--output=json\n:4\n");
     }
 
@@ -406,7 +411,10 @@ mod tests {
 
     #[test]
     fn render_filters_by_prefix_and_ends_with_the_directive() {
-        let c = vec![("status".to_string(), Some("What it\tdecides\nmore".to_string())), ("watch".to_string(), None)];
+        let c = vec![
+            ("status".to_string(), Some("What it\tdecides\nmore".to_string())),
+            ("watch".to_string(), None),
+        ];
         assert_eq!(render(&c, "", "st", 4), "status\tWhat it decides\n:4\n");
         assert_eq!(render(&c, "", "zzz", 4), ":4\n");
         assert_eq!(render(&[], "", "", 0), ":0\n");

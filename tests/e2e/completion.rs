@@ -42,7 +42,8 @@ fn kubectl_complete(dir: &Path, kubeconfig: &Path, words: &[&str]) -> (Vec<Strin
         .expect("run kubectl __complete");
     assert!(out.status.success(), "kubectl __complete failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let mut lines: Vec<String> = stdout.lines().map(|l| l.split('\t').next().unwrap_or_default().to_string()).collect();
+    let mut lines: Vec<String> =
+        stdout.lines().map(|l| l.split('\t').next().unwrap_or_default().to_string()).collect();
     let directive = lines.pop().unwrap_or_default();
     (lines, directive)
 }
@@ -81,7 +82,8 @@ async fn kubectl_completes_control_plane_names_in_the_namespace_given() {
 
     // kubectl hands the plugin's flags over as words, wherever they stand.
     let (words, directive) = kubectl_complete(dir.path(), kc, &["status", "-n", &ns, ""]);
-    assert_eq!((words.as_slice(), directive.as_str()), (&["alpha", "alpine", "beta"][..], ":4"));
+    assert_eq!(words, ["alpha", "alpine", "beta"]);
+    assert_eq!(directive, ":4");
     let (words, _) = kubectl_complete(dir.path(), kc, &["-n", &ns, "reconcile", "alp"]);
     assert_eq!(words, ["alpha", "alpine"]);
     let ns_flag = format!("--namespace={other}");

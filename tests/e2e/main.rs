@@ -5,6 +5,7 @@
 mod support;
 
 mod analyze;
+mod completion;
 mod foundation;
 mod reconcile;
 mod status;
