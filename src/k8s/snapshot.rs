@@ -153,22 +153,10 @@ fn join_applies(names: &Names, applies: &[WorkspaceTemplateApply], snap: &mut Sn
 
 /// Everything one pass over `<namespace>/<name>` reads. A missing CAPTControlPlane is an error.
 pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<Snapshot> {
-    let cp = match get_kind::<CaptControlPlane>(kube, api_in(kube, Some(namespace)), Some(namespace), name)
-        .await?
-    {
-        Ok(Some(cp)) => cp,
-        Ok(None) => {
-            return Err(Error::NotFound {
-                kind: "CAPTControlPlane".into(),
-                name: name.into(),
-                namespace: Some(namespace.into()),
-            });
-        }
-        Err(e) => {
-            let op = Op::on("get", &CaptControlPlane::INFO, Some(namespace), Some(name));
-            return Err(Error::Other(anyhow::anyhow!("{} {}: {}", op.verb, op.resource, e.message)));
-        }
-    };
+    // The object itself: every failure is the command's error (403 keeps its verb and resource).
+    let op = Op::on("get", &CaptControlPlane::INFO, Some(namespace), Some(name));
+    let api: Api<CaptControlPlane> = api_in(kube, Some(namespace));
+    let cp = api.get(name).await.map_err(|e| classify(e, &op, &kube.server, &kube.context))?;
     let names = Names::of(&cp);
     let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
     let template_ns = template_namespace(&cp, &names);
@@ -225,10 +213,13 @@ fn key(ns: Option<&str>, name: Option<&str>) -> (String, String) {
 /// Snapshots of every CAPTControlPlane in `namespace` (all namespaces for `None`), sorted by
 /// namespace and name.
 pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snapshot>> {
-    let cps = match list_kind::<CaptControlPlane>(kube, api_in(kube, namespace), namespace).await? {
-        Ok(cps) => cps,
-        Err(message) => return Err(Error::Other(anyhow::anyhow!("list captcontrolplanes: {message}"))),
-    };
+    let op = Op::on("list", &CaptControlPlane::INFO, namespace, None);
+    let api: Api<CaptControlPlane> = api_in(kube, namespace);
+    let cps = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| classify(e, &op, &kube.server, &kube.context))?
+        .items;
     if cps.is_empty() {
         return Ok(Vec::new());
     }

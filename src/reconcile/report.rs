@@ -159,7 +159,9 @@ fn tree(snap: &Snapshot, names: &Names, now: DateTime<Utc>) -> Node {
         &cp.metadata,
         find_condition(cp_status.and_then(|s| s.conditions.as_deref()), "Ready"),
     );
-    cp_node.detail = cp_status.and_then(|s| s.phase.clone()).map(|p| format!("phase {p}")).or(cp_node.detail);
+    if cp_node.detail.is_none() {
+        cp_node.detail = cp_status.and_then(|s| s.phase.clone()).map(|p| format!("phase {p}"));
+    }
 
     let tref = &cp.spec.workspace_template_ref;
     let tns = tref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(ns.to_string());
