@@ -600,11 +600,21 @@ fn object_name(f: &Finding) -> String {
     render::sanitize(&n)
 }
 
-fn top_writers(f: &Finding, n: usize) -> String {
-    let mut m = f.managers.clone();
-    m.sort_by(|a, b| b.writes.cmp(&a.writes).then(a.manager.cmp(&b.manager)));
+/// The top `n` writers by writes, one entry per writer (a writer's create and its status
+/// patches are separate managedFields entries but one writer); `short` keeps only the manager
+/// (or user) name.
+fn top_writers(f: &Finding, n: usize, short: bool) -> String {
+    let mut by_name: Vec<(String, u64)> = Vec::new();
+    for m in &f.managers {
+        let name = if short { m.manager.split(" (").next().unwrap_or(&m.manager) } else { &m.manager };
+        match by_name.iter_mut().find(|(k, _)| k == name) {
+            Some((_, w)) => *w += m.writes,
+            None => by_name.push((name.to_string(), m.writes)),
+        }
+    }
+    by_name.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let s: Vec<String> =
-        m.iter().take(n).map(|m| format!("{} ×{}", render::sanitize(&m.manager), m.writes)).collect();
+        by_name.iter().take(n).map(|(m, w)| format!("{} ×{w}", render::sanitize(m))).collect();
     if s.is_empty() { "-".into() } else { s.join(", ") }
 }
 
@@ -640,7 +650,7 @@ pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String 
                 Cell::new(f.totals.events),
                 Cell::new(r.peak_per_second),
                 Cell::new(r.peak_per_minute),
-                Cell::new(top_writers(f, if wide { 4 } else { 2 })),
+                Cell::new(top_writers(f, if wide { 4 } else { 2 }, !wide)),
                 verdict_cell(f.verdict, color),
                 Cell::new(f.cause.map_or("-", |c| c.as_str())),
             ];

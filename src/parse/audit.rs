@@ -80,10 +80,11 @@ const VIRTUAL: &[&str] = &[
 
 #[derive(Default)]
 pub struct AuditState {
-    pending: HashMap<String, Record>,
-    pending_order: VecDeque<String>,
-    done: HashSet<String>,
-    done_order: VecDeque<String>,
+    // Keyed by a 64-bit hash of the auditID (a UUID): no allocation per request.
+    pending: HashMap<u64, Record>,
+    pending_order: VecDeque<u64>,
+    done: HashSet<u64>,
+    done_order: VecDeque<u64>,
     /// Last version per object, when events carry response bodies.
     versions: HashMap<ObjectKey, Leaves>,
 }
@@ -107,7 +108,12 @@ impl AuditState {
             report.ignored += 1;
             return;
         }
-        let id = ev.audit_id.clone().unwrap_or_default();
+        let id = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            ev.audit_id.as_deref().unwrap_or_default().hash(&mut h);
+            h.finish()
+        };
         if self.done.contains(&id) {
             report.ignored += 1;
             return;
@@ -122,7 +128,7 @@ impl AuditState {
         }
         let code = ev.response_status.as_ref().and_then(|s| s.code);
         if final_stage {
-            self.remember_done(id.clone());
+            self.remember_done(id);
             if code.is_some_and(|c| c >= 400) {
                 // Rejected (conflict, forbidden, invalid): nothing was written.
                 report.ignored += 1;
@@ -133,7 +139,7 @@ impl AuditState {
         if final_stage {
             out.push(record);
         } else {
-            self.pending.insert(id.clone(), record);
+            self.pending.insert(id, record);
             self.pending_order.push_back(id);
             while self.pending_order.len() > WINDOW {
                 if let Some(old) = self.pending_order.pop_front()
@@ -145,8 +151,8 @@ impl AuditState {
         }
     }
 
-    fn remember_done(&mut self, id: String) {
-        if self.done.insert(id.clone()) {
+    fn remember_done(&mut self, id: u64) {
+        if self.done.insert(id) {
             self.done_order.push_back(id);
             if self.done_order.len() > WINDOW
                 && let Some(old) = self.done_order.pop_front()
