@@ -273,7 +273,7 @@ pub struct AnalyzeArgs {
     /// Force the input format instead of detecting it
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub format: InputFormat,
-    /// Draw the timeline of the top objects to an .svg or .png file
+    /// Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// How many objects the table, timeline and plot show
