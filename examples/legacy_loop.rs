@@ -66,6 +66,15 @@ struct Args {
     other_manager: String,
     #[arg(long, value_enum, default_value_t = Scenario::Hl1)]
     scenario: Scenario,
+    /// Loop over this many objects `<name>-0` … `<name>-N-1` instead of one (for benchmarks)
+    #[arg(long)]
+    objects: Option<usize>,
+    /// Passes in flight at once (with --objects)
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Append `<response unix ms> <resourceVersion>` for every accepted write (watch lag)
+    #[arg(long)]
+    trace: Option<PathBuf>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -82,57 +91,52 @@ async fn main() -> anyhow::Result<()> {
     let gvk = GroupVersionKind::gvk("controlplane.cluster.x-k8s.io", "v1beta1", "CAPTControlPlane");
     let ar = ApiResource::from_gvk_with_plural(&gvk, "captcontrolplanes");
     let api: Api<DynamicObject> = Api::namespaced_with(kube.client.clone(), &args.namespace, &ar);
-    ensure_exists(&api, &ar, &args).await?;
-
-    let mut log: Box<dyn std::io::Write> = match &args.log {
+    let names: Vec<String> = match args.objects {
+        Some(n) => (0..n).map(|i| format!("{}-{i}", args.name)).collect(),
+        None => vec![args.name.clone()],
+    };
+    for name in &names {
+        ensure_exists(&api, &ar, &args, name).await?;
+    }
+    let log: Box<dyn std::io::Write + Send> = match &args.log {
         Some(path) => Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
         None => Box::new(std::io::stdout()),
     };
+    let trace: Option<Box<dyn std::io::Write + Send>> = match &args.trace {
+        Some(path) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(path)?,
+        ))),
+        None => None,
+    };
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(Shared { log, trace, ids: IdGen::seeded() }));
+    let args = std::sync::Arc::new(args);
     let started = Instant::now();
-    let mut ids = IdGen::seeded();
-    let mut passes = 0u64;
-    let mut writes = 0u64;
-    let mut failures = 0u64;
+    let workers = args.concurrency.clamp(1, names.len().max(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..workers {
+        let mine: Vec<String> = names.iter().skip(w).step_by(workers).cloned().collect();
+        tasks.spawn(worker(api.clone(), args.clone(), mine, shared.clone(), started));
+    }
+    let mut totals = (0u64, 0u64, 0u64);
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     loop {
-        if args.duration.is_some_and(|d| started.elapsed() >= d) || args.passes.is_some_and(|p| passes >= p) {
-            break;
-        }
-        let pass = async {
-            log_pass(&mut log, &args, &ids.next())?;
-            let mut n = 0;
-            for step in 0..2 {
-                let (manager, patch, status) = body(&args, passes, step);
-                let pp = PatchParams { field_manager: Some(manager.to_string()), ..PatchParams::default() };
-                let r = if status {
-                    api.patch_status(&args.name, &pp, &Patch::Merge(&patch)).await
-                } else {
-                    api.patch(&args.name, &pp, &Patch::Merge(&patch)).await
-                };
-                match r {
-                    Ok(_) => n += 1,
-                    Err(e) => {
-                        eprintln!("legacy_loop: write failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
-            }
-            anyhow::Ok(n)
-        };
         tokio::select! {
-            r = pass => {
-                let n = r?;
-                writes += n;
-                failures += 2 - n;
-                passes += 1;
-            }
-            _ = &mut stop => break,
-        }
-        if !args.pause.is_zero() {
-            tokio::time::sleep(args.pause).await;
+            r = tasks.join_next() => match r {
+                Some(Ok(Ok((p, w, f)))) => { totals.0 += p; totals.1 += w; totals.2 += f; }
+                Some(Ok(Err(e))) => return Err(e),
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            _ = &mut stop => { tasks.abort_all(); break; }
         }
     }
+    if let Ok(mut s) = shared.lock()
+        && let Some(t) = s.trace.as_mut()
+    {
+        t.flush()?;
+    }
+    let (passes, writes, failures) = totals;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     eprintln!(
         "legacy_loop: {passes} passes, {writes} writes ({:.1} writes/s), {failures} failed writes in {secs:.1}s",
@@ -141,11 +145,76 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ensure_exists(api: &Api<DynamicObject>, ar: &ApiResource, args: &Args) -> anyhow::Result<()> {
-    if api.get_opt(&args.name).await?.is_some() {
+struct Shared {
+    log: Box<dyn std::io::Write + Send>,
+    trace: Option<Box<dyn std::io::Write + Send>>,
+    ids: IdGen,
+}
+
+/// Loops over `names`, one pass per object in turn: (passes, writes, failed writes).
+async fn worker(
+    api: Api<DynamicObject>,
+    args: std::sync::Arc<Args>,
+    names: Vec<String>,
+    shared: std::sync::Arc<std::sync::Mutex<Shared>>,
+    started: Instant,
+) -> anyhow::Result<(u64, u64, u64)> {
+    let (mut passes, mut writes, mut failures) = (0u64, 0u64, 0u64);
+    'outer: loop {
+        for name in &names {
+            if args.duration.is_some_and(|d| started.elapsed() >= d)
+                || args.passes.is_some_and(|p| passes >= p)
+            {
+                break 'outer;
+            }
+            {
+                let mut s = shared.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                let id = s.ids.next();
+                log_pass(&mut s.log, &args, name, &id)?;
+            }
+            for step in 0..2 {
+                let (manager, patch, status) = body(&args, passes, step);
+                let pp = PatchParams { field_manager: Some(manager.to_string()), ..PatchParams::default() };
+                let r = if status {
+                    api.patch_status(name, &pp, &Patch::Merge(&patch)).await
+                } else {
+                    api.patch(name, &pp, &Patch::Merge(&patch)).await
+                };
+                match r {
+                    Ok(obj) => {
+                        writes += 1;
+                        let mut s = shared.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                        if let Some(t) = s.trace.as_mut() {
+                            let rv = obj.metadata.resource_version.unwrap_or_default();
+                            writeln!(t, "{} {rv}", chrono::Utc::now().timestamp_millis())?;
+                        }
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        eprintln!("legacy_loop: write failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+            passes += 1;
+            if !args.pause.is_zero() {
+                tokio::time::sleep(args.pause).await;
+            }
+        }
+    }
+    Ok((passes, writes, failures))
+}
+
+async fn ensure_exists(
+    api: &Api<DynamicObject>,
+    ar: &ApiResource,
+    args: &Args,
+    name: &str,
+) -> anyhow::Result<()> {
+    if api.get_opt(name).await?.is_some() {
         return Ok(());
     }
-    let mut obj = DynamicObject::new(&args.name, ar).within(&args.namespace);
+    let mut obj = DynamicObject::new(name, ar).within(&args.namespace);
     obj.data =
         json!({"spec": {"version": "1.31", "workspaceTemplateRef": {"name": "eks-controlplane-template"}}});
     api.create(&PostParams { field_manager: Some(args.manager.clone()), ..PostParams::default() }, &obj)
@@ -184,9 +253,14 @@ fn body(args: &Args, pass: u64, step: u8) -> (&str, serde_json::Value, bool) {
     }
 }
 
-fn log_pass(out: &mut Box<dyn std::io::Write>, args: &Args, id: &str) -> std::io::Result<()> {
+fn log_pass(
+    out: &mut Box<dyn std::io::Write + Send>,
+    args: &Args,
+    name: &str,
+    id: &str,
+) -> std::io::Result<()> {
     let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let (ns, name) = (&args.namespace, &args.name);
+    let ns = &args.namespace;
     writeln!(
         out,
         "{ts}\tINFO\tReconciling CAPTControlPlane\t{{\"controller\": \"captcontrolplane\", \"controllerGroup\": \"controlplane.cluster.x-k8s.io\", \"controllerKind\": \"CAPTControlPlane\", \"CAPTControlPlane\": {{\"name\":\"{name}\",\"namespace\":\"{ns}\"}}, \"namespace\": \"{ns}\", \"name\": \"{name}\", \"reconcileID\": \"{id}\"}}"

@@ -231,6 +231,10 @@ pub struct WatchArgs {
     /// Do not read Events
     #[arg(long)]
     pub no_events: bool,
+    /// Append `<unix ms> <resourceVersion>` for every write the detector folds in (watch lag
+    /// measurements, scripts/bench-watch)
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub trace_writes: Option<PathBuf>,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
 }

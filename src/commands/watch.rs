@@ -70,6 +70,10 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
     );
     drop(tx);
 
+    let mut trace = match &args.trace_writes {
+        Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => None,
+    };
     let mut view = View::new(settings, &args, deadline.is_some());
     let mut detector = Detector::new(Config::from_thresholds(&args.thresholds));
     let started = now_ms();
@@ -89,6 +93,10 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
             _ = sleep_until(stop_at) => break,
             update = rx.recv(), if open => match update {
                 Some(Update::Observe(o)) => {
+                    if let (Some(t), crate::detect::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
+                        use std::io::Write as _;
+                        writeln!(t, "{} {}", now_ms(), write.state.resource_version.as_deref().unwrap_or("-"))?;
+                    }
                     if let Some(change) = detector.observe(&o) {
                         view.changed(&detector, &change)?;
                     }
@@ -113,6 +121,10 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
         }
     }
     tasks.abort_all();
+    if let Some(mut t) = trace {
+        use std::io::Write as _;
+        t.flush()?;
+    }
 
     let now = now_ms();
     detector.tick(now);

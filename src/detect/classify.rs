@@ -62,17 +62,18 @@ struct Window {
 fn window(config: &Config, st: &ObjState, now: Millis) -> Window {
     let sec = now.div_euclid(1000);
     let hot_for = config.hot_for.as_secs().clamp(1, 60) as i64;
-    let from = sec - hot_for + 1;
+    let short = st.fine.scan(sec - hot_for + 1, sec);
+    let minute = st.fine.scan(sec - 59, sec);
     Window {
         hot_for,
-        writes: st.fine.sum(from, sec, WRITES),
-        reconciles: st.fine.sum(from, sec, RECONCILES),
-        events: st.fine.sum(from, sec, EVENTS),
-        busy: st.fine.busy(from, sec, &[WRITES, RECONCILES]),
-        busy_events: st.fine.busy(from, sec, &[EVENTS]),
-        w60: st.fine.sum(sec - 59, sec, WRITES),
-        r60: st.fine.sum(sec - 59, sec, RECONCILES),
-        e60: st.fine.sum(sec - 59, sec, EVENTS),
+        writes: short.sums[WRITES],
+        reconciles: short.sums[RECONCILES],
+        events: short.sums[EVENTS],
+        busy: short.busy,
+        busy_events: short.busy_events,
+        w60: minute.sums[WRITES],
+        r60: minute.sums[RECONCILES],
+        e60: minute.sums[EVENTS],
     }
 }
 

@@ -57,12 +57,46 @@ impl<const N: usize> Ring<N> {
         (lo..=hi).map(|i| self.get(i, signal)).sum()
     }
 
+    /// One pass over buckets `from..=to`: the sum of each signal, the buckets with writes or
+    /// passes, and the buckets with events.
+    #[inline]
+    pub fn scan(&self, from: i64, to: i64) -> Scan {
+        let mut out = Scan::default();
+        if self.head == i64::MIN {
+            return out;
+        }
+        let lo = from.max(self.head - (Self::LEN - 1));
+        let hi = to.min(self.head);
+        if lo > hi {
+            return out;
+        }
+        let mut slot = slot::<N>(lo);
+        for _ in lo..=hi {
+            let b = self.buckets[slot];
+            out.sums[0] += u32::from(b[0]);
+            out.sums[1] += u32::from(b[1]);
+            out.sums[2] += u32::from(b[2]);
+            out.busy += u32::from(b[0] > 0 || b[1] > 0);
+            out.busy_events += u32::from(b[2] > 0);
+            slot = if slot + 1 == N { 0 } else { slot + 1 };
+        }
+        out
+    }
+
     /// Buckets in `from..=to` where any of `signals` is non-zero.
     pub fn busy(&self, from: i64, to: i64, signals: &[usize]) -> u32 {
         let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
         let hi = to.min(self.head);
         (lo..=hi).filter(|&i| signals.iter().any(|&s| self.get(i, s) > 0)).count() as u32
     }
+}
+
+/// What [`Ring::scan`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    pub sums: [u32; 3],
+    pub busy: u32,
+    pub busy_events: u32,
 }
 
 #[inline]
@@ -143,6 +177,9 @@ mod tests {
         assert_eq!(r.sum(0, 20, WRITES), 5, "too old to count");
         r.add(18, RECONCILES, 1);
         assert_eq!(r.sum(17, 20, RECONCILES), 1);
+        let s = r.scan(10, 20);
+        assert_eq!((s.sums, s.busy, s.busy_events), ([5, 1, 0], 2, 0));
+        assert_eq!(r.scan(21, 30), Scan::default());
     }
 
     #[test]
