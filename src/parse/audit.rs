@@ -81,7 +81,7 @@ const VIRTUAL: &[&str] = &[
 #[derive(Default)]
 pub struct AuditState {
     // Keyed by a 64-bit hash of the auditID (a UUID): no allocation per request.
-    pending: HashMap<u64, Record>,
+    pending: HashMap<u64, (AuditEvent, Verb, u64)>,
     pending_order: VecDeque<u64>,
     done: HashSet<u64>,
     done_order: VecDeque<u64>,
@@ -135,17 +135,17 @@ impl AuditState {
                 return;
             }
         }
-        let record = self.write_record(&ev, verb, line);
         if final_stage {
-            out.push(record);
+            out.push(self.write_record(&ev, verb, line));
         } else {
-            self.pending.insert(id, record);
+            // Kept unbuilt: the final stage usually follows and replaces it.
+            self.pending.insert(id, (ev, verb, line));
             self.pending_order.push_back(id);
             while self.pending_order.len() > WINDOW {
                 if let Some(old) = self.pending_order.pop_front()
-                    && let Some(r) = self.pending.remove(&old)
+                    && let Some((ev, verb, line)) = self.pending.remove(&old)
                 {
-                    out.push(r);
+                    out.push(self.write_record(&ev, verb, line));
                 }
             }
         }
@@ -165,9 +165,10 @@ impl AuditState {
     /// Requests whose final stage never came (the log ends, or they were cut): counted as
     /// writes, since the request reached the server.
     pub fn flush(&mut self, out: &mut Vec<Record>) {
-        for id in self.pending_order.drain(..) {
-            if let Some(r) = self.pending.remove(&id) {
-                out.push(r);
+        let order: Vec<u64> = self.pending_order.drain(..).collect();
+        for id in order {
+            if let Some((ev, verb, line)) = self.pending.remove(&id) {
+                out.push(self.write_record(&ev, verb, line));
             }
         }
     }
