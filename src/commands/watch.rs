@@ -38,12 +38,12 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
     let kinds = sources::kinds_of(&targets);
     for t in targets {
         states.insert(t.name.clone(), SourceState::Starting);
-        tasks.spawn(sources::watch_objects(kube.clone(), t, tx.clone()));
+        tasks.spawn(sources::watch_objects(kube.clone(), t, settings.target.request_timeout, tx.clone()));
     }
     if args.no_events {
         states.insert("events".into(), SourceState::Off("--no-events".into()));
     } else {
-        tasks.spawn(sources::watch_events(kube.clone(), kinds, tx.clone()));
+        tasks.spawn(sources::watch_events(kube.clone(), kinds, settings.target.request_timeout, tx.clone()));
     }
     match (&args.controller_logs, args.no_logs) {
         (_, true) => {
@@ -206,7 +206,12 @@ impl View {
     }
 
     fn source(&mut self, name: &str, state: &SourceState) {
-        if self.live || matches!(state, SourceState::Starting | SourceState::Listing { relist: false }) {
+        if self.live
+            || matches!(
+                state,
+                SourceState::Starting | SourceState::Listing { relist: false } | SourceState::Reading(_)
+            )
+        {
             return;
         }
         note(&format!("watch: {name}: {state}"));

@@ -299,12 +299,18 @@ pub fn is_capt_secret(obj: &Value) -> bool {
 }
 
 /// Watches one resource until the channel closes or the source becomes unavailable.
-pub async fn watch_objects(kube: Kube, target: Target, tx: Sender<Update>) {
+/// The server-side timeout of each watch request: shorter than the client's read timeout, so
+/// an idle watch is ended by the server (and resumed) instead of failing on the client.
+pub fn watch_timeout(request_timeout: Duration) -> u32 {
+    (request_timeout.as_secs().saturating_sub(3)).clamp(1, 290) as u32
+}
+
+pub async fn watch_objects(kube: Kube, target: Target, request_timeout: Duration, tx: Sender<Update>) {
     let name = target.name.clone();
     if !send_state(&tx, &name, SourceState::Starting).await {
         return;
     }
-    let mut config = watcher::Config::default();
+    let mut config = watcher::Config::default().timeout(watch_timeout(request_timeout));
     if let Some(sel) = &target.selector {
         config = config.labels(sel);
     }
@@ -371,7 +377,12 @@ fn to_value(o: &DynamicObject) -> Option<Value> {
 }
 
 /// Watches core/v1 Events about objects of `kinds`, as count deltas.
-pub async fn watch_events(kube: Kube, kinds: BTreeSet<(String, String)>, tx: Sender<Update>) {
+pub async fn watch_events(
+    kube: Kube,
+    kinds: BTreeSet<(String, String)>,
+    request_timeout: Duration,
+    tx: Sender<Update>,
+) {
     let target = Target {
         name: "events".into(),
         resource: ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Event"), "events"),
@@ -384,7 +395,8 @@ pub async fn watch_events(kube: Kube, kinds: BTreeSet<(String, String)>, tx: Sen
     if !send_state(&tx, &name, SourceState::Starting).await {
         return;
     }
-    let mut stream = watcher(api_for(&kube, &target), watcher::Config::default()).default_backoff().boxed();
+    let config = watcher::Config::default().timeout(watch_timeout(request_timeout));
+    let mut stream = watcher(api_for(&kube, &target), config).default_backoff().boxed();
     let mut tracker = EventTracker::new();
     let mut attempt = 0;
     let mut listed = false;
@@ -495,32 +507,40 @@ async fn follow_container(
     container: String,
     tx: Sender<Update>,
 ) -> std::result::Result<(), String> {
-    let lp = LogParams {
-        container: Some(container),
-        follow: true,
-        since_seconds: Some(1),
-        ..LogParams::default()
-    };
-    let stream = match pods.log_stream(&pod, &lp).await {
-        Ok(s) => s,
-        Err(kube::Error::Api(s)) if s.code == 403 => return Err("403 on pods/log".into()),
-        Err(e) => return Err(format!("pods/log {pod}: {}", error_chain(&e))),
-    };
     let mut parser = LogParser::new(LogOptions { year: current_year() });
-    let mut lines = stream.lines();
-    while let Some(line) = lines.next().await {
-        let Ok(line) = line else { break };
-        let Some(record) = parser.parse_line(line.as_bytes()) else { continue };
-        // Live lines are timed on arrival: the controller's clock may differ from ours.
-        let mut record = record;
-        record.at = Some(now_ms());
-        if let Some(o) = record.observation()
-            && tx.send(Update::Observe(Box::new(o))).await.is_err()
-        {
-            return Ok(());
+    let mut since = 1;
+    loop {
+        let lp = LogParams {
+            container: Some(container.clone()),
+            follow: true,
+            since_seconds: Some(since),
+            ..LogParams::default()
+        };
+        let stream = match pods.log_stream(&pod, &lp).await {
+            Ok(s) => s,
+            Err(kube::Error::Api(s)) if s.code == 403 => return Err("403 on pods/log".into()),
+            Err(kube::Error::Api(s)) if s.code == 404 => return Err(format!("pod {pod} is gone")),
+            Err(e) => return Err(format!("pods/log {pod}: {}", error_chain(&e))),
+        };
+        let mut lines = stream.lines();
+        let mut last = std::time::Instant::now();
+        while let Some(line) = lines.next().await {
+            let Ok(line) = line else { break };
+            last = std::time::Instant::now();
+            let Some(mut record) = parser.parse_line(line.as_bytes()) else { continue };
+            // Live lines are timed on arrival: the controller's clock may differ from ours.
+            record.at = Some(now_ms());
+            if let Some(o) = record.observation()
+                && tx.send(Update::Observe(Box::new(o))).await.is_err()
+            {
+                return Ok(());
+            }
         }
+        // The stream ended (idle timeout, container restart): follow again from where it
+        // stopped; lines seen twice share a reconcileID and count once.
+        since = (last.elapsed().as_secs() as i64 + 2).max(1);
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Ok(())
 }
 
 fn current_year() -> i32 {
