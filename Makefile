@@ -25,7 +25,7 @@ testenv-build:
 # does not put example binaries in target/debug/examples, so build them first.
 test: fmt-check clippy testenv-build
 	$(CARGO) build --examples
-	$(CARGO) test --all-targets
+	$(CARGO) test --all-targets --no-fail-fast
 
 testenv-up: build
 	CAPT_BIN=target/debug/kubectl-capt scripts/testenv up
