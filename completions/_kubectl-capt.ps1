@@ -106,6 +106,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-capt' -ScriptBlock {
             [CompletionResult]::new('--controller-selector', '--controller-selector', [CompletionResultType]::ParameterName, 'Label selector of the controller pods')
             [CompletionResult]::new('--controller-logs', '--controller-logs', [CompletionResultType]::ParameterName, 'Read controller logs from a file or - (stdin) instead of the pods/log API')
             [CompletionResult]::new('--metrics-url', '--metrics-url', [CompletionResultType]::ParameterName, 'Scrape controller-runtime metrics from this URL')
+            [CompletionResult]::new('--trace-writes', '--trace-writes', [CompletionResultType]::ParameterName, 'Append `<unix ms> <resourceVersion>` for every write the detector folds in (watch lag measurements, scripts/bench-watch)')
             [CompletionResult]::new('--hot-rate', '--hot-rate', [CompletionResultType]::ParameterName, 'HOT: at least this many writes or passes per second...')
             [CompletionResult]::new('--hot-for', '--hot-for', [CompletionResultType]::ParameterName, '...sustained this long')
             [CompletionResult]::new('--hot-factor', '--hot-factor', [CompletionResultType]::ParameterName, 'HOT: or more than this many times the expected rate over 1 minute')
@@ -132,7 +133,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-capt' -ScriptBlock {
         }
         'kubectl-capt;analyze' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Force the input format instead of detecting it')
-            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the timeline of the top objects to an .svg or .png file')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'How many objects the table, timeline and plot show')
             [CompletionResult]::new('--hot-rate', '--hot-rate', [CompletionResultType]::ParameterName, 'HOT: at least this many writes or passes per second...')
             [CompletionResult]::new('--hot-for', '--hot-for', [CompletionResultType]::ParameterName, '...sustained this long')

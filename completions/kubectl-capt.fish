@@ -97,6 +97,7 @@ complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l cont
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l controller-selector -d 'Label selector of the controller pods' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l controller-logs -d 'Read controller logs from a file or - (stdin) instead of the pods/log API' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l metrics-url -d 'Scrape controller-runtime metrics from this URL' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l trace-writes -d 'Append `<unix ms> <resourceVersion>` for every write the detector folds in (watch lag measurements, scripts/bench-watch)' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-rate -d 'HOT: at least this many writes or passes per second...' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-for -d '...sustained this long' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-factor -d 'HOT: or more than this many times the expected rate over 1 minute' -r
@@ -124,7 +125,7 @@ logs\t'Controller logs: zap console, zap JSON, klog (CRI prefixes allowed)'
 watch\t'`kubectl get -w --output-watch-events -o json|yaml`'
 events\t'`kubectl get events -o json` or a JSON array of Events'
 metrics\t'Prometheus text scrapes'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l plot -d 'Draw the timeline of the top objects to an .svg or .png file' -r -F
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l plot -d 'Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l top -d 'How many objects the table, timeline and plot show' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-rate -d 'HOT: at least this many writes or passes per second...' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-for -d '...sustained this long' -r
