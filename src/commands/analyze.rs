@@ -300,7 +300,7 @@ struct Scrape {
     input: usize,
     number: u32,
     at: Millis,
-    controllers: HashMap<String, detect::MetricsSample>,
+    controllers: std::collections::BTreeMap<String, detect::MetricsSample>,
 }
 
 /// The fold: records in, detector state and per-object extras out.
@@ -409,30 +409,12 @@ impl Fold {
         let scrape =
             self.scrape.get_or_insert_with(|| Scrape { input, number: s.scrape, at, ..Scrape::default() });
         scrape.at = scrape.at.max(at);
-        let controller =
-            s.labels.get("controller").or_else(|| s.labels.get("name")).cloned().unwrap_or_default();
-        let m = scrape
-            .controllers
-            .entry(controller.clone())
-            .or_insert_with(|| detect::MetricsSample { controller, ..Default::default() });
-        let add = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.unwrap_or(0.0) + v);
-        match s.name.as_str() {
-            "controller_runtime_reconcile_total" => {
-                add(&mut m.reconcile_total, s.value);
-                if s.labels.get("result").map(String::as_str) == Some("error") {
-                    add(&mut m.reconcile_errors, s.value);
-                }
-            }
-            "workqueue_adds_total" => add(&mut m.workqueue_adds, s.value),
-            _ => {}
-        }
+        crate::parse::metrics::accumulate(&mut scrape.controllers, &s.name, &s.labels, s.value);
     }
 
     fn flush_scrape(&mut self) {
         if let Some(s) = self.scrape.take() {
-            let mut controllers: Vec<_> = s.controllers.into_values().collect();
-            controllers.sort_by(|a, b| a.controller.cmp(&b.controller));
-            for m in controllers {
+            for m in s.controllers.into_values() {
                 self.det.observe(&Observation { at: s.at, signal: Signal::Metrics(m) });
             }
         }

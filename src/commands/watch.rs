@@ -20,6 +20,8 @@ use crate::settings::Settings;
 
 /// How long `--once` samples.
 const ONCE: Duration = Duration::from_secs(10);
+/// How often `--metrics-url` is scraped.
+const METRICS_EVERY: Duration = Duration::from_secs(5);
 /// Rows of the live table.
 const LIVE_ROWS: usize = 40;
 
@@ -61,13 +63,15 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
             ));
         }
     }
-    states.insert(
-        "metrics".into(),
-        match &args.metrics_url {
-            None => SourceState::Off("no --metrics-url".into()),
-            Some(_) => SourceState::Unavailable("metrics scraping is not built in this version".into()),
-        },
-    );
+    match &args.metrics_url {
+        None => {
+            states.insert("metrics".into(), SourceState::Off("no --metrics-url".into()));
+        }
+        Some(url) => {
+            states.insert("metrics".into(), SourceState::Starting);
+            tasks.spawn(sources::scrape_metrics(kube.clone(), url.clone(), METRICS_EVERY, tx.clone()));
+        }
+    }
     drop(tx);
 
     let mut trace = match &args.trace_writes {

@@ -25,6 +25,79 @@ use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
 use crate::parse::logs::{LogOptions, LogParser};
 
+/// Scrapes controller-runtime metrics from `url` every `every`: an API server path (e.g.
+/// `/api/v1/namespaces/capt-system/pods/POD:8080/proxy/metrics`, authorised like any request)
+/// or a plain `http://` URL (e.g. through `kubectl port-forward`). Counters have no object
+/// identity: they become controller-wide rates in the summary, a cross-check for the logs.
+pub async fn scrape_metrics(kube: Kube, url: String, every: Duration, tx: Sender<Update>) {
+    let name = "metrics";
+    let mut last: Option<SourceState> = None;
+    let mut scrapes = 0u64;
+    loop {
+        let state = match fetch_metrics(&kube, &url).await {
+            Ok(text) => {
+                let (samples, malformed) = crate::parse::metrics::scrape(&text);
+                let at = now_ms();
+                let controllers = samples.len();
+                for m in samples {
+                    let o = Observation { at, signal: crate::detect::Signal::Metrics(m) };
+                    if tx.send(Update::Observe(Box::new(o))).await.is_err() {
+                        return;
+                    }
+                }
+                scrapes += 1;
+                match (controllers, malformed) {
+                    (0, _) => SourceState::Unavailable(format!(
+                        "{url}: no controller_runtime_reconcile_total or workqueue_adds_total series"
+                    )),
+                    (n, 0) => SourceState::Reading(format!("{n} controllers, every {}s", every.as_secs())),
+                    (n, m) => SourceState::Reading(format!("{n} controllers, {m} malformed lines")),
+                }
+            }
+            Err(why) => SourceState::Unavailable(why),
+        };
+        // Report a change of state, and the first good scrape.
+        if last.as_ref() != Some(&state) || scrapes == 1 {
+            if !send_state(&tx, name, state.clone()).await {
+                return;
+            }
+            last = Some(state);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+async fn fetch_metrics(kube: &Kube, url: &str) -> std::result::Result<String, String> {
+    if url.starts_with('/') {
+        let req = http::Request::get(url).body(Vec::new()).map_err(|e| e.to_string())?;
+        let op = Op::core("get", url, "metrics", None, None);
+        return kube
+            .client
+            .request_text(req)
+            .await
+            .map_err(|e| classify(e, &op, &kube.server, &kube.context).to_string());
+    }
+    if !url.starts_with("http://") {
+        return Err(format!(
+            "{url}: use an API server path (/api/v1/namespaces/NS/pods/POD:PORT/proxy/metrics) or an http:// URL"
+        ));
+    }
+    use http_body_util::BodyExt;
+    let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let fetch = async {
+        let resp = client.get(uri).await.map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await.map_err(|e| format!("{url}: {e}"))?.to_bytes();
+        if !status.is_success() {
+            return Err(format!("{url}: HTTP {status}"));
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(10), fetch).await.map_err(|_| format!("{url}: timed out"))?
+}
+
 /// What a source tells the command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Update {

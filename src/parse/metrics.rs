@@ -93,6 +93,46 @@ fn parse_labels<'a>(mut s: &'a str, out: &mut BTreeMap<String, String>) -> Resul
     }
 }
 
+/// Adds one sample to the per-controller totals of a scrape (`controller` label, else the
+/// workqueue's `name`). Series the detector does not use are ignored.
+pub fn accumulate(
+    controllers: &mut BTreeMap<String, crate::detect::MetricsSample>,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    value: f64,
+) {
+    let slot = match name {
+        "controller_runtime_reconcile_total" | "workqueue_adds_total" => name,
+        _ => return,
+    };
+    let controller = labels.get("controller").or_else(|| labels.get("name")).cloned().unwrap_or_default();
+    let m = controllers
+        .entry(controller.clone())
+        .or_insert_with(|| crate::detect::MetricsSample { controller, ..Default::default() });
+    let add = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.unwrap_or(0.0) + v);
+    if slot == "workqueue_adds_total" {
+        add(&mut m.workqueue_adds, value);
+    } else {
+        add(&mut m.reconcile_total, value);
+        if labels.get("result").map(String::as_str) == Some("error") {
+            add(&mut m.reconcile_errors, value);
+        }
+    }
+}
+
+/// One scrape's text as per-controller samples, with the number of lines that did not parse.
+pub fn scrape(text: &str) -> (Vec<crate::detect::MetricsSample>, usize) {
+    let mut controllers = BTreeMap::new();
+    let mut malformed = 0;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        match parse_sample(line) {
+            Ok(s) => accumulate(&mut controllers, &s.name, &s.labels, s.value),
+            Err(_) => malformed += 1,
+        }
+    }
+    (controllers.into_values().collect(), malformed)
+}
+
 /// Line-by-line state: which series the current scrape has seen.
 #[derive(Default)]
 pub struct MetricsParser {
@@ -158,6 +198,23 @@ impl MetricsParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrape_sums_results_per_controller() {
+        let text = "# HELP x\n\
+controller_runtime_reconcile_total{controller=\"captcontrolplane\",result=\"success\"} 10\n\
+controller_runtime_reconcile_total{controller=\"captcontrolplane\",result=\"error\"} 3\n\
+workqueue_adds_total{name=\"captcontrolplane\"} 14\n\
+go_goroutines 40\n\
+broken{ 1\n";
+        let (samples, malformed) = scrape(text);
+        assert_eq!(malformed, 1);
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].controller, "captcontrolplane");
+        assert_eq!(samples[0].reconcile_total, Some(13.0));
+        assert_eq!(samples[0].reconcile_errors, Some(3.0));
+        assert_eq!(samples[0].workqueue_adds, Some(14.0));
+    }
 
     #[test]
     fn samples() {

@@ -180,3 +180,34 @@ async fn real_sample_controller_logs_are_not_hot() {
         assert!(w.findings.iter().all(|f| f["peakVerdict"] != "HOT"), "{}", w.stdout);
     }
 }
+
+/// `--metrics-url` through the API server: kube-apiserver's own `/metrics` has
+/// `workqueue_adds_total` series, so the scrape is real; a bad URL is reported, not fatal.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_scraped_through_the_api_server_and_a_bad_url_is_reported() {
+    let env = env();
+    let ns = env.namespace("watch-metrics");
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "12s", "-o", "json", "--no-logs", "--no-events"]);
+    cmd.args(["--metrics-url", "/metrics"]);
+    let w: Finished = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
+    assert_eq!(w.code, Some(0), "stderr:\n{}", w.stderr);
+    let source = w.summary["sources"]["metrics"].as_str().unwrap_or_default().to_string();
+    assert!(source.starts_with("reading ("), "{source}");
+    let controllers = w.summary["controllers"].as_array().cloned().unwrap_or_default();
+    assert!(!controllers.is_empty(), "{}", w.summary);
+    assert!(
+        controllers
+            .iter()
+            .any(|c| c["scrapes"].as_u64().unwrap_or(0) >= 2 && c["workqueueAddsTotal"].is_number()),
+        "{controllers:?}"
+    );
+
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "3s", "-o", "json", "--no-logs", "--no-events"]);
+    cmd.args(["--metrics-url", "http://127.0.0.1:1/metrics"]);
+    let w: Finished = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
+    assert_eq!(w.code, Some(0), "an unreadable source is not an error; stderr:\n{}", w.stderr);
+    let source = w.summary["sources"]["metrics"].as_str().unwrap_or_default();
+    assert!(source.starts_with("unavailable (http://127.0.0.1:1/metrics"), "{source}");
+}
