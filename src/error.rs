@@ -52,7 +52,7 @@ pub enum Error {
     #[error("{kind} {name:?} not found{}", in_namespace(namespace.as_deref()))]
     NotFound { kind: String, name: String, namespace: Option<String> },
     #[error(
-        "conflict: {kind} {name:?} kept changing under us ({attempts} attempts); nothing more was written"
+        "conflict: {kind} {name:?} kept changing under us (gave up after {attempts} conflicting attempt(s)); nothing more was written"
     )]
     ConflictExhausted { kind: String, name: String, attempts: u32 },
     #[error("another writer is active on {object}; nothing was written")]

@@ -359,7 +359,7 @@ impl Fold {
                         at,
                         w.object.clone(),
                         detect::Write {
-                            state: state(&w.state),
+                            state: w.state.clone(),
                             create: w.verb == Verb::Create,
                             manager: Some(Manager {
                                 name: w.writer.to_string(),
@@ -378,7 +378,7 @@ impl Fold {
                     )
                 }
             }
-            RecordBody::Seen(s) => Observation::baseline(at, s.object.clone(), state(&s.state)),
+            RecordBody::Seen(s) => Observation::baseline(at, s.object.clone(), s.state.clone()),
             RecordBody::Reconcile(p) => {
                 let e = self.extra.entry(p.object.clone()).or_default();
                 if p.reconcile_id.is_none() || p.reconcile_id != e.last_pass {
@@ -511,15 +511,6 @@ fn worst_of(end: Finding, worst: Option<Finding>) -> Finding {
             ..end
         },
         _ => end,
-    }
-}
-
-fn state(s: &crate::parse::ObjectState) -> detect::ObjectState {
-    detect::ObjectState {
-        phase: s.phase.clone(),
-        generation: s.generation,
-        resource_version: s.resource_version.clone(),
-        owner: s.owner.clone(),
     }
 }
 

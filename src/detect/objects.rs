@@ -113,6 +113,21 @@ impl ObjectTracker {
     }
 }
 
+/// `status.phase`, else the Ready condition's reason (or status), when the object has them.
+pub fn phase_of(obj: &Value) -> Option<String> {
+    let status = obj.get("status")?;
+    if let Some(p) = status.get("phase").and_then(Value::as_str) {
+        return Some(p.to_string());
+    }
+    let ready = status
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
+    let s = ready.get("reason").or_else(|| ready.get("status"))?.as_str()?;
+    Some(s.to_string())
+}
+
 /// What the detector needs of an object's state.
 pub fn state_of(obj: &Value) -> ObjectState {
     let meta = obj.get("metadata");
@@ -128,7 +143,7 @@ pub fn state_of(obj: &Value) -> ObjectState {
         ))
     });
     ObjectState {
-        phase: obj.pointer("/status/phase").and_then(Value::as_str).map(str::to_string),
+        phase: phase_of(obj),
         generation: meta.and_then(|m| m.get("generation")).and_then(Value::as_i64),
         resource_version: meta
             .and_then(|m| m.get("resourceVersion"))

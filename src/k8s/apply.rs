@@ -179,28 +179,12 @@ pub async fn send(
         ..DeleteParams::default()
     };
     let patch = PatchParams { dry_run, field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+    let params = Params { post, patch, delete };
     let resource_version = match target {
         Target::Secret => {
             let ns = write.target.namespace.as_deref().unwrap_or(&kube.namespace);
             let api: Api<Secret> = Api::namespaced(kube.client.clone(), ns);
-            let out = match write.operation {
-                Operation::Create => {
-                    let secret: Secret = serde_json::from_value(body).map_err(|e| {
-                        SendError::Failed(Error::Other(anyhow::anyhow!("building Secret {name}: {e}")))
-                    })?;
-                    api.create(&post, &secret).await
-                }
-                Operation::Patch => api.patch(name, &patch, &Patch::Merge(&body)).await,
-                Operation::PatchStatus => api.patch_status(name, &patch, &Patch::Merge(&body)).await,
-                Operation::Delete => {
-                    let out = api.delete(name, &delete).await.map_err(fail)?;
-                    return Ok(Sent {
-                        resource_version: out.left().and_then(|o| o.metadata.resource_version),
-                    });
-                }
-            }
-            .map_err(fail)?;
-            out.metadata.resource_version
+            send_to(&api, write.operation, name, body, &params, "Secret").await
         }
         Target::Custom(info) => {
             let ar = ApiResource {
@@ -217,26 +201,13 @@ pub async fn send(
                     Api::namespaced_with(kube.client.clone(), ns, &ar)
                 }
             };
-            let out = match write.operation {
-                Operation::Create => {
-                    let obj: DynamicObject = serde_json::from_value(body).map_err(|e| {
-                        SendError::Failed(Error::Other(anyhow::anyhow!("building {} {name}: {e}", info.kind)))
-                    })?;
-                    api.create(&post, &obj).await
-                }
-                Operation::Patch => api.patch(name, &patch, &Patch::Merge(&body)).await,
-                Operation::PatchStatus => api.patch_status(name, &patch, &Patch::Merge(&body)).await,
-                Operation::Delete => {
-                    let out = api.delete(name, &delete).await.map_err(fail)?;
-                    return Ok(Sent {
-                        resource_version: out.left().and_then(|o| o.metadata.resource_version),
-                    });
-                }
-            }
-            .map_err(fail)?;
-            out.metadata.resource_version
+            send_to(&api, write.operation, name, body, &params, info.kind).await
         }
-    };
+    }
+    .map_err(|e| match e {
+        SendFailure::Kube(e) => fail(e),
+        SendFailure::Body(msg) => SendError::Failed(Error::Other(anyhow::anyhow!("building {msg}"))),
+    })?;
     Ok(Sent { resource_version })
 }
 
@@ -257,6 +228,48 @@ pub async fn nudge(kube: &Kube, namespace: &str, name: &str, token: &str) -> Res
         .await
         .map_err(|e| classify(e, &op, &kube.server, &kube.context))?;
     Ok(out.metadata.resource_version)
+}
+
+/// The request parameters of one write (dry run and field manager already set).
+struct Params {
+    post: PostParams,
+    patch: PatchParams,
+    delete: DeleteParams,
+}
+
+/// Why [`send_to`] failed: the API said no, or the body is not a valid object.
+enum SendFailure {
+    Kube(kube::Error),
+    Body(String),
+}
+
+/// Sends one operation to `api`; returns the resourceVersion the server answered with.
+async fn send_to<K>(
+    api: &Api<K>,
+    operation: Operation,
+    name: &str,
+    body: Value,
+    params: &Params,
+    kind: &str,
+) -> Result<Option<String>, SendFailure>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
+{
+    let out = match operation {
+        Operation::Create => {
+            let obj: K =
+                serde_json::from_value(body).map_err(|e| SendFailure::Body(format!("{kind} {name}: {e}")))?;
+            api.create(&params.post, &obj).await
+        }
+        Operation::Patch => api.patch(name, &params.patch, &Patch::Merge(&body)).await,
+        Operation::PatchStatus => api.patch_status(name, &params.patch, &Patch::Merge(&body)).await,
+        Operation::Delete => {
+            let out = api.delete(name, &params.delete).await.map_err(SendFailure::Kube)?;
+            return Ok(out.left().and_then(|o| o.meta().resource_version.clone()));
+        }
+    }
+    .map_err(SendFailure::Kube)?;
+    Ok(out.meta().resource_version.clone())
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ impl AuditState {
                     }
                 }
             }
-            state = ObjectState::of(b);
+            state = crate::detect::objects::state_of(b);
             if verb == Verb::Delete {
                 self.versions.remove(&object);
             } else {

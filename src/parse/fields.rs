@@ -147,20 +147,7 @@ pub fn to_map(leaves: &[Leaf]) -> Leaves {
     leaves.iter().map(|l| (l.path.clone(), l.hash)).collect()
 }
 
-/// `status.phase`, else the Ready condition's reason (or status), when the object has them.
-pub fn phase_of(obj: &Value) -> Option<String> {
-    let status = obj.get("status")?;
-    if let Some(p) = status.get("phase").and_then(Value::as_str) {
-        return Some(p.to_string());
-    }
-    let ready = status
-        .get("conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
-    let s = ready.get("reason").or_else(|| ready.get("status"))?.as_str()?;
-    Some(s.to_string())
-}
+pub use crate::detect::objects::phase_of;
 
 #[cfg(test)]
 mod tests {

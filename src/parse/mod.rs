@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use crate::detect::ObjectKey;
+pub use crate::detect::{ObjectKey, ObjectState};
 
 pub use fields::ChangedField;
 pub use format::Format;
@@ -159,41 +159,6 @@ pub struct WriteRecord {
     pub operation: String,
     /// The object after the write, as far as the input shows it.
     pub state: ObjectState,
-}
-
-/// What is known about an object's state (from a body in the input).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ObjectState {
-    /// `status.phase` (or the Ready condition's reason).
-    pub phase: Option<String>,
-    pub generation: Option<i64>,
-    pub resource_version: Option<String>,
-    /// The controlling owner (or the first owner).
-    pub owner: Option<ObjectKey>,
-}
-
-impl ObjectState {
-    /// Reads the state from an object body.
-    pub fn of(obj: &Value) -> Self {
-        let owner = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).and_then(|refs| {
-            let r = refs
-                .iter()
-                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-                .or(refs.first())?;
-            let s = |k: &str| r.get(k).and_then(Value::as_str);
-            let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
-            Some(object_key(group_of(s("apiVersion").unwrap_or("")), s("kind")?, ns, s("name")?))
-        });
-        ObjectState {
-            phase: fields::phase_of(obj),
-            generation: obj.pointer("/metadata/generation").and_then(Value::as_i64),
-            resource_version: obj
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            owner,
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

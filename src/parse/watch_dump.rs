@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::fields::{self, Leaves};
 use super::{
-    ObjectKey, ObjectState, ParseReport, Record, RecordBody, SeenRecord, Verb, WriteRecord, Writer, group_of,
-    object_key, parse_time,
+    ObjectKey, ParseReport, Record, RecordBody, SeenRecord, Verb, WriteRecord, Writer, group_of, object_key,
+    parse_time,
 };
 
 /// A watch event's type, or `None` for a bare object.
@@ -101,7 +101,7 @@ impl WatchState {
         let leaves = fields::flatten(obj, secret);
         let rv = s("/metadata/resourceVersion").map(str::to_string);
         let uid = s("/metadata/uid").map(str::to_string);
-        let state = ObjectState::of(obj);
+        let state = crate::detect::objects::state_of(obj);
         let (manager_time, writer, operation, subresource) = newest_manager(obj);
         let deleted = event == Some(EventType::Deleted);
         let prev = self.objects.get(&object);

@@ -4,7 +4,6 @@
 //! writer, and a calm object written once stays OK. The generator's own controller log, given
 //! as a second input, adds its reconcile passes to the same object.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
@@ -13,23 +12,6 @@ use crate::support::env;
 
 /// The generator's field manager (its default).
 const MANAGER: &str = "legacy-capt-manager";
-
-/// `target/<profile>/examples/legacy_loop`, built on demand when only the e2e target was built
-/// (`cargo test --all-targets`, as CI runs it, builds it anyway).
-fn legacy_loop() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-    let bin = profile_dir.join("examples").join(format!("legacy_loop{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "legacy_loop"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cannot run cargo to build examples/legacy_loop.rs");
-        assert!(status.success(), "cargo build --example legacy_loop failed");
-    }
-    bin
-}
 
 fn ndjson(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
@@ -59,7 +41,7 @@ fn legacy_loop_in_the_audit_log_is_hot_with_the_generators_identity() {
     std::fs::write(&calm_file, calm).expect("write calm.yaml");
     env.kubectl_ok(&["apply", "-f", &calm_file.to_string_lossy()]);
 
-    let out = Command::new(legacy_loop())
+    let out = Command::new(crate::support::legacy_loop_bin())
         .args([
             "--kubeconfig",
             &env.kubeconfig.to_string_lossy(),

@@ -472,7 +472,7 @@ fn conflict_retries_are_bounded() {
     seen.push_str(&rest);
     assert_eq!(status.code(), Some(1), "{seen}");
     assert!(
-        seen.contains("conflict: CAPTControlPlane \"demo\" kept changing under us (1 attempts)"),
+        seen.contains("conflict: CAPTControlPlane \"demo\" kept changing under us (gave up after 1 conflicting attempt(s))"),
         "{seen}"
     );
     // Exactly which writes were made and which were not.

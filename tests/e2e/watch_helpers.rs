@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,19 +11,7 @@ use serde_json::Value;
 
 use crate::support::TestEnv;
 
-/// `target/<profile>/examples/legacy_loop` (built by `cargo test --all-targets` or
-/// `cargo build --examples`).
-pub fn legacy_loop_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = dir.join("examples/legacy_loop");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build --example legacy_loop` (cargo test --all-targets does)",
-        bin.display()
-    );
-    bin
-}
+pub use crate::support::legacy_loop_bin;
 
 /// The generator as a child process.
 pub fn generator(env: &TestEnv, namespace: &str, name: &str, extra: &[&str]) -> Command {

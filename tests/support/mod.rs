@@ -334,3 +334,27 @@ fn parse_exports(stdout: &str) -> HashMap<String, String> {
         .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
         .collect()
 }
+
+/// `target/<profile>/examples/legacy_loop`, the upstream hot-loop generator
+/// (examples/legacy_loop.rs). `cargo test` does not put example binaries there, so it is built
+/// on demand, once per test binary (`make test` builds it beforehand).
+pub fn legacy_loop_bin() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test binary path");
+            let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+            let bin =
+                profile_dir.join("examples").join(format!("legacy_loop{}", std::env::consts::EXE_SUFFIX));
+            if !bin.exists() {
+                let status = Command::new(env!("CARGO"))
+                    .args(["build", "--quiet", "--example", "legacy_loop"])
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .status()
+                    .expect("cannot run cargo to build examples/legacy_loop.rs");
+                assert!(status.success(), "cargo build --example legacy_loop failed");
+            }
+            bin
+        })
+        .clone()
+}
