@@ -333,15 +333,20 @@ fn parse_zap_json(line: &str) -> Result<LogRecord, ()> {
     Ok(r)
 }
 
+/// The keys controller-runtime's logger adds to every line of a reconcile, whatever the encoding.
+fn set_standard_fields(r: &mut LogRecord, get: impl Fn(&str) -> Option<String>) {
+    r.controller = get("controller");
+    r.group = get("controllerGroup");
+    r.kind = get("controllerKind");
+    r.namespace = get("namespace");
+    r.name = get("name");
+    r.reconcile_id = get("reconcileID");
+    r.error = get("err").or_else(|| get("error"));
+}
+
 fn fields_from_json(r: &mut LogRecord, o: &Map<String, Value>) {
     let text = |k: &str| o.get(k).map(value_text).filter(|s| !s.is_empty());
-    r.controller = text("controller");
-    r.group = text("controllerGroup");
-    r.kind = text("controllerKind");
-    r.namespace = text("namespace");
-    r.name = text("name");
-    r.reconcile_id = text("reconcileID");
-    r.error = text("error");
+    set_standard_fields(r, text);
     // The key named after the kind: {"name": .., "namespace": ..}.
     if let Some(kind) = r.kind.clone()
         && let Some(Value::Object(obj)) = o.get(&kind)
@@ -463,13 +468,7 @@ fn parse_klog(line: &str, year: i32) -> Result<LogRecord, ()> {
         let kv = klog_pairs(rest);
         let get =
             |k: &str| kv.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
-        r.controller = get("controller");
-        r.group = get("controllerGroup");
-        r.kind = get("controllerKind");
-        r.namespace = get("namespace");
-        r.name = get("name");
-        r.reconcile_id = get("reconcileID");
-        r.error = get("err").or_else(|| get("error"));
+        set_standard_fields(&mut r, get);
         if let Some(kind) = r.kind.clone()
             && let Some(obj) = get(&kind)
         {

@@ -456,15 +456,7 @@ fn conflict_retries_are_bounded() {
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    while !seen.contains("pausing") {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read stderr") == 0 {
-            panic!("kubectl-capt ended before pausing:\n{seen}");
-        }
-        seen.push_str(&line);
-    }
+    let (mut stderr, mut seen) = wait_for_pause(&mut child);
     env.kubectl_ok(&["label", "captcontrolplanes", "demo", "-n", &ns, "concurrent=yes"]);
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).expect("stderr");
@@ -884,15 +876,7 @@ fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    while !seen.contains("pausing") {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read stderr") == 0 {
-            panic!("kubectl-capt ended before pausing:\n{seen}");
-        }
-        seen.push_str(&line);
-    }
+    let (mut stderr, mut seen) = wait_for_pause(&mut child);
     let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
     let mut rest = String::new();
@@ -941,4 +925,19 @@ fn the_deletion_path_deletes_with_preconditions_and_releases_the_finalizer() {
             .status
             .success()
     );
+}
+
+/// Reads the child's stderr until `--pause-before-apply` says it is pausing (between its read
+/// and its write); returns the reader and what it printed so far.
+fn wait_for_pause(child: &mut std::process::Child) -> (BufReader<std::process::ChildStderr>, String) {
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    while !seen.contains("pausing") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            panic!("kubectl-capt ended before pausing:\n{seen}");
+        }
+        seen.push_str(&line);
+    }
+    (stderr, seen)
 }
