@@ -72,18 +72,19 @@ pub fn main_owned(cp: &CaptControlPlane, names: &Names, vpc_exists: bool) -> Own
 }
 
 /// The kubeconfig apply's owned spec. Its outputs Secret goes to the CAPTControlPlane's
-/// namespace, not the hard-coded `default` (B11).
+/// namespace, not the hard-coded `default` (B11). `endpoint_url` is the validated URL (scheme,
+/// host, port), never the Secret's raw value.
 pub fn kubeconfig_owned(
     names: &Names,
     region: &str,
-    endpoint_raw: &str,
+    endpoint_url: &str,
     ca_raw: &str,
     workspace: &str,
 ) -> Owned {
     let variables = [
         ("cluster_name", names.cp.as_str()),
         ("region", region),
-        ("cluster_endpoint", endpoint_raw),
+        ("cluster_endpoint", endpoint_url),
         ("cluster_certificate_authority_data", ca_raw),
     ]
     .into_iter()

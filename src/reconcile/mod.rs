@@ -31,6 +31,8 @@ mod fixtures;
 mod properties;
 #[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+mod secret_leaks;
 
 pub use documents::snapshot_from_yaml;
 pub use names::Names;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::applies::{self, SECRET_VARIABLES};
-use super::endpoint::{self, CA_KEY, ENDPOINT_KEY, Lookup, Source};
+use super::endpoint::{self, CA_KEY, ENDPOINT_KEY, Endpoint, Lookup, Source};
 use super::names::Names;
 use super::status::{
     CREATING_MESSAGE, NO_CLUSTER_MESSAGE, Observed, Verdict, desired_cluster_status, desired_cp_status,
@@ -21,7 +21,7 @@ use super::status::{
 use super::writes::patch;
 use super::{
     ERROR_INTERVAL, Finding, INIT_INTERVAL, ObjectRef, Operation, Outcome, Phase, Plan, READY_INTERVAL,
-    Requeue, Severity, Snapshot, Write, findings, secrets,
+    Requeue, SecretInfo, Severity, Snapshot, Write, findings, secrets,
 };
 use crate::model::{
     ApiEndpoint, CP_FINALIZER, CaptControlPlane, Cluster, REGION_ANNOTATION, WorkspaceTemplateApply,
@@ -192,25 +192,34 @@ impl<'a> Pass<'a> {
         // Ready path: endpoint, then the connection Secret's CA.
         let secret = snap.connection_secret.as_ref();
         let secret_name = self.secret_ref(&names.connection_secret);
+        let outputs_from = format!("Workspace {ws_name} output {ENDPOINT_KEY}");
+        let secret_from = format!("Secret {secret_name} key {ENDPOINT_KEY}");
         let endpoint = match endpoint::lookup(Some(workspace), secret) {
             Lookup::Found(e, source) => {
+                let from = if source == Source::Secret { &secret_from } else { &outputs_from };
                 if source == Source::Secret {
                     self.finding(
                         Severity::Info,
                         None,
-                        format!("endpoint taken from Secret {secret_name}: Workspace {ws_name} has no output {ENDPOINT_KEY}"),
+                        format!(
+                            "endpoint taken from {from}: Workspace {ws_name} has no output {ENDPOINT_KEY}"
+                        ),
+                    );
+                }
+                if e.dropped_rest {
+                    self.finding(
+                        Severity::Warning,
+                        None,
+                        format!("{from}: the URL's path, query or fragment is ignored and never written"),
                     );
                 }
                 e
             }
             Lookup::Bad { source, error } => {
-                let from = match source {
-                    Source::Outputs => format!("Workspace {ws_name} output {ENDPOINT_KEY}"),
-                    Source::Secret => format!("Secret {secret_name} key {ENDPOINT_KEY}"),
-                };
+                let from = if source == Source::Secret { &secret_from } else { &outputs_from };
                 return Verdict::Fail {
                     reason: "EndpointError".into(),
-                    message: format!("Failed to get cluster endpoint from {from}: {error}"),
+                    message: format!("Failed to get cluster endpoint: {}", error.describe(from)),
                     why: format!("bad endpoint in {from}"),
                 };
             }
@@ -233,9 +242,9 @@ impl<'a> Pass<'a> {
             };
         };
 
-        self.endpoint = Some(endpoint.clone());
-        self.cp.spec.control_plane_endpoint = Some(endpoint);
-        self.kubeconfig_apply(cluster, secret.get(ENDPOINT_KEY), ca, ws_name);
+        self.endpoint = Some(endpoint.api.clone());
+        self.cp.spec.control_plane_endpoint = Some(endpoint.api.clone());
+        self.kubeconfig_apply(cluster, secret, &endpoint, ca, ws_name);
         self.secrets(ca);
         Verdict::Ready
     }
@@ -282,7 +291,8 @@ impl<'a> Pass<'a> {
     fn kubeconfig_apply(
         &mut self,
         cluster: &Cluster,
-        endpoint_raw: Option<&super::SecretBytes>,
+        secret: &SecretInfo,
+        endpoint: &Endpoint,
         ca: &super::SecretBytes,
         workspace: &str,
     ) {
@@ -309,18 +319,34 @@ impl<'a> Pass<'a> {
             );
             return;
         };
-        let Some(endpoint_raw) = endpoint_raw.filter(|e| !e.is_empty()) else {
-            let secret = self.secret_ref(&self.names.connection_secret);
+        let secret_name = self.secret_ref(&self.names.connection_secret);
+        let Some(endpoint_raw) = secret.get(ENDPOINT_KEY).filter(|e| !e.is_empty()) else {
             self.finding(
                 Severity::Warning,
                 Some(apply),
-                format!("not created: Secret {secret} has no {ENDPOINT_KEY}"),
+                format!("not created: Secret {secret_name} has no {ENDPOINT_KEY}"),
             );
             return;
         };
-        let text = |b: &super::SecretBytes| String::from_utf8_lossy(b.expose()).into_owned();
-        let owned =
-            applies::kubeconfig_owned(&self.names, &region, &text(endpoint_raw), &text(ca), workspace);
+        // Upstream copies the raw value; only its validated scheme, host and port are copied
+        // here, and the pass's endpoint stands in for a value that is not a usable URL.
+        let url = match endpoint::from_secret_bytes(endpoint_raw.expose()) {
+            Ok(e) => e.url,
+            Err(error) => {
+                let from = format!("Secret {secret_name} key {ENDPOINT_KEY}");
+                self.finding(
+                    Severity::Warning,
+                    Some(apply),
+                    format!(
+                        "{}; the endpoint of the Workspace output is used instead",
+                        error.describe(&from)
+                    ),
+                );
+                endpoint.url.clone()
+            }
+        };
+        let ca_text = String::from_utf8_lossy(ca.expose()).into_owned();
+        let owned = applies::kubeconfig_owned(&self.names, &region, &url, &ca_text, workspace);
         if let Some(w) = applies::write(
             &snap.control_plane,
             &self.names,

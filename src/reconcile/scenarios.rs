@@ -477,7 +477,12 @@ fn hl2_empty_endpoint_output_is_endpoint_error() {
         ],
     });
     assert!(p.findings.iter().any(|f| f.message.contains("HL2")));
-    assert!(p.status.failure_message.unwrap().ends_with("empty endpoint"));
+    assert_eq!(
+        p.status.failure_message.as_deref(),
+        Some(
+            "Failed to get cluster endpoint: Workspace demo-eks-controlplane output cluster_endpoint is not an https URL: the value is empty"
+        )
+    );
 }
 
 #[test]
