@@ -200,7 +200,7 @@ impl AuditState {
                     }
                 }
             }
-            state = crate::detect::objects::state_of(b);
+            state = state_of(b, secret);
             if verb == Verb::Delete {
                 self.versions.remove(&object);
             } else {
@@ -208,7 +208,7 @@ impl AuditState {
             }
         } else if let Some(req) = &ev.request_object {
             fields_changed = request_fields(req, secret);
-            state.phase = fields::phase_of(req);
+            state.phase = if secret { None } else { fields::phase_of(req) };
         }
         let writer = Writer {
             user: ev.user.as_ref().and_then(|u| u.username.clone()),
@@ -235,6 +235,15 @@ impl AuditState {
     }
 }
 
+/// The object's state; a Secret's phase (it has none, but a hostile body may) is a value too.
+fn state_of(body: &Value, secret: bool) -> ObjectState {
+    let mut state = crate::detect::objects::state_of(body);
+    if secret {
+        state.phase = None;
+    }
+    state
+}
+
 /// What a request body says it changes: the leaves of a merge/apply patch or object, or the
 /// paths of a JSON patch.
 fn request_fields(req: &Value, secret: bool) -> Vec<fields::ChangedField> {
@@ -245,8 +254,7 @@ fn request_fields(req: &Value, secret: bool) -> Vec<fields::ChangedField> {
                 let path = op.get("path")?.as_str()?;
                 let dotted =
                     path.trim_start_matches('/').replace('/', ".").replace("~1", "/").replace("~0", "~");
-                let hidden = secret && (dotted.starts_with("data") || dotted.starts_with("stringData"));
-                let value = op.get("value").filter(|v| !hidden && !v.is_object() && !v.is_array()).cloned();
+                let value = op.get("value").filter(|v| !secret && !v.is_object() && !v.is_array()).cloned();
                 Some(fields::ChangedField { path: dotted, value })
             })
             .collect(),
@@ -402,6 +410,9 @@ mod tests {
                          {"op": "replace", "path": "/metadata/labels/a~1b", "value": "x"}]);
         let f = request_fields(&ops, true);
         assert_eq!(f[0], ChangedField { path: "data.token".into(), value: None });
+        // Every value of a Secret is hidden, labels included; other kinds show small values.
+        assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: None });
+        let f = request_fields(&ops, false);
         assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: Some(json!("x")) });
     }
 

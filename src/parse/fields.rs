@@ -37,15 +37,18 @@ fn skipped(path: &str) -> bool {
         || path.starts_with("metadata.managedFields")
 }
 
-/// Flattens `v` into leaves. `secret` hides values under `data` / `stringData`.
+/// Flattens `v` into leaves. For a Secret (`secret`) every value is hidden, not only `data` and
+/// `stringData`: annotations (`last-applied-configuration`), labels and any other field may
+/// hold Secret bytes. Only key names remain, and list items are numbered rather than named by
+/// their values.
 pub fn flatten(v: &Value, secret: bool) -> Vec<Leaf> {
     let mut out = Vec::new();
     let mut path = String::new();
-    walk(v, &mut path, secret, false, &mut out);
+    walk(v, &mut path, secret, &mut out);
     out
 }
 
-fn walk(v: &Value, path: &mut String, secret: bool, hidden: bool, out: &mut Vec<Leaf>) {
+fn walk(v: &Value, path: &mut String, secret: bool, out: &mut Vec<Leaf>) {
     if out.len() >= MAX_LEAVES || skipped(path) {
         return;
     }
@@ -57,13 +60,12 @@ fn walk(v: &Value, path: &mut String, secret: bool, hidden: bool, out: &mut Vec<
                     path.push('.');
                 }
                 path.push_str(k);
-                let hide = hidden || (secret && len == 0 && (k == "data" || k == "stringData"));
-                walk(child, path, secret, hide, out);
+                walk(child, path, secret, out);
                 path.truncate(len);
             }
         }
         Value::Array(a) if !a.is_empty() => {
-            let key = ["type", "name"].into_iter().find(|k| {
+            let key = ["type", "name"].into_iter().filter(|_| !secret).find(|k| {
                 a.iter().all(|e| e.get(k).and_then(Value::as_str).is_some())
                     && a.iter()
                         .filter_map(|e| e.get(k)?.as_str())
@@ -84,14 +86,14 @@ fn walk(v: &Value, path: &mut String, secret: bool, hidden: bool, out: &mut Vec<
                         let _ = write!(path, "[{i}]");
                     }
                 }
-                walk(child, path, secret, hidden, out);
+                walk(child, path, secret, out);
                 path.truncate(len);
             }
         }
         leaf => {
             let mut h = DefaultHasher::new();
             hash_value(leaf, &mut h);
-            let value = if hidden { None } else { small(leaf) };
+            let value = if secret { None } else { small(leaf) };
             out.push(Leaf { path: path.clone(), hash: h.finish(), value });
         }
     }
@@ -198,6 +200,22 @@ mod tests {
         assert_eq!(data.value, None);
         let changed = diff(&Leaves::new(), &leaves);
         assert!(!serde_json::to_string(&changed).unwrap().contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn every_secret_field_is_hidden_and_list_items_are_numbered() {
+        let v = json!({"kind": "Secret", "metadata": {"name": "s",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"k\":\"MARK\"}}"},
+            "labels": {"l": "MARK"}, "ownerReferences": [{"name": "MARK", "kind": "X"}]},
+            "stringData": {"k": "MARK"}, "type": "MARK", "status": {"phase": "MARK"}});
+        let leaves = flatten(&v, true);
+        assert!(leaves.iter().all(|l| l.value.is_none()), "{leaves:?}");
+        let text = serde_json::to_string(&as_changes(leaves)).unwrap();
+        assert!(!text.contains("MARK"), "{text}");
+        assert!(
+            text.contains("metadata.ownerReferences[0].name") && text.contains("metadata.labels.l"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -101,7 +101,11 @@ impl WatchState {
         let leaves = fields::flatten(obj, secret);
         let rv = s("/metadata/resourceVersion").map(str::to_string);
         let uid = s("/metadata/uid").map(str::to_string);
-        let state = crate::detect::objects::state_of(obj);
+        let mut state = crate::detect::objects::state_of(obj);
+        if secret {
+            // A Secret has no phase; one in a hostile dump would be a value.
+            state.phase = None;
+        }
         let (manager_time, writer, operation, subresource) = newest_manager(obj);
         let deleted = event == Some(EventType::Deleted);
         let prev = self.objects.get(&object);
