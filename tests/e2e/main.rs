@@ -8,5 +8,6 @@ mod analyze;
 mod completion;
 mod foundation;
 mod reconcile;
+mod secret_safety;
 mod status;
 mod watch;

@@ -68,7 +68,9 @@ pub struct TestEnv {
     pub readonly_kubeconfig: PathBuf,
     /// The kubectl built with the environment.
     pub kubectl: PathBuf,
-    /// kube-apiserver audit log (Metadata level for every request).
+    /// kube-apiserver audit log: Metadata level, except writes to CAPTControlPlanes, Clusters and
+    /// WorkspaceTemplateApplies (RequestResponse, so tests can read the bodies sent); Secrets never
+    /// have bodies recorded.
     pub audit_log: PathBuf,
     /// `https://127.0.0.1:<port>`.
     pub server: String,
