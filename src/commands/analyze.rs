@@ -5,7 +5,7 @@
 //! them through the detector) → render (table, timeline, footer; or NDJSON/YAML; or a plot) →
 //! emit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::cli::{AnalyzeArgs, OutputFormat};
 use crate::detect::{
     self, Config, Detector, Finding, History, Manager, Millis, ObjectKey, Observation, Signal, Summary,
-    Verdict, VerdictChange,
+    Verdict, VerdictChange, WriteScope,
 };
 use crate::error::{Error, ExitStatus, Result};
 use crate::parse::{InputOptions, InputParser, ParseReport, Record, RecordBody, Restrict, Verb};
@@ -212,6 +212,21 @@ pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result
         let Some(record) = s.parser.next() else { continue };
         let at = record.at.map(|t| t.timestamp_millis()).or(s.last_at).or(fold.end).unwrap_or(0);
         s.last_at = Some(at);
+        // An audit log shows every write from its first record on; a watch dump, the writes of
+        // the kinds it holds from their first version on.
+        let object = match &record.body {
+            RecordBody::Write(w) => Some(&w.object),
+            RecordBody::Seen(seen) => Some(&seen.object),
+            _ => None,
+        };
+        if let Some(o) = object {
+            let scope = if s.parser.parser.report().records.contains_key("audit") {
+                WriteScope::All
+            } else {
+                WriteScope::Kind { group: o.group.clone(), kind: o.kind.clone() }
+            };
+            fold.cover(scope, at);
+        }
         fold.record(i, &record, at);
     }
     let inputs = sources.into_iter().map(|s| s.parser.into_report()).collect();
@@ -314,6 +329,8 @@ struct Fold {
     /// so a HOT period ends when the loop stops, not at the object's next record.
     hot_now: usize,
     next_tick: Millis,
+    /// Write scopes covered from their first record on, already told to the detector.
+    covered: HashSet<WriteScope>,
 }
 
 impl Fold {
@@ -326,6 +343,14 @@ impl Fold {
             end: None,
             hot_now: 0,
             next_tick: Millis::MIN,
+            covered: HashSet::new(),
+        }
+    }
+
+    fn cover(&mut self, scope: WriteScope, at: Millis) {
+        if !self.covered.contains(&scope) {
+            self.det.observe(&Observation::coverage(at, scope.clone(), Some(at)));
+            self.covered.insert(scope);
         }
     }
 
@@ -421,6 +446,18 @@ impl Fold {
     }
 
     fn on_change(&mut self, c: VerdictChange) {
+        if c.cause_only() {
+            // HOT periods are unchanged; a worst moment whose cause was not known yet takes the
+            // cause found since.
+            let e = self.extra.entry(c.object.clone()).or_default();
+            if e.worst.as_ref().is_some_and(|w| w.verdict == c.to && w.cause.is_none())
+                && let Some(f) = self.det.finding(&c.object, c.at)
+                && f.verdict == c.to
+            {
+                e.worst = Some(f);
+            }
+            return;
+        }
         if c.to == Verdict::Hot {
             self.hot_now += 1;
         }

@@ -337,7 +337,8 @@ pub fn header(states: &BTreeMap<String, SourceState>, palette: Palette) -> Strin
     format!("sources: {}\n", parts.join(" · "))
 }
 
-/// One line per verdict change (not a terminal).
+/// One line per verdict change, or per cause change of an object that stays HOT or ELEVATED
+/// (not a terminal).
 pub fn change_line(detector: &Detector, change: &VerdictChange, palette: Palette) -> String {
     let evidence = detector
         .finding(&change.object, change.at)
@@ -345,15 +346,13 @@ pub fn change_line(detector: &Detector, change: &VerdictChange, palette: Palette
         .map(|e| format!(": {}", sanitize(&e)))
         .unwrap_or_default();
     let to = paint(palette, change.to, change.to.as_str());
-    format!(
-        "{} {} {} → {}{}{}\n",
-        rfc3339(change.at),
-        sanitize(&change.object.to_string()),
-        change.from,
-        to,
-        change.cause.map(|c| format!(" {c}")).unwrap_or_default(),
-        evidence
-    )
+    let cause = |c: Option<crate::detect::Cause>| c.map_or("-", |c| c.as_str());
+    let what = if change.cause_only() {
+        format!("{to}, cause {} → {}", cause(change.previous_cause), cause(change.cause))
+    } else {
+        format!("{} → {to}{}", change.from, change.cause.map(|c| format!(" {c}")).unwrap_or_default())
+    };
+    format!("{} {} {what}{evidence}\n", rfc3339(change.at), sanitize(&change.object.to_string()))
 }
 
 fn paint(palette: Palette, verdict: Verdict, text: &str) -> String {

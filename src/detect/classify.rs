@@ -108,30 +108,65 @@ pub fn verdict(config: &Config, st: &ObjState, now: Millis) -> (Verdict, Option<
     if elevated || burst || events { (Verdict::Elevated, expected) } else { (Verdict::Ok, expected) }
 }
 
-/// Why object `i` is not OK, with evidence.
-pub fn cause(det: &Detector, i: usize, now: Millis) -> Option<(Cause, Vec<String>)> {
+/// Seconds of object-write coverage needed before passes without writes are called a
+/// no-write loop: a pass's writes reach a watch within moments of its log line.
+pub const MIN_COVERED_SECS: i64 = 5;
+
+/// Passes and writes over the part of the last minute an object-write source covered.
+struct Covered {
+    passes: u32,
+    writes: u32,
+    secs: i64,
+}
+
+fn covered(det: &Detector, st: &ObjState, now: Millis) -> Option<Covered> {
+    let since = det.covered_since(&st.key)?;
+    let sec = now.div_euclid(1000);
+    // Whole seconds only: the second the source started in is partly uncovered.
+    let from = (sec - 59).max(since.div_euclid(1000) + 1);
+    let secs = sec - from + 1;
+    if secs < MIN_COVERED_SECS {
+        return None;
+    }
+    let scan = st.fine.scan(from, sec);
+    Some(Covered { passes: scan.sums[RECONCILES], writes: scan.sums[WRITES], secs })
+}
+
+fn over(secs: i64) -> String {
+    if secs >= 60 { "in the last minute".into() } else { format!("in the last {secs}s") }
+}
+
+/// Why object `i` is not OK, with evidence. No cause (with evidence saying why) when the data
+/// cannot support one: passes without writes seen, over time no object-write source covered.
+pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<String>) {
     let st = &det.objects[i];
     let w = window(&det.config, st, now);
     let writes = st.recent_writes(now - 60_000);
     let n = writes.len();
+    let cov = covered(det, st, now);
 
-    if w.r60 >= 4 && w.w60 * 4 <= w.r60 {
-        return Some((
-            Cause::NoWriteLoop,
+    if let Some(c) = &cov
+        && c.passes >= 4
+        && c.writes * 4 <= c.passes
+    {
+        return (
+            Some(Cause::NoWriteLoop),
             vec![format!(
-                "{} reconcile passes but {} writes in the last minute: the controller requeues without changing anything",
-                w.r60, w.w60
+                "{} reconcile passes but {} writes {}: the controller requeues without changing anything",
+                c.passes,
+                c.writes,
+                over(c.secs)
             )],
-        ));
+        );
     }
     if w.e60 > w.w60.max(w.r60) {
-        return Some((
-            Cause::EventStorm,
+        return (
+            Some(Cause::EventStorm),
             vec![format!(
                 "{} Events in the last minute (client-go dampens repeated Events; the real rate is higher)",
                 w.e60
             )],
-        ));
+        );
     }
     let manager = |id: u32| ObjState::manager_name(&det.managers, id);
     let path = |id: u32| det.paths.name(id).to_string();
@@ -163,7 +198,7 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> Option<(Cause, Vec<String
                     n
                 )];
                 ev.push(format!("{} writes in the last minute", w.w60));
-                return Some((Cause::WriterFight, ev));
+                return (Some(Cause::WriterFight), ev);
             }
         }
         let alternations = writes
@@ -199,37 +234,37 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> Option<(Cause, Vec<String
                 if writers.is_empty() { String::new() } else { format!(" by {}", writers.join(", ")) },
                 generation
             ));
-            return Some((Cause::StatusFlipFlop, ev));
+            return (Some(Cause::StatusFlipFlop), ev);
         }
         let moved = writes.iter().filter(|x| x.generation_moved).count();
         if moved >= 2 && moved * 2 >= n {
-            return Some((
-                Cause::SpecChurn,
+            return (
+                Some(Cause::SpecChurn),
                 vec![format!(
                     "metadata.generation rose in {moved} of the last {n} writes (now {}): the spec is rewritten",
                     st.generation.unwrap_or_default()
                 )],
-            ));
+            );
         }
         if writes.iter().all(|x| x.volatile_only) {
             let fields = st.changed_fields(&det.paths);
-            return Some((
-                Cause::VolatileField,
+            return (
+                Some(Cause::VolatileField),
                 vec![format!("every write changes only timestamps or counters: {}", fields.join(", "))],
-            ));
+            );
         }
     }
     if let Some(o) = st.owner {
         let owner = &det.objects[o as usize];
         let ow = window(&det.config, owner, now);
         if owner.seen && ow.w60.max(ow.r60) > 0 && w.w60 > 0 {
-            return Some((
-                Cause::OwnedObjectChurn,
+            return (
+                Some(Cause::OwnedObjectChurn),
                 vec![format!(
                     "churns in step with its owner {} ({} writes, {} passes in the last minute)",
                     owner.key, ow.w60, ow.r60
                 )],
-            ));
+            );
         }
     }
     let child = det.objects.iter().filter(|c| c.seen && c.owner == Some(i as u32)).find_map(|c| {
@@ -237,28 +272,49 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> Option<(Cause, Vec<String
         (verdict(&det.config, c, now).0 > Verdict::Ok).then(|| (c.key.to_string(), cw.w60))
     });
     if let Some((child, cw)) = child {
-        return Some((
-            Cause::OwnedObjectChurn,
+        return (
+            Some(Cause::OwnedObjectChurn),
             vec![format!(
                 "its owned object {child} churns ({cw} writes in the last minute), and each change triggers this object"
             )],
-        ));
+        );
     }
-    if w.w60 > 0 {
+    // Writes that fit no pattern are churn, unless passes dominate over time no write source
+    // covered: the few writes seen may be the start of any pattern, or of none.
+    if w.w60 > 0 && (cov.is_some() || w.w60 * 4 > w.r60) {
         let fields = st.changed_fields(&det.paths);
-        return Some((
-            Cause::WriteChurn,
+        return (
+            Some(Cause::WriteChurn),
             vec![format!("{} writes with changing values in the last minute: {}", w.w60, fields.join(", "))],
-        ));
+        );
     }
     if w.r60 > 0 {
-        return Some((
-            Cause::NoWriteLoop,
-            vec![format!("{} reconcile passes in the last minute, no writes", w.r60)],
-        ));
+        return match &cov {
+            Some(c) => (
+                Some(Cause::NoWriteLoop),
+                vec![format!("{} reconcile passes {}, {} writes", c.passes, over(c.secs), c.writes)],
+            ),
+            None => (None, vec![uncovered(det, st, w.r60, w.w60, now)]),
+        };
     }
     if w.e60 > 0 {
-        return Some((Cause::EventStorm, vec![format!("{} Events in the last minute", w.e60)]));
+        return (Some(Cause::EventStorm), vec![format!("{} Events in the last minute", w.e60)]);
     }
-    None
+    (None, Vec::new())
+}
+
+/// Why passes without (enough) writes are not called a no-write loop.
+fn uncovered(det: &Detector, st: &ObjState, passes: u32, writes: u32, now: Millis) -> String {
+    let seen = format!("{passes} reconcile passes and {writes} writes seen in the last minute");
+    match det.covered_since(&st.key) {
+        Some(since) => format!(
+            "{seen}; no cause yet: writes of {} have been watched only for {}s",
+            st.key.kind,
+            (now - since).max(0) / 1000
+        ),
+        None => format!(
+            "{seen}; no cause: no source shows the writes of {} over that time (watch it, or add an audit log or a watch dump)",
+            st.key.kind
+        ),
+    }
 }

@@ -84,6 +84,28 @@ pub enum Signal {
     Delete { object: ObjectKey },
     /// A controller-wide metrics scrape (no object identity).
     Metrics(MetricsSample),
+    /// An object-write source sees every write of `scope` from `since` on (`None`: it stopped
+    /// seeing them, e.g. a relist after writes were missed). Passes are called a no-write loop
+    /// only over time a source covered: without one, nobody knows whether they wrote.
+    Coverage { scope: WriteScope, since: Option<Millis> },
+}
+
+/// Which objects' writes a source sees.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WriteScope {
+    /// Every object (an audit log).
+    All,
+    /// Objects of one kind (a watch; `group` is empty for the core API group).
+    Kind { group: String, kind: String },
+}
+
+impl WriteScope {
+    fn contains(&self, key: &ObjectKey) -> bool {
+        match self {
+            WriteScope::All => true,
+            WriteScope::Kind { group, kind } => *group == key.group && *kind == key.kind,
+        }
+    }
 }
 
 /// What is known about an object's state at a point in time.
@@ -168,6 +190,9 @@ impl Observation {
     pub fn delete(at: Millis, object: ObjectKey) -> Self {
         Observation { at, signal: Signal::Delete { object } }
     }
+    pub fn coverage(at: Millis, scope: WriteScope, since: Option<Millis>) -> Self {
+        Observation { at, signal: Signal::Coverage { scope, since } }
+    }
     pub fn object(&self) -> Option<&ObjectKey> {
         match &self.signal {
             Signal::Write { object, .. }
@@ -175,7 +200,7 @@ impl Observation {
             | Signal::Reconcile { object, .. }
             | Signal::Events { object, .. }
             | Signal::Delete { object } => Some(object),
-            Signal::Metrics(_) => None,
+            Signal::Metrics(_) | Signal::Coverage { .. } => None,
         }
     }
 }
@@ -378,7 +403,7 @@ impl Finding {
     }
 }
 
-/// An object's verdict changed.
+/// An object's verdict changed, or (`from == to`) the cause of a HOT or ELEVATED object did.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerdictChange {
@@ -388,6 +413,15 @@ pub struct VerdictChange {
     pub from: Verdict,
     pub to: Verdict,
     pub cause: Option<Cause>,
+    /// The cause reported before (meaningful for a cause change).
+    pub previous_cause: Option<Cause>,
+}
+
+impl VerdictChange {
+    /// Only the cause changed, the verdict did not.
+    pub fn cause_only(&self) -> bool {
+        self.from == self.to
+    }
 }
 
 /// Controller-wide rates from metrics scrapes.
@@ -463,6 +497,8 @@ pub struct Detector {
     paths: Interner,
     managers: Interner,
     controllers: Vec<ControllerState>,
+    /// Since when each object-write source has seen every write of its scope.
+    coverage: Vec<(WriteScope, Millis)>,
     now: Millis,
     observations: u64,
     untracked: u64,
@@ -477,6 +513,7 @@ impl Detector {
             paths: Interner::default(),
             managers: Interner::default(),
             controllers: Vec::new(),
+            coverage: Vec::new(),
             now: i64::MIN,
             observations: 0,
             untracked: 0,
@@ -511,14 +548,18 @@ impl Detector {
                 self.observe_metrics(obs.at, sample);
                 return None;
             }
-            other => match other {
-                Signal::Write { object, .. }
-                | Signal::Baseline { object, .. }
-                | Signal::Reconcile { object, .. }
-                | Signal::Events { object, .. }
-                | Signal::Delete { object } => object,
-                Signal::Metrics(_) => return None,
-            },
+            Signal::Coverage { scope, since } => {
+                self.coverage.retain(|(s, _)| s != scope);
+                if let Some(since) = since {
+                    self.coverage.push((scope.clone(), *since));
+                }
+                return None;
+            }
+            Signal::Write { object, .. }
+            | Signal::Baseline { object, .. }
+            | Signal::Reconcile { object, .. }
+            | Signal::Events { object, .. }
+            | Signal::Delete { object } => object,
         };
         let idx = self.slot(object)?;
         let owner_idx = match &obs.signal {
@@ -544,25 +585,33 @@ impl Detector {
             Signal::Reconcile { reconcile_id, .. } => st.record_reconcile(obs.at, reconcile_id.as_deref()),
             Signal::Events { count, .. } => st.record_events(obs.at, *count),
             Signal::Delete { .. } => st.record_delete(),
-            Signal::Metrics(_) => {}
+            Signal::Metrics(_) | Signal::Coverage { .. } => {}
         }
         self.reassess(idx, obs.at)
     }
 
     /// Advances `now` without an observation and returns the verdicts that changed (a loop that
-    /// stopped cools down here).
+    /// stopped cools down here), and the causes of HOT or ELEVATED objects that changed since
+    /// they were last reported (checked here, at most once per tick, not per observation).
     pub fn tick(&mut self, now: Millis) -> Vec<VerdictChange> {
         self.now = self.now.max(now);
         let now = self.now;
         let mut changes = Vec::new();
         for i in 0..self.objects.len() {
-            if self.objects[i].seen
-                && let Some(c) = self.reassess(i, now)
-            {
+            if !self.objects[i].seen {
+                continue;
+            }
+            if let Some(c) = self.reassess(i, now).or_else(|| self.recause(i, now)) {
                 changes.push(c);
             }
         }
         changes
+    }
+
+    /// Since when writes of `key` have been seen by an object-write source, if one covers it.
+    pub fn covered_since(&self, key: &ObjectKey) -> Option<Millis> {
+        let kind = self.coverage.iter().find(|(s, _)| matches!(s, WriteScope::Kind { .. }) && s.contains(key));
+        kind.or_else(|| self.coverage.iter().find(|(s, _)| *s == WriteScope::All)).map(|&(_, t)| t)
     }
 
     /// Every tracked object's finding at `now`, hottest first.
@@ -674,16 +723,41 @@ impl Detector {
         if verdict == st.verdict || (verdict < st.verdict && now - st.verdict_since < hold) {
             return None;
         }
-        let cause = if verdict == Verdict::Ok { None } else { classify::cause(self, i, now).map(|(c, _)| c) };
+        let cause = if verdict == Verdict::Ok { None } else { classify::cause(self, i, now).0 };
         let st = &mut self.objects[i];
         let from = st.verdict;
+        let previous_cause = st.cause;
         st.verdict = verdict;
         st.verdict_since = now;
+        st.cause = cause;
         st.peak = st.peak.max(verdict);
         if verdict == Verdict::Hot && st.first_hot.is_none() {
             st.first_hot = Some(now);
         }
-        Some(VerdictChange { object: st.key.clone(), at: now, from, to: verdict, cause })
+        Some(VerdictChange { object: st.key.clone(), at: now, from, to: verdict, cause, previous_cause })
+    }
+
+    /// The cause of a HOT or ELEVATED object whose verdict holds, when it differs from the one
+    /// reported. A cause that cannot be determined (yet) does not replace a reported one.
+    fn recause(&mut self, i: usize, now: Millis) -> Option<VerdictChange> {
+        let st = &self.objects[i];
+        if st.verdict == Verdict::Ok {
+            return None;
+        }
+        let cause = classify::cause(self, i, now).0;
+        let st = &mut self.objects[i];
+        if cause.is_none() || cause == st.cause {
+            return None;
+        }
+        let previous_cause = std::mem::replace(&mut st.cause, cause);
+        Some(VerdictChange {
+            object: st.key.clone(),
+            at: now,
+            from: st.verdict,
+            to: st.verdict,
+            cause,
+            previous_cause,
+        })
     }
 
     /// The verdict of object `i` at `now` and the expected interval used.
@@ -694,14 +768,8 @@ impl Detector {
     fn finding_at(&self, i: usize, now: Millis) -> Finding {
         let st = &self.objects[i];
         let (verdict, expected) = self.assess(i, now);
-        let (cause, evidence) = if verdict == Verdict::Ok {
-            (None, Vec::new())
-        } else {
-            match classify::cause(self, i, now) {
-                Some((c, e)) => (Some(c), e),
-                None => (None, Vec::new()),
-            }
-        };
+        let (cause, evidence) =
+            if verdict == Verdict::Ok { (None, Vec::new()) } else { classify::cause(self, i, now) };
         let sec = now.div_euclid(1000);
         let rates = |sig| Rates {
             last_10s: f64::from(st.fine.sum(sec - 9, sec, sig)) * 6.0,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::hash::{FxBuild, hash_str};
 use super::window::{EVENTS, History, RECONCILES, Ring, WRITES};
 use super::{
-    ManagerStat, Millis, ObjectKey, ObjectState, Series, Totals, Verdict, Write,
+    Cause, ManagerStat, Millis, ObjectKey, ObjectState, Series, Totals, Verdict, Write,
     classify::{expected_for, is_volatile},
     rfc3339,
 };
@@ -134,6 +134,8 @@ pub struct ObjState {
     pub head_prev: String,
     pub verdict: Verdict,
     pub verdict_since: Millis,
+    /// The cause last reported (with a verdict change or a cause change).
+    pub cause: Option<Cause>,
     pub peak: Verdict,
     pub first_hot: Option<Millis>,
     /// The shortest expected interval (ms) of a phase seen recently, and when it was seen.
@@ -167,6 +169,7 @@ impl ObjState {
             head_prev: String::new(),
             verdict: Verdict::Ok,
             verdict_since: i64::MIN,
+            cause: None,
             peak: Verdict::Ok,
             first_hot: None,
             shortest_interval: None,

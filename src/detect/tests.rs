@@ -42,6 +42,10 @@ fn hl1_write(k: usize, at: Millis) -> Write {
     }
 }
 
+fn kind_scope(key: &ObjectKey) -> WriteScope {
+    WriteScope::Kind { group: key.group.clone(), kind: key.kind.clone() }
+}
+
 fn changes_of(d: &mut Detector, obs: impl IntoIterator<Item = Observation>) -> Vec<VerdictChange> {
     obs.into_iter().filter_map(|o| d.observe(&o)).collect()
 }
@@ -217,6 +221,7 @@ fn before_endpoint_flip_flop_is_a_flip_flop_with_generation_rising() {
 fn no_write_loop_counts_distinct_reconcile_ids() {
     let mut d = Detector::new(Config::default());
     let a = cp("quiet");
+    d.observe(&Observation::coverage(T0 - 60_000, kind_scope(&a), Some(T0 - 60_000)));
     d.observe(&Observation::baseline(
         T0,
         a.clone(),
@@ -241,6 +246,7 @@ fn no_write_loop_counts_distinct_reconcile_ids() {
 fn owned_object_churn() {
     let mut d = Detector::new(Config::default());
     let owner = cp("own");
+    d.observe(&Observation::coverage(T0 - 60_000, WriteScope::All, Some(T0 - 60_000)));
     let child =
         ObjectKey::new("infrastructure.cluster.x-k8s.io", "WorkspaceTemplateApply", Some("ns"), "own-apply");
     for k in 0..40 {
@@ -464,4 +470,83 @@ fn volatile_paths() {
     {
         assert!(!is_volatile(p), "{p}");
     }
+}
+
+/// Passes read from a log backlog before the object watch started: nobody saw whether they
+/// wrote, so no cause is stated; once the watch has covered 5 s without writes, they are a
+/// no-write loop over that time only.
+#[test]
+fn no_write_loop_only_over_covered_time() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("backlog");
+    let mut changes = Vec::new();
+    for k in 0..80 {
+        changes.extend(d.observe(&Observation::reconcile(T0 + k * 25, a.clone(), Some(format!("p{k}")))));
+    }
+    let hot = changes.iter().find(|c| c.to == Verdict::Hot).expect("HOT from the pass rate");
+    assert_eq!(hot.cause, None, "{changes:?}");
+    let f = d.finding(&a, T0 + 2_000).unwrap();
+    assert_eq!((f.verdict, f.cause), (Verdict::Hot, None));
+    assert!(f.evidence[0].contains("no source shows the writes of CAPTControlPlane"), "{:?}", f.evidence);
+
+    // The object watch starts at T0 + 2 s; passes go on, still without writes.
+    d.observe(&Observation::coverage(T0 + 2_000, kind_scope(&a), Some(T0 + 2_000)));
+    for k in 0..60 {
+        d.observe(&Observation::reconcile(T0 + 2_000 + k * 100, a.clone(), Some(format!("q{k}"))));
+        let now = T0 + 2_000 + k * 100;
+        let f = d.finding(&a, now).unwrap();
+        // Whole seconds from T0 + 3 s on: 5 of them by T0 + 7 s.
+        if now < T0 + 7_000 {
+            assert_eq!(f.cause, None, "at +{} ms: {:?}", now - T0, f.evidence);
+            assert!(f.evidence[0].contains("watched only for"), "{:?}", f.evidence);
+        }
+    }
+    let f = d.finding(&a, T0 + 7_900).unwrap();
+    assert_eq!(f.cause, Some(Cause::NoWriteLoop), "{:?}", f.evidence);
+    assert!(f.evidence[0].starts_with("50 reconcile passes but 0 writes in the last 5s"), "{:?}", f.evidence);
+    // The cause that became known is reported as a change of a HOT object.
+    let c = d.tick(T0 + 7_900);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].cause_only(), "{c:?}");
+    assert_eq!((c[0].to, c[0].previous_cause, c[0].cause), (Verdict::Hot, None, Some(Cause::NoWriteLoop)));
+    assert!(d.tick(T0 + 8_900).is_empty(), "reported once");
+
+    // A relist after a gap ends the coverage: no claim over the time since.
+    d.observe(&Observation::coverage(T0 + 9_000, kind_scope(&a), None));
+    let f = d.finding(&a, T0 + 9_000).unwrap();
+    assert_eq!(f.cause, None, "{:?}", f.evidence);
+    // Coverage of another kind says nothing about this one; an audit log (all kinds) does.
+    d.observe(&Observation::coverage(T0, kind_scope(&deploy("x")), Some(T0)));
+    assert_eq!(d.covered_since(&a), None);
+    d.observe(&Observation::coverage(T0, WriteScope::All, Some(T0)));
+    assert_eq!(d.covered_since(&a), Some(T0));
+}
+
+/// The demo's order: a backlog of passes makes the object HOT before its writes are watched;
+/// once they are, the flip-flop is found and printed as a cause change, never a no-write loop.
+#[test]
+fn cause_changes_of_a_hot_object_are_reported() {
+    let mut d = Detector::new(Config::default());
+    let a = cp("legacy");
+    let mut changes = Vec::new();
+    for k in 0..80 {
+        changes.extend(d.observe(&Observation::reconcile(T0 + k * 18, a.clone(), Some(format!("p{k}")))));
+    }
+    changes.extend(d.tick(T0 + 1_500));
+    assert!(changes.iter().any(|c| c.to == Verdict::Hot), "{changes:?}");
+    assert!(changes.iter().all(|c| c.cause.is_none()), "{changes:?}");
+    let t1 = T0 + 2_000;
+    d.observe(&Observation::coverage(t1, kind_scope(&a), Some(t1)));
+    for k in 0..40 {
+        let at = t1 + 10 + k as i64 * 20;
+        d.observe(&Observation::reconcile(at, a.clone(), Some(format!("r{k}"))));
+        changes.extend(d.observe(&Observation::write(at + 5, a.clone(), hl1_write(2 * k, at))));
+        changes.extend(d.observe(&Observation::write(at + 10, a.clone(), hl1_write(2 * k + 1, at))));
+    }
+    changes.extend(d.tick(t1 + 1_000));
+    let last = changes.last().unwrap();
+    assert!(last.cause_only(), "{changes:?}");
+    assert_eq!((last.from, last.to, last.cause), (Verdict::Hot, Verdict::Hot, Some(Cause::StatusFlipFlop)));
+    assert!(changes.iter().all(|c| c.cause != Some(Cause::NoWriteLoop)), "{changes:?}");
+    assert!(d.tick(t1 + 2_000).is_empty(), "an unchanged cause is not repeated");
 }

@@ -20,7 +20,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::{Kube, Op, classify, error_chain};
 use crate::detect::objects::{EventTracker, ObjectTracker, regarding};
-use crate::detect::{Millis, Observation};
+use crate::detect::{Millis, Observation, WriteScope};
 use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
 use crate::parse::logs::{LogOptions, LogParser};
@@ -392,6 +392,8 @@ pub async fn watch_objects(kube: Kube, target: Target, request_timeout: Duration
     let mut attempt = 0u32;
     let mut listed = false;
     let keep = |v: &Value| target.filter == Filter::All || is_capt_secret(v);
+    let scope =
+        WriteScope::Kind { group: target.resource.group.clone(), kind: target.resource.kind.clone() };
     while let Some(item) = stream.next().await {
         let now = now_ms();
         let obs = match item {
@@ -399,7 +401,8 @@ pub async fn watch_objects(kube: Kube, target: Target, request_timeout: Duration
                 if !send_state(&tx, &name, SourceState::Listing { relist: listed }).await {
                     return;
                 }
-                None
+                // A relist follows a gap (410 Gone): writes in it were missed.
+                listed.then(|| Observation::coverage(now, scope.clone(), None))
             }
             Ok(watcher::Event::InitApply(o)) => {
                 to_value(&o).filter(keep).and_then(|v| tracker.baseline(now, &v))
@@ -410,7 +413,8 @@ pub async fn watch_objects(kube: Kube, target: Target, request_timeout: Duration
                 if !send_state(&tx, &name, SourceState::Watching).await {
                     return;
                 }
-                None
+                // Every write after the list is seen from here on.
+                Some(Observation::coverage(now, scope.clone(), Some(now)))
             }
             Ok(watcher::Event::Apply(o)) => {
                 let v = to_value(&o).filter(keep);
