@@ -313,7 +313,7 @@ fn uncovered(det: &Detector, st: &ObjState, passes: u32, writes: u32, now: Milli
             (now - since).max(0) / 1000
         ),
         None => format!(
-            "{seen}; no cause: no source shows the writes of {} over that time (watch it, or add an audit log or a watch dump)",
+            "{seen}; no cause: no source covers the writes of {} over that time, so whether the passes write is unknown",
             st.key.kind
         ),
     }

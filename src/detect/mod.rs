@@ -610,7 +610,8 @@ impl Detector {
 
     /// Since when writes of `key` have been seen by an object-write source, if one covers it.
     pub fn covered_since(&self, key: &ObjectKey) -> Option<Millis> {
-        let kind = self.coverage.iter().find(|(s, _)| matches!(s, WriteScope::Kind { .. }) && s.contains(key));
+        let kind =
+            self.coverage.iter().find(|(s, _)| matches!(s, WriteScope::Kind { .. }) && s.contains(key));
         kind.or_else(|| self.coverage.iter().find(|(s, _)| *s == WriteScope::All)).map(|&(_, t)| t)
     }
 

@@ -487,7 +487,7 @@ fn no_write_loop_only_over_covered_time() {
     assert_eq!(hot.cause, None, "{changes:?}");
     let f = d.finding(&a, T0 + 2_000).unwrap();
     assert_eq!((f.verdict, f.cause), (Verdict::Hot, None));
-    assert!(f.evidence[0].contains("no source shows the writes of CAPTControlPlane"), "{:?}", f.evidence);
+    assert!(f.evidence[0].contains("no source covers the writes of CAPTControlPlane"), "{:?}", f.evidence);
 
     // The object watch starts at T0 + 2 s; passes go on, still without writes.
     d.observe(&Observation::coverage(T0 + 2_000, kind_scope(&a), Some(T0 + 2_000)));

@@ -2,6 +2,7 @@
 //! here as a typed [`crate::error::Error`] that names the verb and resource.
 
 pub mod apply;
+pub mod pod_streams;
 pub mod snapshot;
 pub mod watch;
 pub mod writers;

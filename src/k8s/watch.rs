@@ -5,25 +5,26 @@
 //! Watches use kube-runtime's watcher with its default back-off: timeouts, 410 Gone and API
 //! server restarts are resumed or relisted, and a relist is reported as baselines, never writes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures::{AsyncBufReadExt, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DynamicObject, ListParams, LogParams};
+use kube::api::{Api, DynamicObject, LogParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Scope};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
+use super::pod_streams::{Action, PodInfo, PodStreams, StreamKey};
 use super::{Kube, Op, classify, error_chain};
 use crate::detect::objects::{EventTracker, ObjectTracker, regarding};
 use crate::detect::{Millis, Observation, WriteScope};
 use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
-use crate::parse::logs::{LogOptions, LogParser};
+use crate::parse::logs::{LineTime, LogOptions, LogStats, LogStream};
 
 /// Scrapes controller-runtime metrics from `url` every `every`: an API server path (e.g.
 /// `/api/v1/namespaces/capt-system/pods/POD:8080/proxy/metrics`, authorised like any request)
@@ -392,8 +393,7 @@ pub async fn watch_objects(kube: Kube, target: Target, request_timeout: Duration
     let mut attempt = 0u32;
     let mut listed = false;
     let keep = |v: &Value| target.filter == Filter::All || is_capt_secret(v);
-    let scope =
-        WriteScope::Kind { group: target.resource.group.clone(), kind: target.resource.kind.clone() };
+    let scope = WriteScope::Kind { group: target.resource.group.clone(), kind: target.resource.kind.clone() };
     while let Some(item) = stream.next().await {
         let now = now_ms();
         let obs = match item {
@@ -526,65 +526,119 @@ pub async fn watch_events(
     }
 }
 
-/// Follows the logs of every container of the controller pods.
+/// Follows the logs of every container of the controller pods, watching the pods so that
+/// streams start on pods that appear (a rollout) and stop on pods that go.
 pub async fn follow_pod_logs(kube: Kube, namespace: String, selector: String, tx: Sender<Update>) {
     let name = "logs";
     let _ = send_state(&tx, name, SourceState::Starting).await;
     let pods: Api<Pod> = Api::namespaced(kube.client.clone(), &namespace);
-    let list = loop {
-        match pods.list(&ListParams::default().labels(&selector)).await {
-            Ok(l) if !l.items.is_empty() => break l,
-            Ok(_) => {
-                let why = format!("no pods match {selector} in {namespace}");
-                if !send_state(&tx, name, SourceState::Unavailable(why)).await {
-                    return;
+    let config = watcher::Config::default().labels(&selector);
+    let mut events = watcher(pods.clone(), config).default_backoff().boxed();
+    let mut plan = PodStreams::default();
+    let mut streams: HashMap<StreamKey, tokio::task::AbortHandle> = HashMap::new();
+    let mut tasks: tokio::task::JoinSet<(StreamKey, std::result::Result<(), String>)> =
+        tokio::task::JoinSet::new();
+    let mut last: Option<SourceState> = None;
+    let mut failure: Option<String> = None;
+    loop {
+        let actions = tokio::select! {
+            item = events.next() => match item {
+                None => break,
+                Some(Ok(watcher::Event::Init)) => {
+                    plan.relist_started();
+                    continue;
+                }
+                Some(Ok(watcher::Event::InitApply(p) | watcher::Event::Apply(p))) => plan.applied(pod_info(&p)),
+                Some(Ok(watcher::Event::InitDone)) => plan.relist_done(),
+                Some(Ok(watcher::Event::Delete(p))) => plan.deleted(&p.metadata.name.unwrap_or_default()),
+                Some(Err(e)) => {
+                    let inner = match &e {
+                        watcher::Error::InitialListFailed(e)
+                        | watcher::Error::WatchStartFailed(e)
+                        | watcher::Error::WatchFailed(e) => Some(e),
+                        _ => None,
+                    };
+                    if let Some(kube::Error::Api(s)) = inner
+                        && s.code == 403
+                    {
+                        let why = format!("403 on list pods in {namespace}");
+                        let _ = send_state(&tx, name, SourceState::Unavailable(why)).await;
+                        return;
+                    }
+                    failure = Some(format!("cannot watch pods in {namespace}: {}", short_reason(&e)));
+                    Vec::new()
+                }
+            },
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                let Ok((key, result)) = done else { continue };
+                streams.remove(&key);
+                plan.stream_ended(&key);
+                match result {
+                    Err(why) if why.starts_with("403") => {
+                        let _ = send_state(&tx, name, SourceState::Unavailable(why)).await;
+                        return;
+                    }
+                    Err(why) => failure = Some(why),
+                    Ok(()) => return, // the channel closed
+                }
+                Vec::new()
+            }
+        };
+        for action in actions {
+            match action {
+                Action::Start(key) => {
+                    failure = None;
+                    let task =
+                        follow_container(pods.clone(), key.pod.clone(), key.container.clone(), tx.clone());
+                    let k = key.clone();
+                    streams.insert(key, tasks.spawn(async move { (k, task.await) }));
+                }
+                Action::Stop(key) => {
+                    if let Some(h) = streams.remove(&key) {
+                        h.abort();
+                    }
                 }
             }
-            Err(kube::Error::Api(s)) if s.code == 403 => {
-                let why = format!("403 on list pods in {namespace}");
-                let _ = send_state(&tx, name, SourceState::Unavailable(why)).await;
+        }
+        let state = match (&failure, plan.pods(), plan.streams()) {
+            (Some(why), _, 0) => SourceState::Unavailable(why.clone()),
+            (_, 0, _) => SourceState::Unavailable(format!("no pods match {selector} in {namespace}")),
+            (_, _, 0) => SourceState::Unavailable(format!("no running pods match {selector} in {namespace}")),
+            (_, p, n) => SourceState::Reading(format!("{n} streams from {p} pods")),
+        };
+        if last.as_ref() != Some(&state) {
+            if !send_state(&tx, name, state.clone()).await {
                 return;
             }
-            Err(e) => {
-                let why = format!("cannot list pods in {namespace}: {}", error_chain(&e));
-                if !send_state(&tx, name, SourceState::Unavailable(why)).await {
-                    return;
-                }
-            }
+            last = Some(state);
         }
-        tokio::time::sleep(Duration::from_secs(10)).await;
-    };
-    let mut tasks = tokio::task::JoinSet::new();
-    for pod in list.items {
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let containers = pod
-            .spec
-            .map(|s| s.containers.into_iter().map(|c| c.name).collect::<Vec<_>>())
-            .unwrap_or_default();
-        for c in containers {
-            tasks.spawn(follow_container(pods.clone(), pod_name.clone(), c, tx.clone()));
-        }
-    }
-    let _ = send_state(&tx, name, SourceState::Watching).await;
-    let mut forbidden = false;
-    while let Some(r) = tasks.join_next().await {
-        if let Ok(Err(why)) = r {
-            forbidden |= why.starts_with("403");
-            let _ = send_state(&tx, name, SourceState::Unavailable(why)).await;
-        }
-    }
-    if !forbidden {
-        let _ = send_state(&tx, name, SourceState::Done("log streams ended".into())).await;
     }
 }
 
+fn pod_info(p: &Pod) -> PodInfo {
+    PodInfo {
+        name: p.metadata.name.clone().unwrap_or_default(),
+        uid: p.metadata.uid.clone().unwrap_or_default(),
+        containers: p
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default(),
+        running: p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"),
+    }
+}
+
+/// Follows one container's log until its pod is gone (`Err`) or the channel closes (`Ok`).
 async fn follow_container(
     pods: Api<Pod>,
     pod: String,
     container: String,
     tx: Sender<Update>,
 ) -> std::result::Result<(), String> {
-    let mut parser = LogParser::new(LogOptions { year: current_year() });
+    use futures::AsyncReadExt as _;
+    let mut log = LogStream::new(LogOptions { year: current_year() }, LineTime::Arrival);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::new();
     let mut since = 1;
     loop {
         let lp = LogParams {
@@ -593,25 +647,28 @@ async fn follow_container(
             since_seconds: Some(since),
             ..LogParams::default()
         };
-        let stream = match pods.log_stream(&pod, &lp).await {
+        let mut stream = match pods.log_stream(&pod, &lp).await {
             Ok(s) => s,
             Err(kube::Error::Api(s)) if s.code == 403 => return Err("403 on pods/log".into()),
             Err(kube::Error::Api(s)) if s.code == 404 => return Err(format!("pod {pod} is gone")),
             Err(e) => return Err(format!("pods/log {pod}: {}", error_chain(&e))),
         };
-        let mut lines = stream.lines();
         let mut last = std::time::Instant::now();
-        while let Some(line) = lines.next().await {
-            let Ok(line) = line else { break };
+        loop {
+            let n = match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
             last = std::time::Instant::now();
-            let Some(mut record) = parser.parse_line(line.as_bytes()) else { continue };
-            // Live lines are timed on arrival: the controller's clock may differ from ours.
-            record.at = Some(now_ms());
-            if let Some(o) = record.observation()
-                && tx.send(Update::Observe(Box::new(o))).await.is_err()
-            {
+            log.feed(&buf[..n], now_ms(), &mut out);
+            if !send_all(&tx, &mut out).await {
                 return Ok(());
             }
+        }
+        // The end of this stream: its last line counts even without a newline.
+        log.finish(now_ms(), &mut out);
+        if !send_all(&tx, &mut out).await {
+            return Ok(());
         }
         // The stream ended (idle timeout, container restart): follow again from where it
         // stopped; lines seen twice share a reconcileID and count once.
@@ -620,25 +677,36 @@ async fn follow_container(
     }
 }
 
+async fn send_all(tx: &Sender<Update>, out: &mut Vec<Observation>) -> bool {
+    for o in out.drain(..) {
+        if tx.send(Update::Observe(Box::new(o))).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
 fn current_year() -> i32 {
     use chrono::Datelike;
     chrono::Utc::now().year()
 }
 
+/// How long a followed file may leave a line unfinished before it is read as it is.
+const PARTIAL_LINE_WAIT: Duration = Duration::from_secs(1);
+
 /// Reads controller logs from a file (following appended lines) or stdin (`-`). Lines keep
-/// their own timestamps.
+/// their own timestamps; lines over the length cap are skipped and counted.
 pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
-    use tokio::io::AsyncBufReadExt as _;
+    use tokio::io::AsyncReadExt as _;
     let name = "logs";
-    let mut parser = LogParser::new(LogOptions { year: current_year() });
     let stdin = path.as_os_str() == "-";
-    let reader: Box<dyn tokio::io::AsyncBufRead + Unpin + Send> = if stdin {
-        Box::new(tokio::io::BufReader::new(tokio::io::stdin()))
+    let mut reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if stdin {
+        Box::new(tokio::io::stdin())
     } else {
         let mut waiting = false;
         loop {
             match tokio::fs::File::open(&path).await {
-                Ok(f) => break Box::new(tokio::io::BufReader::new(f)),
+                Ok(f) => break Box::new(f),
                 // Following a log that is not written yet: wait for it.
                 Err(e) if follow && e.kind() == std::io::ErrorKind::NotFound => {
                     if !waiting {
@@ -660,64 +728,55 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
         }
     };
     let _ = send_state(&tx, name, SourceState::Watching).await;
-    let mut reader = reader;
-    let mut buf = Vec::new();
+    let mut log = LogStream::new(LogOptions { year: current_year() }, LineTime::Own);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::new();
     let mut reported = u64::MAX;
+    let mut idle_since: Option<std::time::Instant> = None;
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
+        match reader.read(&mut buf).await {
             Ok(0) => {
                 if stdin || !follow {
                     break;
                 }
-                if reported != parser.stats().lines {
-                    reported = parser.stats().lines;
-                    if !send_state(&tx, name, SourceState::Reading(log_summary(&parser))).await {
+                // A writer that left a line unfinished this long is not finishing it.
+                let idle = idle_since.get_or_insert_with(std::time::Instant::now);
+                if log.has_partial() && idle.elapsed() >= PARTIAL_LINE_WAIT {
+                    log.finish(now_ms(), &mut out);
+                    if !send_all(&tx, &mut out).await {
                         return;
                     }
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
+                if reported != log.stats().lines {
+                    reported = log.stats().lines;
+                    if !send_state(&tx, name, SourceState::Reading(log_summary(log.stats()))).await {
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Ok(_) => {}
+            Ok(n) => {
+                idle_since = None;
+                log.feed(&buf[..n], now_ms(), &mut out);
+                if !send_all(&tx, &mut out).await {
+                    return;
+                }
+            }
             Err(e) => {
                 let _ =
                     send_state(&tx, name, SourceState::Unavailable(format!("{}: {e}", path.display()))).await;
                 return;
             }
         }
-        if follow && !stdin && buf.last() != Some(&b'\n') {
-            // A partly written line: wait for the rest.
-            let mut rest = Vec::new();
-            loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                match reader.read_until(b'\n', &mut rest).await {
-                    Ok(0) => continue,
-                    Ok(_) if rest.last() == Some(&b'\n') => break,
-                    Ok(_) => continue,
-                    Err(_) => break,
-                }
-            }
-            buf.extend_from_slice(&rest);
-        }
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        if let Some(record) = parser.parse_line(line) {
-            let mut record = record;
-            if record.at.is_none() {
-                record.at = Some(now_ms());
-            }
-            if let Some(o) = record.observation()
-                && tx.send(Update::Observe(Box::new(o))).await.is_err()
-            {
-                return;
-            }
-        }
     }
-    let _ = send_state(&tx, name, SourceState::Done(log_summary(&parser))).await;
+    log.finish(now_ms(), &mut out);
+    if !send_all(&tx, &mut out).await {
+        return;
+    }
+    let _ = send_state(&tx, name, SourceState::Done(log_summary(log.stats()))).await;
 }
 
-fn log_summary(parser: &LogParser) -> String {
-    let s = parser.stats();
+fn log_summary(s: &LogStats) -> String {
     let mut what = format!("{} lines, {} reconcile lines", s.lines, s.reconcile_lines);
     if let Some(p) = s.problems() {
         what.push_str(&format!("; {p}"));

@@ -9,6 +9,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::lines::{LineSplitter, MAX_LINE_BYTES};
 use crate::detect::{Millis, ObjectKey, Observation};
 
 /// Line numbers kept per kind of failure.
@@ -89,6 +90,8 @@ pub struct LogStats {
     /// Lines in no supported format.
     pub unrecognised: u64,
     pub first_unrecognised: Vec<u64>,
+    /// Lines longer than [`MAX_LINE_BYTES`], skipped unread.
+    pub too_long: u64,
 }
 
 impl LogStats {
@@ -116,9 +119,14 @@ impl LogStats {
                 format!("{n} {what} (line{} {})", if n == 1 { "" } else { "s" }, l.join(", "))
             })
         };
+        let too_long = (self.too_long > 0).then(|| {
+            let s = if self.too_long == 1 { "" } else { "s" };
+            format!("{} line{s} over {} MiB skipped", self.too_long, MAX_LINE_BYTES >> 20)
+        });
         let parts: Vec<String> = [
             part(self.malformed, "malformed", &self.first_malformed),
             part(self.unrecognised, "unrecognised", &self.first_unrecognised),
+            too_long,
         ]
         .into_iter()
         .flatten()
@@ -165,7 +173,13 @@ impl LogParser {
             Unwrapped::Cri { at, partial: true, content } => {
                 self.stats.wrapped += 1;
                 let p = self.partial.get_or_insert_with(|| (at, String::new()));
-                p.1.push_str(content);
+                if p.1.len() + content.len() > MAX_LINE_BYTES {
+                    // Endless partial lines: one over-long line, not unbounded memory.
+                    self.partial = None;
+                    self.stats.too_long += 1;
+                } else {
+                    p.1.push_str(content);
+                }
                 return None;
             }
             Unwrapped::Cri { at, partial: false, content } => {
@@ -249,6 +263,68 @@ impl LogParser {
             }
         }
     }
+}
+
+/// Where a followed log line's time comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineTime {
+    /// The line's own timestamp, else its arrival (a file: lines keep their own time).
+    Own,
+    /// Its arrival (a pod stream: the controller's clock may differ from ours).
+    Arrival,
+}
+
+/// A followed log (file, stdin, pod stream) as bytes in, reconcile observations out: lines
+/// capped at [`MAX_LINE_BYTES`] (longer ones counted in the stats), and a last line without a
+/// newline parsed at the end of the input.
+#[derive(Debug)]
+pub struct LogStream {
+    lines: LineSplitter,
+    parser: LogParser,
+    time: LineTime,
+}
+
+impl LogStream {
+    pub fn new(options: LogOptions, time: LineTime) -> Self {
+        LogStream { lines: LineSplitter::new(MAX_LINE_BYTES), parser: LogParser::new(options), time }
+    }
+
+    pub fn stats(&self) -> &LogStats {
+        &self.parser.stats
+    }
+
+    /// Bytes of an unfinished line are waiting for their newline.
+    pub fn has_partial(&self) -> bool {
+        self.lines.has_partial()
+    }
+
+    /// Reads `bytes` that arrived at `arrival`; passes go to `out`.
+    pub fn feed(&mut self, bytes: &[u8], arrival: Millis, out: &mut Vec<Observation>) {
+        let (parser, time) = (&mut self.parser, self.time);
+        self.lines.feed(bytes, |line| out.extend(observe(parser, time, line, arrival)));
+        self.count_skipped();
+    }
+
+    /// The end of the input (or a line left unfinished for long): the rest is a line.
+    pub fn finish(&mut self, arrival: Millis, out: &mut Vec<Observation>) {
+        let (parser, time) = (&mut self.parser, self.time);
+        self.lines.finish(|line| out.extend(observe(parser, time, line, arrival)));
+        self.count_skipped();
+    }
+
+    fn count_skipped(&mut self) {
+        let n = self.lines.take_skipped();
+        self.parser.stats.lines += n;
+        self.parser.stats.too_long += n;
+    }
+}
+
+fn observe(parser: &mut LogParser, time: LineTime, line: &[u8], arrival: Millis) -> Option<Observation> {
+    let mut record = parser.parse_line(line)?;
+    if time == LineTime::Arrival || record.at.is_none() {
+        record.at = Some(arrival);
+    }
+    record.observation()
 }
 
 enum Unwrapped<'a> {

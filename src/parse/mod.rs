@@ -12,6 +12,7 @@ pub mod events;
 pub mod fields;
 pub mod format;
 pub mod input;
+pub mod lines;
 pub mod log_lines;
 pub mod logs;
 pub mod metrics;

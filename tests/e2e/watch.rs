@@ -107,7 +107,10 @@ async fn controller_log_file_gives_the_reconcile_rate() {
     // is unknown to the watch, so no cause is stated (v0.1.0 said no-write-loop here).
     assert_eq!(l["cause"], serde_json::Value::Null, "{l}");
     let evidence = l["evidence"][0].as_str().unwrap_or_default();
-    assert!(evidence.contains("120 reconcile passes and 0 writes seen") && evidence.contains("no cause"), "{l}");
+    assert!(
+        evidence.contains("120 reconcile passes and 0 writes seen") && evidence.contains("no cause"),
+        "{l}"
+    );
     let logs = w.summary["sources"]["logs"].as_str().unwrap();
     assert!(logs.starts_with("reading (120 lines, 120 reconcile lines"), "{logs}");
     assert!(!logs.contains("malformed"), "{logs}");
@@ -150,7 +153,8 @@ async fn no_write_loop_only_after_the_object_watch_covered_the_passes() {
     }
     let w = tokio::task::spawn_blocking(move || watch.finish_raw()).await.unwrap();
     assert_eq!(w.code, Some(3), "stderr:\n{}", w.stderr);
-    let lines: Vec<&str> = w.stdout.lines().filter(|l| l.contains(&format!("CAPTControlPlane {ns}/n "))).collect();
+    let lines: Vec<&str> =
+        w.stdout.lines().filter(|l| l.contains(&format!("CAPTControlPlane {ns}/n "))).collect();
     let hot = lines.iter().position(|l| l.contains("→ HOT")).unwrap_or_else(|| panic!("{}", w.stdout));
     assert!(!lines[hot].contains("no-write-loop"), "the backlog alone states no cause: {}", w.stdout);
     let cause = lines[hot..]
@@ -159,7 +163,46 @@ async fn no_write_loop_only_after_the_object_watch_covered_the_passes() {
         .unwrap_or_else(|| panic!("no cause change line in:\n{}", w.stdout));
     assert!(cause.contains("but 0 writes in the last"), "{cause}");
     assert!(lines.iter().all(|l| !l.contains("→ no-write-loop") || l == cause), "{}", w.stdout);
-    assert!(w.stderr.contains("190 lines, 190 reconcile lines"), "unterminated last line parsed: {}", w.stderr);
+    assert!(
+        w.stderr.contains("190 lines, 190 reconcile lines"),
+        "unterminated last line parsed: {}",
+        w.stderr
+    );
+}
+
+/// stdin: a line over the 1 MiB cap is skipped and counted in the summary, and a last line
+/// without a newline is parsed at the end of the input.
+#[tokio::test(flavor = "multi_thread")]
+async fn stdin_logs_cap_line_length_and_read_an_unterminated_last_line() {
+    use std::io::Write as _;
+    let env = env();
+    let ns = env.namespace("watch-stdin");
+    let mut input = pass_line(&ns, "s", "first").into_bytes();
+    input.extend(std::iter::repeat_n(b'x', 2 << 20));
+    input.push(b'\n');
+    input.extend(pass_line(&ns, "s", "last").trim_end().as_bytes());
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "3s", "-o", "json", "--no-events", "--controller-logs", "-"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("summary").cloned())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(
+        summary["sources"]["logs"], "done (3 lines, 2 reconcile lines; 1 line over 1 MiB skipped)",
+        "{summary}"
+    );
+    assert_eq!(summary["reconciles"], 2, "{summary}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
