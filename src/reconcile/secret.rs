@@ -33,6 +33,23 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
+// Compile-time guard: these fail to compile as soon as `SecretBytes` implements `Display` or
+// `Serialize` (the call's type parameter becomes ambiguous), so its bytes cannot be formatted
+// into a message or serialised into an output by accident.
+trait AmbiguousIfDisplay<A> {
+    fn check() {}
+}
+impl<T: ?Sized> AmbiguousIfDisplay<()> for T {}
+impl<T: ?Sized + fmt::Display> AmbiguousIfDisplay<u8> for T {}
+const _: fn() = || <SecretBytes as AmbiguousIfDisplay<_>>::check();
+trait AmbiguousIfSerialize<A> {
+    fn check() {}
+}
+impl<T: ?Sized> AmbiguousIfSerialize<()> for T {}
+impl<T: ?Sized + serde::Serialize> AmbiguousIfSerialize<u8> for T {}
+const _: fn() = || <SecretBytes as AmbiguousIfSerialize<_>>::check();
+const _: fn() = || <SecretInfo as AmbiguousIfSerialize<_>>::check();
+
 /// What the core knows about one Secret: identity, type, labels, owners and its data behind
 /// [`SecretBytes`].
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -130,3 +130,16 @@ fn bad_secret_endpoint_behind_a_good_output_is_named_and_not_copied() {
         "Secret default/demo-eks-connection key cluster_endpoint is not an https URL: it holds a user name or password"
     )));
 }
+
+#[test]
+fn a_stored_secret_label_is_not_shown_in_the_diff() {
+    let mut snap = ready();
+    let stored = snap.kubeconfig_secret.as_mut().expect("ready has the kubeconfig Secret");
+    stored.labels.insert(crate::model::CLUSTER_NAME_LABEL.into(), MARKER.into());
+    let p = plan(&snap, now());
+    let w = p.writes.iter().find(|w| w.target.name == "demo-kubeconfig").expect("label patch");
+    let label = w.fields.iter().find(|f| f.path.starts_with("metadata.labels.")).expect("label change");
+    assert_eq!(label.stored, Some(json!(REDACTED)));
+    assert_eq!(label.desired, Some(json!("demo")));
+    assert_clean("label", &everything(&p));
+}

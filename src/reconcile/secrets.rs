@@ -100,9 +100,10 @@ pub fn kubeconfig_write(
             let label = s.labels.get(CLUSTER_NAME_LABEL);
             if label.map(String::as_str) != Some(cluster) {
                 object = json!({ "metadata": { "labels": { CLUSTER_NAME_LABEL: cluster } } });
+                // Every stored field of a Secret is treated as secret, labels included.
                 fields.push(FieldChange {
                     path: format!("metadata.labels.{CLUSTER_NAME_LABEL}"),
-                    stored: label.map(|l| json!(l)),
+                    stored: label.map(|_| Value::String(REDACTED.into())),
                     desired: Some(json!(cluster)),
                 });
             }
