@@ -58,6 +58,25 @@ fn assert_clean(label: &str, text: &str) {
     assert!(!text.contains('\x1b'), "{label}: escape leaked");
 }
 
+/// S10 (apply Ready) with `outputs` as the Workspace outputs and `value` as the connection
+/// Secret's `cluster_endpoint`.
+fn with_endpoint(outputs: serde_json::Value, value: &[u8]) -> Snapshot {
+    let mut snap = Snapshot { workspace: Some(workspace(outputs, true)), ..s10() };
+    snap.connection_secret
+        .as_mut()
+        .unwrap()
+        .data
+        .insert("cluster_endpoint".into(), SecretBytes::new(value.to_vec()));
+    snap
+}
+
+/// The kubeconfig apply's `cluster_endpoint` variable the plan writes.
+fn kubeconfig_variable(p: &Plan) -> serde_json::Value {
+    let w = p.writes.iter().find(|w| w.target.name == "demo-kubeconfig-apply").expect("kubeconfig apply");
+    let WriteBody::Json(body) = &w.body else { panic!("not JSON") };
+    body["spec"]["variables"]["cluster_endpoint"].clone()
+}
+
 #[test]
 fn adversarial_secret_endpoint_never_leaks() {
     for (label, value) in corpus() {
@@ -65,12 +84,7 @@ fn adversarial_secret_endpoint_never_leaks() {
         for with_output in [false, true] {
             let outputs =
                 if with_output { json!({"cluster_endpoint": format!("https://{HOST}")}) } else { json!({}) };
-            let mut snap = Snapshot { workspace: Some(workspace(outputs, true)), ..s10() };
-            snap.connection_secret
-                .as_mut()
-                .unwrap()
-                .data
-                .insert("cluster_endpoint".into(), SecretBytes::new(value.clone()));
+            let snap = with_endpoint(outputs, &value);
             let p = plan(&snap, now());
             let label = format!("{label} (output: {with_output})");
             assert_clean(&label, &everything(&p));
@@ -93,16 +107,10 @@ fn adversarial_secret_endpoint_never_leaks() {
 
 #[test]
 fn path_and_query_are_dropped_and_said_so() {
-    let mut snap = Snapshot { workspace: Some(workspace(json!({}), true)), ..s10() };
-    snap.connection_secret.as_mut().unwrap().data.insert(
-        "cluster_endpoint".into(),
-        SecretBytes::new(format!("https://H.example.com:6443/p?q={MARKER}").into_bytes()),
-    );
-    let p = plan(&snap, now());
+    let value = format!("https://H.example.com:6443/p?q={MARKER}");
+    let p = plan(&with_endpoint(json!({}), value.as_bytes()), now());
     assert_eq!(p.phase, Some(Phase::Ready));
-    let kubeconfig_apply = p.writes.iter().find(|w| w.target.name == "demo-kubeconfig-apply").unwrap();
-    let WriteBody::Json(body) = &kubeconfig_apply.body else { panic!() };
-    assert_eq!(body["spec"]["variables"]["cluster_endpoint"], "https://H.example.com:6443");
+    assert_eq!(kubeconfig_variable(&p), "https://H.example.com:6443");
     let cp = &p.writes[0];
     let WriteBody::Json(body) = &cp.body else { panic!() };
     assert_eq!(body["spec"]["controlPlaneEndpoint"], json!({"host": "h.example.com", "port": 6443}));
@@ -116,16 +124,11 @@ fn path_and_query_are_dropped_and_said_so() {
 
 #[test]
 fn bad_secret_endpoint_behind_a_good_output_is_named_and_not_copied() {
-    let mut snap = s10();
-    snap.connection_secret.as_mut().unwrap().data.insert(
-        "cluster_endpoint".into(),
-        SecretBytes::new(format!("https://admin:{MARKER}@h.example.com").into_bytes()),
-    );
-    let p = plan(&snap, now());
+    let outputs = json!({"cluster_endpoint": format!("https://{HOST}")});
+    let value = format!("https://admin:{MARKER}@h.example.com");
+    let p = plan(&with_endpoint(outputs, value.as_bytes()), now());
     assert_eq!(p.phase, Some(Phase::Ready));
-    let kubeconfig_apply = p.writes.iter().find(|w| w.target.name == "demo-kubeconfig-apply").unwrap();
-    let WriteBody::Json(body) = &kubeconfig_apply.body else { panic!() };
-    assert_eq!(body["spec"]["variables"]["cluster_endpoint"], format!("https://{HOST}"));
+    assert_eq!(kubeconfig_variable(&p), json!(format!("https://{HOST}")));
     assert!(p.findings.iter().any(|f| f.message.starts_with(
         "Secret default/demo-eks-connection key cluster_endpoint is not an https URL: it holds a user name or password"
     )));
