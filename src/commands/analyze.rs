@@ -798,6 +798,12 @@ pub fn footer(inputs: &[ParseReport]) -> String {
                 r.untimed
             ));
         }
+        if r.versions_forgotten > 0 {
+            out.push_str(&format!(
+                "  {} objects' earlier versions forgotten (memory cap); their next writes were read from the request\n",
+                r.versions_forgotten
+            ));
+        }
         if let Some(n) = &r.note {
             out.push_str(&format!("  {}\n", render::sanitize(n)));
         }

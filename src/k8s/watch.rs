@@ -68,15 +68,31 @@ pub async fn scrape_metrics(kube: Kube, url: String, every: Duration, tx: Sender
     }
 }
 
+/// Largest metrics body read: a controller's scrape is kilobytes; anything near this is not one.
+pub const MAX_METRICS_BYTES: usize = 16 << 20;
+
+fn too_big(url: &str) -> String {
+    format!("{url}: the metrics body is over {} MiB; not read", MAX_METRICS_BYTES >> 20)
+}
+
 async fn fetch_metrics(kube: &Kube, url: &str) -> std::result::Result<String, String> {
     if url.starts_with('/') {
+        use futures::AsyncReadExt as _;
         let req = http::Request::get(url).body(Vec::new()).map_err(|e| e.to_string())?;
         let op = Op::core("get", url, "metrics", None, None);
-        return kube
-            .client
-            .request_text(req)
+        let fail = |e| classify(e, &op, &kube.server, &kube.context).to_string();
+        let stream = kube.client.request_stream(req).await.map_err(fail)?;
+        let mut body = Vec::new();
+        let mut limited = stream.take(MAX_METRICS_BYTES as u64 + 1);
+        let read = limited.read_to_end(&mut body);
+        tokio::time::timeout(Duration::from_secs(10), read)
             .await
-            .map_err(|e| classify(e, &op, &kube.server, &kube.context).to_string());
+            .map_err(|_| format!("{url}: timed out"))?
+            .map_err(|e| format!("{url}: {e}"))?;
+        if body.len() > MAX_METRICS_BYTES {
+            return Err(too_big(url));
+        }
+        return Ok(text_of(body));
     }
     if !url.starts_with("http://") {
         return Err(format!(
@@ -90,13 +106,22 @@ async fn fetch_metrics(kube: &Kube, url: &str) -> std::result::Result<String, St
     let fetch = async {
         let resp = client.get(uri).await.map_err(|e| format!("{url}: {}", error_chain(&e)))?;
         let status = resp.status();
-        let body = resp.into_body().collect().await.map_err(|e| format!("{url}: {e}"))?.to_bytes();
         if !status.is_success() {
             return Err(format!("{url}: HTTP {status}"));
         }
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        // Stops reading at the cap: a huge body is refused, not held.
+        let limited = http_body_util::Limited::new(resp.into_body(), MAX_METRICS_BYTES);
+        let body = limited.collect().await.map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() { too_big(url) } else { format!("{url}: {e}") }
+        })?;
+        Ok(text_of(body.to_bytes().to_vec()))
     };
     tokio::time::timeout(Duration::from_secs(10), fetch).await.map_err(|_| format!("{url}: timed out"))?
+}
+
+/// UTF-8 text without a copy when it is valid.
+fn text_of(body: Vec<u8>) -> String {
+    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// What a source tells the command.

@@ -17,6 +17,12 @@ use super::{
 /// Requests waiting for their final stage, and finished IDs remembered to drop repeats.
 const WINDOW: usize = 65_536;
 
+/// Leaves of last versions kept over all objects (each object has at most
+/// [`fields::MAX_LEAVES`]): a RequestResponse log of many large objects stays within a few tens
+/// of MiB. The least recently written objects are forgotten first; their next write is read
+/// from its request body, as when no earlier version was seen.
+pub const MAX_KEPT_LEAVES: usize = 1 << 18;
+
 /// The fields of an audit event the analysis reads; everything else is skipped unparsed.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,7 +92,56 @@ pub struct AuditState {
     done: HashSet<u64>,
     done_order: VecDeque<u64>,
     /// Last version per object, when events carry response bodies.
-    versions: HashMap<ObjectKey, Leaves>,
+    versions: Versions,
+}
+
+/// The last version of each object, least recently written forgotten first beyond a budget of
+/// leaves.
+struct Versions {
+    map: HashMap<ObjectKey, (Leaves, u64)>,
+    order: std::collections::BTreeMap<u64, ObjectKey>,
+    leaves: usize,
+    budget: usize,
+    seq: u64,
+    forgotten: u64,
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Versions::new(MAX_KEPT_LEAVES)
+    }
+}
+
+impl Versions {
+    fn new(budget: usize) -> Self {
+        Versions { map: HashMap::new(), order: Default::default(), leaves: 0, budget, seq: 0, forgotten: 0 }
+    }
+
+    fn get(&self, key: &ObjectKey) -> Option<&Leaves> {
+        self.map.get(key).map(|(l, _)| l)
+    }
+
+    fn remove(&mut self, key: &ObjectKey) {
+        if let Some((l, seq)) = self.map.remove(key) {
+            self.leaves -= l.len();
+            self.order.remove(&seq);
+        }
+    }
+
+    fn insert(&mut self, key: ObjectKey, leaves: Leaves) {
+        self.remove(&key);
+        self.seq += 1;
+        self.leaves += leaves.len();
+        self.order.insert(self.seq, key.clone());
+        self.map.insert(key, (leaves, self.seq));
+        while self.leaves > self.budget {
+            let Some((_, oldest)) = self.order.pop_first() else { break };
+            if let Some((l, _)) = self.map.remove(&oldest) {
+                self.leaves -= l.len();
+                self.forgotten += 1;
+            }
+        }
+    }
 }
 
 impl AuditState {
@@ -149,6 +204,11 @@ impl AuditState {
                 }
             }
         }
+    }
+
+    /// Objects whose last version was forgotten to stay within [`MAX_KEPT_LEAVES`].
+    pub fn versions_forgotten(&self) -> u64 {
+        self.versions.forgotten
     }
 
     fn remember_done(&mut self, id: u64) {
@@ -302,6 +362,24 @@ mod tests {
 
     fn ev(v: Value) -> AuditEvent {
         serde_json::from_value(v).unwrap()
+    }
+
+    fn leaves(n: usize) -> Leaves {
+        (0..n).map(|i| (format!("f{i}"), i as u64)).collect()
+    }
+
+    #[test]
+    fn versions_stay_within_the_leaf_budget_forgetting_the_oldest() {
+        let mut v = Versions::new(10);
+        let key = |n: &str| ObjectKey::new("", "ConfigMap", Some("ns"), n);
+        v.insert(key("a"), leaves(4));
+        v.insert(key("b"), leaves(4));
+        v.insert(key("a"), leaves(4)); // written again: now the newest
+        v.insert(key("c"), leaves(4));
+        assert_eq!((v.leaves, v.forgotten), (8, 1));
+        assert!(v.get(&key("b")).is_none() && v.get(&key("a")).is_some() && v.get(&key("c")).is_some());
+        v.remove(&key("a"));
+        assert_eq!((v.leaves, v.map.len(), v.order.len()), (4, 1, 1));
     }
 
     fn base(id: &str, stage: &str, verb: &str) -> Value {

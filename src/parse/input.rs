@@ -183,6 +183,7 @@ impl<R: Read> InputParser<R> {
         let mut out = Vec::new();
         self.audit.flush(&mut out);
         self.queue.extend(out);
+        self.report.versions_forgotten = self.audit.versions_forgotten();
         self.report.bytes = self.scanner.bytes();
         self.report.lines = self.scanner.lines();
         if let Some(e) = self.scanner.take_io_error() {

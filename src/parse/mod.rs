@@ -245,9 +245,17 @@ pub struct ParseReport {
     pub invalid_utf8: Problem,
     /// Records with no timestamp; they take the time of the record before them.
     pub untimed: u64,
+    /// Objects whose last version an audit log's reader forgot to stay within its memory cap
+    /// (their next write was read from its request body).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub versions_forgotten: u64,
     /// Why nothing was read (an unknown format), or a read error that ended the input early.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ParseReport {

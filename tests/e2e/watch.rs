@@ -307,3 +307,41 @@ async fn metrics_are_scraped_through_the_api_server_and_a_bad_url_is_reported() 
     let source = w.summary["sources"]["metrics"].as_str().unwrap_or_default();
     assert!(source.starts_with("unavailable (http://127.0.0.1:1/metrics"), "{source}");
 }
+
+/// A metrics body over the 16 MiB cap is refused with an error naming the cap, not read whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_metrics_body_over_the_cap_is_refused() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten().take(4) {
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let mut req = [0u8; 4096];
+                let _ = conn.read(&mut req);
+                let size: usize = 64 << 20;
+                let _ = write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n");
+                let chunk = b"workqueue_adds_total{name=\"x\"} 1\n".repeat(1024);
+                let mut sent = 0;
+                while sent < size && conn.write_all(&chunk).is_ok() {
+                    sent += chunk.len();
+                }
+            });
+        }
+    });
+    let env = env();
+    let ns = env.namespace("watch-metrics-cap");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "3s", "-o", "json", "--no-logs", "--no-events"]);
+    cmd.args(["--metrics-url", &url]);
+    let w: Finished = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
+    let source = w.summary["sources"]["metrics"].as_str().unwrap_or_default();
+    assert_eq!(
+        source,
+        format!("unavailable ({url}: the metrics body is over 16 MiB; not read)"),
+        "{}",
+        w.stderr
+    );
+}
