@@ -34,7 +34,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_needs_command" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_needs_command" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_needs_command" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_needs_command" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_needs_command" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -58,7 +58,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -l fail-if-not-ready -d 'Exit 3 when an object is not ready'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
@@ -67,8 +67,8 @@ complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand status" -s V -
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l dry-run -d 'Print (client) or validate (server) the plan without changing anything' -r -f -a "client\t'Print the plan only; nothing is sent'
 server\t'Send every write with dryRun=All and report what the API server accepted'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l until -d 'With --follow: stop when this is reached' -r -f -a "ready\t'Stop once the CAPTControlPlane is Ready'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l timeout -d 'Give up after this long (--follow, --nudge), e.g. 90s, 10m' -r
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l max-conflict-retries -d 'Retries after a 409 conflict before giving up' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l timeout -d 'Give up after this long (--follow, --nudge), e.g. 90s, 10m (more than 0)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l max-conflict-retries -d 'Retries after a 409 conflict before giving up (0-10; the other-writer guard runs before each, with a jittered back-off between them)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l controller-namespace -d 'Namespace of the CAPT controller (where its leader-election Lease lives)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l lease-name -d 'Name of CAPT\'s leader-election Lease (Leases held by capt-controller-manager pods also count)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l pause-before-apply -d 'Test hook: wait this long between reading and writing (to inject conflicts)' -r
@@ -82,7 +82,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l force -d 'Write even when another writer is live (two writers of one status are a hot loop)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l follow -d 'Keep reconciling at the returned interval until Ctrl-C, --until or --timeout'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l nudge -d 'Make the in-cluster controller reconcile now instead of running the core here'
@@ -90,7 +90,7 @@ complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -s 
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -s V -l version -d 'Print version'
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l duration -d 'Run this long, print the final result and exit (3 if anything was HOT), e.g. 30s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l duration -d 'Run this long, print the final result and exit (3 if anything was HOT), e.g. 30s (more than 0)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -s l -l selector -d 'Label selector for the watched objects' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l kind -d 'Kinds to watch (repeatable; default: the CAPT kinds). Any served resource: deployments.apps' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l controller-namespace -d 'Namespace of the controller pods whose logs count reconcile passes' -r
@@ -98,9 +98,9 @@ complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l cont
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l controller-logs -d 'Read controller logs from a file or - (stdin) instead of the pods/log API' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l metrics-url -d 'Scrape controller-runtime metrics from this URL' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l trace-writes -d 'Append `<unix ms> <resourceVersion>` for every write the detector folds in (watch lag measurements, scripts/bench-watch)' -r -F
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-rate -d 'HOT: at least this many writes or passes per second...' -r
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-for -d '...sustained this long' -r
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-factor -d 'HOT: or more than this many times the expected rate over 1 minute' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-rate -d 'HOT: at least this many writes or passes per second (more than 0, at most 1000)...' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-for -d '...sustained this long (whole seconds, 1s to 60s)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l hot-factor -d 'HOT: or more than this many times the expected rate over 1 minute (1 to 1000)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -111,7 +111,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l once -d 'Take one short sample (10s), print it and exit'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l no-logs -d 'Do not read controller logs'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l no-events -d 'Do not read Events'
@@ -126,10 +126,10 @@ watch\t'`kubectl get -w --output-watch-events -o json|yaml`'
 events\t'`kubectl get events -o json` or a JSON array of Events'
 metrics\t'Prometheus text scrapes'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l plot -d 'Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file' -r -F
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l top -d 'How many objects the table, timeline and plot show' -r
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-rate -d 'HOT: at least this many writes or passes per second...' -r
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-for -d '...sustained this long' -r
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-factor -d 'HOT: or more than this many times the expected rate over 1 minute' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l top -d 'How many objects the table, timeline and plot show (1 to 10000)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-rate -d 'HOT: at least this many writes or passes per second (more than 0, at most 1000)...' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-for -d '...sustained this long (whole seconds, 1s to 60s)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-factor -d 'HOT: or more than this many times the expected rate over 1 minute (1 to 1000)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -140,7 +140,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -155,7 +155,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand completion" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand completion" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand completion" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand completion" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand completion" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -170,7 +170,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand version" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand version" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand version" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand version" -l client -d 'Only the client version; do not contact the API server'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand version" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand version" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
@@ -186,7 +186,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand crds" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand crds" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand crds" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand crds" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand crds" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand crds" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -201,7 +201,7 @@ yaml\t'YAML document'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand __complete" -l color -d 'When to colour table output (NO_COLOR and CLICOLOR_FORCE are honoured with "auto")' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not "dumb"'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand __complete" -l request-timeout -d 'Timeout for each API request, e.g. 10s' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand __complete" -l request-timeout -d 'Timeout for each API request, e.g. 10s (1s to 1h)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand __complete" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand __complete" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -68,8 +68,8 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v requests, -vv bodies without Secret data)
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
-    /// Timeout for each API request, e.g. 10s
-    #[arg(long, global = true, value_name = "DURATION", default_value = "15s", value_parser = parse_duration, help_heading = "Global options")]
+    /// Timeout for each API request, e.g. 10s (1s to 1h)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "15s", value_parser = request_timeout, help_heading = "Global options")]
     pub request_timeout: std::time::Duration,
 }
 
@@ -179,14 +179,16 @@ pub struct ReconcileArgs {
     /// With --follow: stop when this is reached
     #[arg(long, value_enum, requires = "follow")]
     pub until: Option<Until>,
-    /// Give up after this long (--follow, --nudge), e.g. 90s, 10m
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    /// Give up after this long (--follow, --nudge), e.g. 90s, 10m (more than 0)
+    #[arg(long, value_parser = positive_duration, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
     /// Make the in-cluster controller reconcile now instead of running the core here
     #[arg(long, conflicts_with_all = ["dry_run", "force"])]
     pub nudge: bool,
-    /// Retries after a 409 conflict before giving up
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    /// Retries after a 409 conflict before giving up (0-10; the other-writer guard runs before
+    /// each, with a jittered back-off between them)
+    #[arg(long, default_value_t = 5, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::reconcile::retry::MAX_CONFLICT_RETRIES)))]
     pub max_conflict_retries: u32,
     /// Namespace of the CAPT controller (where its leader-election Lease lives)
     #[arg(long, default_value = "capt-system", value_name = "NS")]
@@ -201,8 +203,8 @@ pub struct ReconcileArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct WatchArgs {
-    /// Run this long, print the final result and exit (3 if anything was HOT), e.g. 30s
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", conflicts_with = "once")]
+    /// Run this long, print the final result and exit (3 if anything was HOT), e.g. 30s (more than 0)
+    #[arg(long, value_parser = positive_duration, value_name = "DURATION", conflicts_with = "once")]
     pub duration: Option<std::time::Duration>,
     /// Take one short sample (10s), print it and exit
     #[arg(long)]
@@ -242,14 +244,14 @@ pub struct WatchArgs {
 /// When an object is HOT.
 #[derive(Debug, Clone, Args)]
 pub struct ThresholdArgs {
-    /// HOT: at least this many writes or passes per second...
-    #[arg(long, default_value_t = 1.0, value_name = "PER_SEC", help_heading = "Thresholds")]
+    /// HOT: at least this many writes or passes per second (more than 0, at most 1000)...
+    #[arg(long, default_value_t = 1.0, value_name = "PER_SEC", value_parser = hot_rate, allow_negative_numbers = true, help_heading = "Thresholds")]
     pub hot_rate: f64,
-    /// ...sustained this long
-    #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION", help_heading = "Thresholds")]
+    /// ...sustained this long (whole seconds, 1s to 60s)
+    #[arg(long, value_parser = hot_for, default_value = "10s", value_name = "DURATION", help_heading = "Thresholds")]
     pub hot_for: std::time::Duration,
-    /// HOT: or more than this many times the expected rate over 1 minute
-    #[arg(long, default_value_t = 5.0, value_name = "FACTOR", help_heading = "Thresholds")]
+    /// HOT: or more than this many times the expected rate over 1 minute (1 to 1000)
+    #[arg(long, default_value_t = 5.0, value_name = "FACTOR", value_parser = hot_factor, allow_negative_numbers = true, help_heading = "Thresholds")]
     pub hot_factor: f64,
 }
 
@@ -280,8 +282,8 @@ pub struct AnalyzeArgs {
     /// Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
-    /// How many objects the table, timeline and plot show
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// How many objects the table, timeline and plot show (1 to 10000)
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = top)]
     pub top: usize,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
@@ -349,6 +351,59 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     secs_to_duration(total, s)
 }
 
+/// A number in `[min, max]` (or `(0, max]` with `min == 0.0`), else an error naming the range.
+fn number_in(s: &str, min: f64, max: f64, what: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("not a number; {what}"))?;
+    let low_ok = if min == 0.0 { v > 0.0 } else { v >= min };
+    if v.is_finite() && low_ok && v <= max { Ok(v) } else { Err(format!("out of range; {what}")) }
+}
+
+fn hot_rate(s: &str) -> Result<f64, String> {
+    number_in(s, 0.0, 1000.0, "the accepted range is more than 0 and at most 1000 per second")
+}
+
+fn hot_factor(s: &str) -> Result<f64, String> {
+    number_in(s, 1.0, 1000.0, "the accepted range is 1 to 1000 (times the expected rate)")
+}
+
+fn top(s: &str) -> Result<usize, String> {
+    let what = "the accepted range is 1 to 10000";
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("out of range; {what}")),
+        Err(_) => Err(format!("not a whole number; {what}")),
+    }
+}
+
+/// `--hot-for`: the detector's short window is one minute of one-second buckets.
+fn hot_for(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    let what = "the accepted range is 1s to 60s in whole seconds";
+    if d.subsec_nanos() != 0 {
+        return Err(format!("not whole seconds; {what}"));
+    }
+    if !(1..=60).contains(&d.as_secs()) {
+        return Err(format!("out of range; {what}"));
+    }
+    Ok(d)
+}
+
+fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("out of range; the accepted range is more than 0 (e.g. 500ms, 30s, 10m)".into());
+    }
+    Ok(d)
+}
+
+fn request_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(3600) {
+        return Err("out of range; the accepted range is 1s to 1h".into());
+    }
+    Ok(d)
+}
+
 fn secs_to_duration(secs: f64, s: &str) -> Result<std::time::Duration, String> {
     if !secs.is_finite() || !(0.0..=1.0e9).contains(&secs) {
         return Err(format!("duration out of range: {s:?}"));
@@ -377,6 +432,45 @@ mod tests {
         assert!(parse_duration("").is_err());
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("s").is_err());
+    }
+
+    /// Nonsense values are usage errors (exit 2) that name the accepted range; the limits
+    /// themselves are accepted.
+    #[test]
+    fn numeric_flags_outside_their_range_are_refused_naming_it() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["kubectl-capt"];
+            v.extend_from_slice(args);
+            Cli::try_parse_from(v)
+        };
+        for (args, range) in [
+            (&["watch", "--hot-rate", "0"][..], "more than 0 and at most 1000"),
+            (&["watch", "--hot-rate", "-1"], "more than 0 and at most 1000"),
+            (&["watch", "--hot-rate", "NaN"], "more than 0 and at most 1000"),
+            (&["analyze", "x", "--hot-factor", "-2"], "1 to 1000"),
+            (&["analyze", "x", "--hot-factor", "0.5"], "1 to 1000"),
+            (&["watch", "--hot-for", "61s"], "1s to 60s"),
+            (&["watch", "--hot-for", "0s"], "1s to 60s"),
+            (&["watch", "--hot-for", "1500ms"], "1s to 60s"),
+            (&["watch", "--duration", "0s"], "more than 0"),
+            (&["reconcile", "x", "--follow", "--timeout", "0"], "more than 0"),
+            (&["reconcile", "x", "--max-conflict-retries", "11"], "0..=10"),
+            (&["analyze", "x", "--top", "0"], "1 to 10000"),
+            (&["status", "--request-timeout", "0s"], "1s to 1h"),
+            (&["status", "--request-timeout", "2h"], "1s to 1h"),
+        ] {
+            let err = parse(args).expect_err(&format!("{args:?} should be refused"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(range), "{args:?}: {err}");
+        }
+        for args in [
+            &["watch", "--hot-rate", "1000", "--hot-for", "60s", "--hot-factor", "1"][..],
+            &["watch", "--hot-rate", "0.01", "--hot-for", "1s", "--hot-factor", "1000"],
+            &["reconcile", "x", "--max-conflict-retries", "10"],
+            &["analyze", "x", "--top", "1"],
+        ] {
+            parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub enum Error {
         "conflict: {kind} {name:?} kept changing under us (gave up after {attempts} conflicting attempt(s)); nothing more was written"
     )]
     ConflictExhausted { kind: String, name: String, attempts: u32 },
-    #[error("another writer is active on {object}; nothing was written")]
-    OtherWriter { object: String },
+    #[error("another writer is active on {object} ({writers}); {}", written_so_far(*made))]
+    OtherWriter { object: String, writers: String, made: usize },
     #[error("kubeconfig: {0}")]
     Config(String),
     #[error("{0}")]
@@ -71,6 +71,13 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+fn written_so_far(made: usize) -> String {
+    match made {
+        0 => "nothing was written".into(),
+        n => format!("stopped after {n} write(s) of this pass; nothing more was written"),
+    }
 }
 
 fn in_namespace(ns: Option<&str>) -> String {

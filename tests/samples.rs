@@ -102,8 +102,10 @@ fn accepts(ours: &Value, theirs: &Value, path: &str) -> Result<(), String> {
 #[test]
 fn project_crds_accept_everything_upstream_accepts() {
     let Some(shared) = support::shared_dir("project_crds_accept_everything_upstream_accepts") else { return };
+    let mut compared = Vec::new();
     for c in upstream::served_crds(&shared) {
         let Some(info) = project_kind(&c) else { continue };
+        compared.push(info.kind);
         let ours = kubectl_capt::crd::crd(info);
         let what = format!("{} vs the project's CRD", c.path.display());
         assert_eq!(ours["spec"]["names"]["plural"], c.crd["spec"]["names"]["plural"], "{what}: plural");
@@ -116,6 +118,9 @@ fn project_crds_accept_everything_upstream_accepts() {
         }
         let schema = &version["schema"]["openAPIV3Schema"];
         accepts(schema, c.schema(), c.kind()).unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+    for info in ALL_KINDS {
+        assert!(compared.contains(&info.kind), "{}: no served upstream CRD was compared", info.kind);
     }
 }
 

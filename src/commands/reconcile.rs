@@ -20,6 +20,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::apply::{self, SendError};
 use crate::k8s::{self, Kube};
 use crate::reconcile::guard::{self, PassSign, Verdict};
+use crate::reconcile::retry;
 use crate::reconcile::{ObjectRef, Operation, Plan, Snapshot};
 use crate::render::plan::{PassView, ReconcileDocument, WriteRecord, WriteResult, pass_view, plan_diff};
 use crate::render::{Palette, sanitize, to_document};
@@ -234,24 +235,32 @@ async fn run_pass(
     // Every write sent in this pass, across attempts, in order.
     let mut records: Vec<WriteRecord> = Vec::new();
     let mut attempt = 0u32;
-    let mut guard_verdict = None;
+    let mut guard_verdict: Option<Verdict> = None;
     loop {
         attempt += 1;
         // fetch (client)
-        // Reads are abandoned on Ctrl-C: nothing has been written yet.
+        // Reads are abandoned on Ctrl-C: nothing more has been written yet.
         let snapshot = interrupt.abandon(crate::k8s::snapshot::fetch_snapshot(kube, &ns, &args.name)).await?;
-        if guard_verdict.is_none() {
-            let leases = k8s::writers::leases(kube, &args.controller_namespace).await;
-            // compute (pure)
-            let verdict = guard::check(
-                snapshot.control_plane.metadata.managed_fields.as_deref().unwrap_or_default(),
-                &leases,
-                &args.lease_name,
-                Utc::now(),
-            );
-            enforce_guard(&verdict, &object, args.force, mode, first)?;
-            guard_verdict = Some(verdict);
+        // The guard runs before every attempt: a 409 usually means someone else just wrote.
+        let leases = k8s::writers::leases(kube, &args.controller_namespace).await;
+        // compute (pure)
+        let verdict = guard::check(
+            snapshot.control_plane.metadata.managed_fields.as_deref().unwrap_or_default(),
+            &leases,
+            &args.lease_name,
+            Utc::now(),
+        );
+        let check = match &guard_verdict {
+            None => GuardCheck::First { show: first },
+            Some(earlier) => GuardCheck::Retry { earlier, attempt },
+        };
+        if let Err(e) = enforce_guard(&verdict, &object, args.force, mode, check, &records) {
+            if !records.is_empty() {
+                report_partial(&records, "another writer started");
+            }
+            return Err(e);
         }
+        guard_verdict = Some(verdict);
         refuse_incomplete(&snapshot, mode)?;
         let now = Utc::now();
         let plan = crate::reconcile::plan(&snapshot, now);
@@ -289,12 +298,18 @@ async fn run_pass(
                     let t = target.unwrap_or_else(|| object.clone());
                     return Err(Error::ConflictExhausted { kind: t.kind, name: t.name, attempts: attempt });
                 }
+                let wait = retry::backoff(attempt, jitter());
                 note(&format!(
-                    "conflict on {target_text} ({}); re-reading and re-planning (attempt {}/{max_attempts})",
+                    "conflict on {target_text} ({}); re-reading and re-planning in {} (attempt {}/{max_attempts})",
                     sanitize(&message),
+                    humantime(wait),
                     attempt + 1
                 ));
                 records.extend(done.into_iter().filter(|r| r.result == WriteResult::Applied));
+                if !interrupt.clone().sleep(wait).await {
+                    report_partial(&records, "interrupted (Ctrl-C)");
+                    return Ok(finish(now, attempt, &plan, records, guard_verdict, true));
+                }
             }
             Applied::Failed(done, err) => {
                 // The error itself is the last line main prints.
@@ -320,35 +335,73 @@ fn finish(
     }
 }
 
+/// Which guard evaluation of a pass this is.
+#[derive(Clone, Copy)]
+enum GuardCheck<'a> {
+    /// Before the first attempt; `show` prints forced or dry-run evidence (first pass only).
+    First { show: bool },
+    /// Before a retry after a 409: only writers that started since `earlier` are news.
+    Retry { earlier: &'a Verdict, attempt: u32 },
+}
+
 /// Refuses without `--force` when another writer is live; prints the evidence either way
-/// when it matters.
-fn enforce_guard(verdict: &Verdict, object: &ObjectRef, force: bool, mode: Mode, show: bool) -> Result<()> {
+/// when it matters. `made` are the writes this pass already made (earlier attempts).
+fn enforce_guard(
+    verdict: &Verdict,
+    object: &ObjectRef,
+    force: bool,
+    mode: Mode,
+    check: GuardCheck<'_>,
+    made: &[WriteRecord],
+) -> Result<()> {
     if !verdict.blocked() {
         return Ok(());
     }
+    let (show, when) = match check {
+        GuardCheck::First { show } => (show, String::new()),
+        GuardCheck::Retry { earlier, attempt } => (
+            !verdict.new_writers(earlier).is_empty(),
+            format!(" (seen before attempt {attempt}, after a conflict)"),
+        ),
+    };
     let lines: Vec<String> =
         verdict.evidence.iter().map(|e| format!("  - {}", sanitize(&e.describe()))).collect();
     let evidence = lines.join("\n");
     match (mode, force) {
         (Mode::Apply, false) => {
-            note(&format!("another writer is active on {object}:\n{evidence}\n{}", guard::HAZARD));
-            Err(Error::OtherWriter { object: object.to_string() })
+            note(&format!("another writer is active on {object}{when}:\n{evidence}\n{}", guard::HAZARD));
+            Err(Error::OtherWriter {
+                object: object.to_string(),
+                writers: sanitize(&verdict.writers()),
+                made: made.iter().filter(|r| r.result == WriteResult::Applied).count(),
+            })
         }
         (Mode::Apply, true) => {
             if show {
-                note(&format!("warning: writing despite another active writer (--force):\n{evidence}"));
+                note(&format!("warning: writing despite another active writer{when} (--force):\n{evidence}"));
             }
             Ok(())
         }
         _ => {
             if show {
                 note(&format!(
-                    "note: another writer is active on {object}; a real run would refuse without --force:\n{evidence}"
+                    "note: another writer is active on {object}{when}; a real run would refuse without --force:\n{evidence}"
                 ));
             }
             Ok(())
         }
     }
+}
+
+/// A fraction in [0, 1) for back-off jitter, from the standard library's per-process random
+/// hash keys (no dependency for a few bits of randomness).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A snapshot with reads that failed (forbidden, server errors) is not a basis for writes: the

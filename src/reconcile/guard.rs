@@ -134,6 +134,40 @@ impl Verdict {
     pub fn blocking(&self) -> impl Iterator<Item = &Evidence> {
         self.evidence.iter().filter(|e| e.blocks())
     }
+    /// The live writers, short: `field manager "manager" (status), Lease capt-system/capt-controller-lock held by "pod_1"`.
+    pub fn writers(&self) -> String {
+        let mut out: Vec<String> = Vec::new();
+        for e in self.blocking() {
+            let w = match e {
+                Evidence::RecentWrite { manager, subresource, .. } => match subresource {
+                    Some(s) => format!("field manager {manager:?} ({s})"),
+                    None => format!("field manager {manager:?}"),
+                },
+                Evidence::LiveLease { namespace, name, holder, .. } => {
+                    format!("Lease {namespace}/{name} held by {holder:?}")
+                }
+                _ => continue,
+            };
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out.join(", ")
+    }
+    /// Blocking evidence here that `earlier` did not have (a writer that started since).
+    pub fn new_writers(&self, earlier: &Verdict) -> Vec<&Evidence> {
+        let key = |e: &Evidence| match e {
+            Evidence::RecentWrite { manager, subresource, .. } => {
+                Some(format!("w {manager} {subresource:?}"))
+            }
+            Evidence::LiveLease { namespace, name, holder, .. } => {
+                Some(format!("l {namespace} {name} {holder}"))
+            }
+            _ => None,
+        };
+        let before: Vec<Option<String>> = earlier.blocking().map(key).collect();
+        self.blocking().filter(|e| !before.contains(&key(e))).collect()
+    }
 }
 
 /// Why two writers are a problem, for the refusal message.
@@ -340,6 +374,25 @@ mod tests {
 
     fn listed(leases: Vec<Lease>) -> LeaseLookup {
         LeaseLookup::Listed { namespace: "capt-system".into(), leases }
+    }
+
+    #[test]
+    fn a_writer_that_started_since_the_last_attempt_is_new() {
+        let quiet = check(&[entry("kubectl-capt", None, 1)], &listed(vec![]), CAPT_LEASE_NAME, now());
+        assert!(!quiet.blocked());
+        assert_eq!(quiet.writers(), "");
+        let busy = check(
+            &[entry("kubectl-capt", None, 1), entry("manager", Some("status"), 0)],
+            &listed(vec![lease(CAPT_LEASE_NAME, Some("capt-controller-manager-1_a"), 2, 15)]),
+            CAPT_LEASE_NAME,
+            now(),
+        );
+        assert_eq!(
+            busy.writers(),
+            "field manager \"manager\" (status), Lease capt-system/capt-controller-lock held by \"capt-controller-manager-1_a\""
+        );
+        assert_eq!(busy.new_writers(&quiet).len(), 2);
+        assert!(busy.new_writers(&busy).is_empty(), "the same writers again are not new");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod names;
 mod pass;
 pub mod report;
+pub mod retry;
 mod secret;
 mod secrets;
 mod simulate;

@@ -423,7 +423,16 @@ fn a_conflict_between_read_and_write_is_retried() {
     seen.push_str(&rest);
     assert!(status.success(), "stderr:\n{seen}\nstdout:\n{stdout}");
     assert!(seen.contains(&format!("conflict on CAPTControlPlane {ns}/demo")), "{seen}");
-    assert!(seen.contains("re-reading and re-planning (attempt 2/6)"), "{seen}");
+    assert!(seen.contains("re-reading and re-planning in "), "{seen}");
+    assert!(seen.contains("ms (attempt 2/6)"), "a jittered back-off of 100-200 ms: {seen}");
+    // The guard ran again before the retry and saw the labeller, a writer that started since.
+    assert!(
+        seen.contains(
+            "writing despite another active writer (seen before attempt 2, after a conflict) (--force)"
+        ),
+        "{seen}"
+    );
+    assert!(seen.contains("field manager \"kubectl-label\""), "{seen}");
     let doc = json(&stdout);
     assert_eq!(doc["phase"], "Ready");
     let cp = cp_json(env, &ns, "demo");
@@ -433,6 +442,72 @@ fn a_conflict_between_read_and_write_is_retried() {
     let (code, stdout, _) = reconcile(env, &ns, &["demo", "--force"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("No writes: already in sync."), "{stdout}");
+}
+
+/// A second writer that starts between two attempts of one pass (its write is the 409):
+/// the guard, run again before the retry, stops the pass without `--force`, naming the writer;
+/// with `--force` the pass goes on.
+#[test]
+fn a_writer_that_starts_between_attempts_stops_the_pass_unless_forced() {
+    let env = env();
+    for force in [false, true] {
+        let ns = env.namespace(if force { "rec-guard-retry-f" } else { "rec-guard-retry" });
+        // Created as field manager kubectl-capt, with no CAPT Lease: the first attempt's guard
+        // sees no other writer.
+        let cp = env.state_dir.join(format!("{ns}-cp.yaml"));
+        std::fs::write(&cp, BARE_CP).expect("write cp");
+        env.kubectl_ok(&["create", "-n", &ns, "-f", cp.to_str().unwrap(), "--field-manager=kubectl-capt"]);
+        let mut cmd = env.capt();
+        cmd.args(["reconcile", "-n", &ns, "demo", "--pause-before-apply", "2s", "-o", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if force {
+            cmd.arg("--force");
+        }
+        let mut child = cmd.spawn().expect("spawn");
+        let (mut stderr, mut seen) = wait_for_pause(&mut child);
+        assert!(!seen.contains("another writer"), "the first attempt's guard should be clear: {seen}");
+        // The controller starts writing while the pass is paused between its read and its write.
+        write_as_controller(env, &ns, "demo", "written by the controller");
+        let injected = versions(env, &ns, "demo");
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).expect("stderr");
+        let mut stdout = String::new();
+        child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
+        let status = child.wait().expect("wait");
+        seen.push_str(&rest);
+        assert!(seen.contains(&format!("conflict on CAPTControlPlane {ns}/demo")), "{seen}");
+        if force {
+            assert_eq!(status.code(), Some(0), "{seen}");
+            assert!(
+                seen.contains("writing despite another active writer (seen before attempt 2, after a conflict) (--force)"),
+                "{seen}"
+            );
+            assert!(seen.contains("field manager \"manager\" wrote status"), "{seen}");
+            assert_eq!(json(&stdout)["phase"], "Creating", "{stdout}");
+            assert_ne!(versions(env, &ns, "demo"), injected, "--force should have written");
+        } else {
+            assert_eq!(status.code(), Some(1), "{seen}");
+            assert!(
+                seen.contains(&format!(
+                    "another writer is active on CAPTControlPlane {ns}/demo (seen before attempt 2, after a conflict)"
+                )),
+                "{seen}"
+            );
+            assert!(
+                seen.contains(&format!(
+                    "kubectl-capt: another writer is active on CAPTControlPlane {ns}/demo (field manager \"manager\" (status)); nothing was written"
+                )),
+                "the error line names the writer: {seen}"
+            );
+            assert!(seen.contains("hint: stop the controller"), "{seen}");
+            assert_eq!(
+                versions(env, &ns, "demo"),
+                injected,
+                "the pass wrote after the guard turned positive"
+            );
+        }
+    }
 }
 
 #[test]
@@ -470,6 +545,11 @@ fn conflict_retries_are_bounded() {
     // Exactly which writes were made and which were not.
     assert!(seen.contains("pass stopped (conflict on CAPTControlPlane"), "{seen}");
     assert!(seen.contains("conflict: patch"), "{seen}");
+
+    // The retry count has a documented maximum; above it is a usage error.
+    let (code, _, stderr) = reconcile(env, &ns, &["demo", "--max-conflict-retries", "11"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("11 is not in 0..=10"), "{stderr}");
 }
 
 #[test]
@@ -529,23 +609,30 @@ async fn count_changes<F: FnOnce() -> (i32, String, String) + Send + 'static>(
     let mut stream = api.watch(&params, &rv).await.expect("watch").boxed();
     let task = tokio::task::spawn_blocking(f);
     let mut decisions = Vec::new();
+    // A watch that errors or ends early would see no events and let "no alternation" pass
+    // without looking: every watch failure fails the test.
+    let record = |ev: WatchEvent<CaptControlPlane>, decisions: &mut Vec<String>| match ev {
+        WatchEvent::Modified(cp) => decisions.push(decision(&cp)),
+        WatchEvent::Error(e) => panic!("watching {ns}/{name} failed: {e:?}"),
+        _ => {}
+    };
+    let mut ended = false;
     let result = loop {
         tokio::select! {
-            ev = stream.try_next() => match ev {
-                Ok(Some(WatchEvent::Modified(cp))) => decisions.push(decision(&cp)),
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => {}
+            ev = stream.try_next(), if !ended => match ev {
+                Ok(Some(ev)) => record(ev, &mut decisions),
+                Ok(None) => ended = true,
+                Err(e) => panic!("watching {ns}/{name} failed: {e}"),
             },
             _ = async { while !task.is_finished() { tokio::time::sleep(Duration::from_millis(50)).await } } => {
                 break task.await.expect("kubectl-capt task");
             }
         }
     };
+    assert!(!ended, "the watch of {ns}/{name} ended before kubectl-capt did; changes may have been missed");
     // Drain what arrived just before the process ended.
-    while let Ok(Some(Ok(ev))) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
-        if let WatchEvent::Modified(cp) = ev {
-            decisions.push(decision(&cp));
-        }
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+        record(ev.unwrap_or_else(|e| panic!("watching {ns}/{name} failed: {e}")), &mut decisions);
     }
     (decisions, result)
 }
@@ -624,6 +711,7 @@ async fn follow_and_check(cases: Vec<(String, String, String)>) {
         }));
     }
     let mut summary = Vec::new();
+    let mut seen_changes = 0;
     for h in handles {
         let (state, ns, decisions, code, stdout, stderr) = h.await.expect("join");
         assert_eq!(code, 0, "{state}: {stderr}");
@@ -639,6 +727,18 @@ async fn follow_and_check(cases: Vec<(String, String, String)>) {
             let made = p["writes"].as_array().map(|w| w.iter().filter(|w| w["result"] == "applied").count());
             assert_eq!(made, Some(0), "{state}: pass {} wrote again: {p:#}", i + 1);
         }
+        // Every CAPTControlPlane write the passes made must have been seen: a watch that saw
+        // nothing would make the checks below vacuous.
+        let cp_writes = passes
+            .iter()
+            .flat_map(|p| p["writes"].as_array().cloned().unwrap_or_default())
+            .filter(|w| w["result"] == "applied" && w["kind"] == "CAPTControlPlane")
+            .count();
+        assert!(
+            decisions.len() >= cp_writes,
+            "{state} ({ns}): {cp_writes} CAPTControlPlane writes applied but the watch saw {} changes",
+            decisions.len()
+        );
         // No alternation: every status decision appears in one run of consecutive events.
         let mut distinct: Vec<&String> = decisions.iter().collect();
         distinct.dedup();
@@ -653,12 +753,14 @@ async fn follow_and_check(cases: Vec<(String, String, String)>) {
             decisions.len(),
             distinct.len()
         );
+        seen_changes += decisions.len();
         summary.push(format!(
             "{state}: {} CAPTControlPlane changes, decisions {distinct:?}, {} passes",
             decisions.len(),
             passes.len()
         ));
     }
+    assert!(seen_changes > 0, "no state produced a single CAPTControlPlane change:\n{}", summary.join("\n"));
     eprintln!("{}", summary.join("\n"));
 }
 

@@ -262,7 +262,9 @@ async fn real_sample_controller_logs_are_not_hot() {
     let Some(shared) = shared_dir("real_sample_controller_logs_are_not_hot") else { return };
     let env = env();
     let ns = env.namespace("watch-real");
+    let mut files = 0;
     for entry in std::fs::read_dir(shared.join("real-samples/controller-logs")).unwrap().flatten() {
+        files += 1;
         let mut cmd = env.capt();
         cmd.args(["watch", "-n", &ns, "--duration", "2s", "-o", "json", "--no-events", "--controller-logs"])
             .arg(entry.path());
@@ -275,6 +277,7 @@ async fn real_sample_controller_logs_are_not_hot() {
         );
         assert!(w.findings.iter().all(|f| f["peakVerdict"] != "HOT"), "{}", w.stdout);
     }
+    assert!(files > 0, "no controller logs in {}", shared.join("real-samples/controller-logs").display());
 }
 
 /// `--metrics-url` through the API server: kube-apiserver's own `/metrics` has

@@ -34,16 +34,24 @@ pub fn capt_bin() -> PathBuf {
 
 /// `../shared` beside the repository (CI has it; `CAPT_SHARED_DIR` overrides, e.g. in a git
 /// worktree), or `None` after printing that the caller skipped. Tests return early on `None`.
+/// Under `CI=true` a missing `../shared` is a failure, never a skip: a test that returned early
+/// there would pass without asserting anything.
 pub fn shared_dir(test: &str) -> Option<PathBuf> {
     let dir =
         std::env::var_os("CAPT_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared"));
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared not found ({test} needs {}; set CAPT_SHARED_DIR)", dir.display());
-        println!("skipped: ../shared not found ({test})");
-        None
+        return Some(dir);
     }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    assert!(
+        !ci,
+        "{test} needs ../shared ({}), which is missing; under CI=true that fails instead of skipping \
+         (put the shared checkout beside the repository or set CAPT_SHARED_DIR)",
+        dir.display()
+    );
+    eprintln!("skipped: ../shared not found ({test} needs {}; set CAPT_SHARED_DIR)", dir.display());
+    println!("skipped: ../shared not found ({test})");
+    None
 }
 
 /// Loads `tests/fixtures/states/<state>.yaml` with `${NAME}` replaced by `name`.

@@ -196,6 +196,14 @@ fn real_controller_logs_parse_cleanly_and_are_not_hot() {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     let dir = shared.join("real-samples/controller-logs");
     let Ok(entries) = std::fs::read_dir(&dir) else {
+        // Under CI=true a missing ../shared fails: a skip there would pass without asserting.
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        assert!(
+            !ci,
+            "real_controller_logs_parse_cleanly_and_are_not_hot needs {}, which is missing; under CI=true that fails \
+             instead of skipping (set CAPT_SHARED_DIR)",
+            dir.display()
+        );
         eprintln!(
             "skipped: ../shared not found (real_controller_logs_parse_cleanly_and_are_not_hot needs {}; set CAPT_SHARED_DIR)",
             dir.display()
