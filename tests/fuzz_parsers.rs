@@ -8,9 +8,13 @@ use std::io::Read;
 
 use kubectl_capt::commands::analyze::{Input, analyze};
 use kubectl_capt::detect::Config;
+use kubectl_capt::parse::container::{ByteCounter, open_stream_input};
+use kubectl_capt::parse::kubectl_text::{KubectlText, parse_age, parse_event_age};
 use kubectl_capt::parse::logs::{LogOptions, LogParser};
 use kubectl_capt::parse::scan::{Piece, Scanner};
-use kubectl_capt::parse::{InputOptions, InputParser, ParseReport, Restrict, fields, metrics};
+use kubectl_capt::parse::{
+    InputOptions, InputParser, ParseReport, Reference, ReferenceFrom, Restrict, fields, metrics, parse_time,
+};
 use proptest::prelude::*;
 
 const FIXTURES: &[&[u8]] = &[
@@ -20,6 +24,11 @@ const FIXTURES: &[&[u8]] = &[
     include_bytes!("fixtures/analyze/events.json"),
     include_bytes!("fixtures/analyze/metrics.txt"),
     include_bytes!("fixtures/analyze/mixed.log"),
+    include_bytes!("fixtures/analyze/kubectl/describe-storm.txt"),
+    include_bytes!("fixtures/analyze/kubectl/describe-calm.txt"),
+    include_bytes!("fixtures/analyze/kubectl/events-tables.txt"),
+    include_bytes!("fixtures/analyze/kubectl/get-watch.txt"),
+    include_bytes!("fixtures/analyze/kubectl/dump-stream.txt"),
 ];
 
 const RESTRICTS: &[Restrict] =
@@ -51,7 +60,10 @@ fn check_report(r: &ParseReport, input_len: usize) {
 }
 
 fn run_parser(data: &[u8], restrict: Restrict, step: usize) {
-    let mut p = InputParser::new("fuzz", Drip { data, step }, InputOptions { restrict, year: 2026 }).unwrap();
+    let reference = parse_time("2026-11-30T12:00:00Z").map(|at| Reference { at, from: ReferenceFrom::Flag });
+    let options =
+        InputOptions { reference, container_log: step % 5 == 0, ..InputOptions::new(restrict, 2026) };
+    let mut p = InputParser::new("fuzz", Drip { data, step }, options).unwrap();
     let mut n = 0usize;
     for r in p.by_ref() {
         assert!(r.line >= 1);
@@ -59,7 +71,9 @@ fn run_parser(data: &[u8], restrict: Restrict, step: usize) {
     }
     let report = p.into_report();
     check_report(&report, data.len());
-    assert!(n as u64 <= report.total_records() + report.lines + 1);
+    // An aggregated kubectl Event row (`x900 over 10m`) is spread into up to MAX_SPREAD records.
+    let per_record = kubectl_capt::parse::kubectl_text::MAX_SPREAD as u64;
+    assert!(n as u64 <= (report.total_records() + report.lines + 1) * per_record);
 }
 
 #[derive(Clone, Debug)]
@@ -182,6 +196,54 @@ proptest! {
         let mut logs = LogParser::new(LogOptions { year: 2026 });
         let _ = logs.parse_line(line.as_bytes());
         let _ = logs.parse_line(&raw);
+    }
+
+    #[test]
+    fn kubectl_text_never_panics(lines in prop::collection::vec(prop_oneof![
+        "\\PC{0,120}",
+        Just("NAME   READY   STATUS   AGE".to_string()),
+        Just("EVENT   NAMESPACE   NAME   AGE".to_string()),
+        Just("LAST SEEN   TYPE   REASON   OBJECT   MESSAGE".to_string()),
+        Just("Name:  x".to_string()),
+        Just("Events:".to_string()),
+        Just("  Type  Reason  Age  From  Message".to_string()),
+        "[a-z]{1,5}  (1/1|0s|5m|<invalid>|<unknown>|13s \\(x[0-9]{1,20} over [0-9]{1,3}m\\))  [A-Za-z/]{0,12}  (ADDED|DELETED|x)  [0-9a-z]{0,6}",
+    ], 0..40), now in any::<i64>()) {
+        let mut k = KubectlText::default();
+        let mut report = ParseReport::default();
+        for (i, l) in lines.iter().enumerate() {
+            let _ = parse_age(l);
+            let _ = parse_event_age(l);
+            let _ = k.line(l, i as u64 + 1, &mut report);
+        }
+        let mut out = Vec::new();
+        k.flush(chrono::DateTime::from_timestamp_millis(now % 8_000_000_000_000), &mut out);
+        prop_assert!(out.iter().all(|r| r.line >= 1 && r.line <= lines.len() as u64));
+    }
+
+    #[test]
+    fn containers_never_panic(f in 0usize..FIXTURES.len(), kind in 0usize..4, muts in prop::collection::vec(mutation(), 0..4)) {
+        use std::io::Write;
+        let plain = FIXTURES[f];
+        let packed = match kind {
+            0 => { let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()); e.write_all(plain).unwrap(); e.finish().unwrap() }
+            1 => zstd::encode_all(plain, 1).unwrap(),
+            2 => { let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast()); e.write_all(plain).unwrap(); e.finish().unwrap() }
+            _ => { let mut b = tar::Builder::new(Vec::new()); let mut h = tar::Header::new_gnu(); h.set_size(plain.len() as u64); h.set_cksum(); b.append_data(&mut h, "m.log", plain).unwrap(); b.into_inner().unwrap() }
+        };
+        let data = mutate(&packed, &muts);
+        if let Ok(opened) = open_stream_input("-", Box::new(std::io::Cursor::new(data)), &ByteCounter::default()) {
+            for o in opened {
+                let Ok(mut p) = InputParser::new(&o.name, o.reader, InputOptions::new(Restrict::Any, 2026)) else {
+                    prop_assert!(!muts.is_empty());
+                    continue;
+                };
+                p.by_ref().for_each(drop);
+                if muts.is_empty() {
+                    prop_assert_eq!(p.report().bytes as usize, plain.len());
+                }
+            }
+        }
     }
 
     #[test]

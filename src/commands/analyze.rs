@@ -192,7 +192,7 @@ impl Analysis {
 pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result<Analysis> {
     let mut sources = Vec::new();
     for i in inputs {
-        let parser = InputParser::new(&i.name, i.reader, InputOptions { restrict, year: i.year })
+        let parser = InputParser::new(&i.name, i.reader, InputOptions::new(restrict, i.year))
             .map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", i.name)))?;
         sources.push(Source { parser: Peekable { parser, next: None }, last_at: None });
     }

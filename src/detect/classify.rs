@@ -144,6 +144,32 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
     let writes = st.recent_writes(now - 60_000);
     let n = writes.len();
     let cov = covered(det, st, now);
+    let manager = |id: u32| ObjState::manager_name(&det.managers, id);
+    let path = |id: u32| det.paths.name(id).to_string();
+
+    let recreates = st.recreates_since(now - 60_000);
+    if recreates >= 3 {
+        let writers: Vec<String> = {
+            let mut m: Vec<u32> = writes.iter().map(|x| x.manager).filter(|&m| m != NONE).collect();
+            m.sort_unstable();
+            m.dedup();
+            m.into_iter().map(manager).collect()
+        };
+        // The ring holds the last RECREATES only.
+        let times = if recreates >= super::state::RECREATES {
+            format!("{recreates} or more times")
+        } else {
+            format!("{recreates} times")
+        };
+        let by =
+            if writers.is_empty() { String::new() } else { format!(" (created by {})", writers.join(", ")) };
+        return (
+            Some(Cause::RecreateChurn),
+            vec![format!(
+                "deleted and created again {times} in the last minute{by}: something deletes it and its owner recreates it"
+            )],
+        );
+    }
 
     if let Some(c) = &cov
         && c.passes >= 4
@@ -168,8 +194,6 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
             )],
         );
     }
-    let manager = |id: u32| ObjState::manager_name(&det.managers, id);
-    let path = |id: u32| det.paths.name(id).to_string();
     if n >= 3 {
         let mut distinct: Vec<u32> = writes.iter().map(|x| x.manager).filter(|&m| m != NONE).collect();
         distinct.sort_unstable();
@@ -283,10 +307,13 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
     // covered: the few writes seen may be the start of any pattern, or of none.
     if w.w60 > 0 && (cov.is_some() || w.w60 * 4 > w.r60) {
         let fields = st.changed_fields(&det.paths);
-        return (
-            Some(Cause::WriteChurn),
-            vec![format!("{} writes with changing values in the last minute: {}", w.w60, fields.join(", "))],
-        );
+        let evidence = if fields.is_empty() {
+            // Metadata-level audit logs and watch tables do not say what changed.
+            format!("{} writes in the last minute (the input does not show which fields changed)", w.w60)
+        } else {
+            format!("{} writes with changing values in the last minute: {}", w.w60, fields.join(", "))
+        };
+        return (Some(Cause::WriteChurn), vec![evidence]);
     }
     if w.r60 > 0 {
         return match &cov {

@@ -284,6 +284,8 @@ pub enum Cause {
     OwnedObjectChurn,
     /// Fast-growing Event counts.
     EventStorm,
+    /// The same name is deleted and created again, again and again.
+    RecreateChurn,
     /// Frequent writes with changing values that fit none of the patterns above.
     WriteChurn,
 }
@@ -298,6 +300,7 @@ impl Cause {
             Cause::NoWriteLoop => "no-write-loop",
             Cause::OwnedObjectChurn => "owned-object-churn",
             Cause::EventStorm => "event-storm",
+            Cause::RecreateChurn => "recreate-churn",
             Cause::WriteChurn => "write-churn",
         }
     }
@@ -584,7 +587,7 @@ impl Detector {
             Signal::Baseline { state, .. } => st.record_baseline(obs.at, state),
             Signal::Reconcile { reconcile_id, .. } => st.record_reconcile(obs.at, reconcile_id.as_deref()),
             Signal::Events { count, .. } => st.record_events(obs.at, *count),
-            Signal::Delete { .. } => st.record_delete(),
+            Signal::Delete { .. } => st.record_delete(obs.at),
             Signal::Metrics(_) | Signal::Coverage { .. } => {}
         }
         self.reassess(idx, obs.at)

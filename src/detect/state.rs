@@ -15,6 +15,8 @@ pub const RECENT: usize = 8;
 const MANAGERS: usize = 4;
 const CHANGED: usize = 8;
 const RECONCILE_IDS: usize = 4;
+/// Recreates (a create after a delete of the same name) remembered.
+pub const RECREATES: usize = 8;
 /// Longest value text kept for evidence.
 const VALUE_CHARS: usize = 48;
 pub const NONE: u32 = u32::MAX;
@@ -127,6 +129,9 @@ pub struct ObjState {
     changed: [u32; CHANGED],
     reconcile_ids: [u64; RECONCILE_IDS],
     reconcile_next: u8,
+    /// When the object was created again after a delete (ring, `i64::MIN` empty).
+    recreates: [Millis; RECREATES],
+    recreate_next: u8,
     /// The headline field of the last writes and its last two distinct values (evidence for a
     /// flip-flop without keeping a history of values).
     pub head_path: u32,
@@ -164,6 +169,8 @@ impl ObjState {
             changed: [NONE; CHANGED],
             reconcile_ids: [0; RECONCILE_IDS],
             reconcile_next: 0,
+            recreates: [i64::MIN; RECREATES],
+            recreate_next: 0,
             head_path: NONE,
             head_cur: String::new(),
             head_prev: String::new(),
@@ -225,9 +232,11 @@ impl ObjState {
         self.set_state(at, state);
     }
 
-    pub fn record_delete(&mut self) {
+    pub fn record_delete(&mut self, at: Millis) {
         self.totals.deletes += 1;
         self.deleted = true;
+        // A delete is a write to the API server: it counts towards the rate.
+        self.count(at, WRITES, 1);
     }
 
     pub fn record_events(&mut self, at: Millis, count: u32) {
@@ -252,6 +261,10 @@ impl ObjState {
     }
 
     pub fn record_write(&mut self, at: Millis, write: &Write, paths: &mut Interner, managers: &mut Interner) {
+        if write.create && self.deleted {
+            self.recreates[self.recreate_next as usize] = at;
+            self.recreate_next = ((self.recreate_next as usize + 1) % RECREATES) as u8;
+        }
         self.totals.writes += 1;
         self.count(at, WRITES, 1);
         let generation_moved = self.set_state(at, &write.state);
@@ -350,6 +363,11 @@ impl ObjState {
     }
 
     /// The remembered writes at or after `since`, oldest first.
+    /// Recreates at or after `since`.
+    pub fn recreates_since(&self, since: Millis) -> usize {
+        self.recreates.iter().filter(|&&t| t != i64::MIN && t >= since).count()
+    }
+
     pub fn recent_writes(&self, since: Millis) -> Vec<WriteSig> {
         let n = self.recent_len as usize;
         let start = (self.recent_next as usize + RECENT - n) % RECENT;

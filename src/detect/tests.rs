@@ -550,3 +550,49 @@ fn cause_changes_of_a_hot_object_are_reported() {
     assert!(changes.iter().all(|c| c.cause != Some(Cause::NoWriteLoop)), "{changes:?}");
     assert!(d.tick(t1 + 2_000).is_empty(), "an unchanged cause is not repeated");
 }
+
+#[test]
+fn recreate_churn_names_the_pattern() {
+    let mut d = Detector::new(Config::default());
+    let a = deploy("phoenix");
+    let create = || Write { create: true, manager: mgr("owner-controller", None), ..Default::default() };
+    d.observe(&Observation::write(T0, a.clone(), create()));
+    // Deleted and created again every second for 20 s.
+    for k in 1..=20 {
+        d.observe(&Observation::delete(T0 + k * 1000, a.clone()));
+        d.observe(&Observation::write(T0 + k * 1000 + 500, a.clone(), create()));
+    }
+    let f = d.finding(&a, T0 + 20_600).unwrap();
+    assert_eq!(f.verdict, Verdict::Hot, "two writes a second: {f:?}");
+    assert_eq!(f.cause, Some(Cause::RecreateChurn));
+    assert!(f.evidence[0].contains("deleted and created again 8 or more times"), "{:?}", f.evidence);
+    assert!(f.evidence[0].contains("owner-controller"), "{:?}", f.evidence);
+    // Writes alone, or one recreate, are not recreate churn.
+    let mut d = Detector::new(Config::default());
+    d.observe(&Observation::write(T0, a.clone(), create()));
+    d.observe(&Observation::delete(T0 + 1000, a.clone()));
+    d.observe(&Observation::write(T0 + 2000, a.clone(), create()));
+    for k in 3..30 {
+        d.observe(&Observation::write(T0 + k * 1000, a.clone(), Write::default()));
+    }
+    let f = d.finding(&a, T0 + 29_000).unwrap();
+    assert_ne!(f.cause, Some(Cause::RecreateChurn));
+}
+
+#[test]
+fn evidence_never_ends_in_an_empty_list() {
+    // Metadata-level audit: writes without changed fields.
+    let mut d = Detector::new(Config::default());
+    let a = deploy("quiet-fields");
+    for k in 0..40 {
+        d.observe(&Observation::write(
+            T0 + k * 500,
+            a.clone(),
+            Write { manager: mgr("m", None), ..Default::default() },
+        ));
+    }
+    let f = d.finding(&a, T0 + 20_000).unwrap();
+    assert_eq!((f.verdict, f.cause), (Verdict::Hot, Some(Cause::WriteChurn)));
+    assert!(f.evidence.iter().all(|e| !e.trim_end().ends_with(':')), "{:?}", f.evidence);
+    assert!(f.evidence[0].contains("does not show which fields changed"), "{:?}", f.evidence);
+}

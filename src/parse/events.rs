@@ -83,6 +83,12 @@ impl EventState {
                 count: delta,
                 first,
                 warning: v.get("type").and_then(Value::as_str) == Some("Warning"),
+                source: v
+                    .pointer("/source/component")
+                    .or_else(|| v.get("reportingController"))
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
             }),
         })
     }

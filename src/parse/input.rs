@@ -11,10 +11,11 @@ use serde_json::Value;
 use super::audit::{AuditEvent, AuditState};
 use super::events::{self, EventState};
 use super::format::{self, Format};
+use super::kubectl_text::{self, KubectlText};
 use super::metrics::MetricsParser;
 use super::scan::{Piece, Scanner};
 use super::watch_dump::{self, EventType, WatchState};
-use super::{MAX_RECORD_BYTES, ParseReport, Record, RecordBody};
+use super::{MAX_RECORD_BYTES, ParseReport, Record, RecordBody, Reference};
 
 /// What an input may contain (`--format`); records of other kinds count as unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +48,17 @@ pub struct InputOptions {
     pub restrict: Restrict,
     /// The year klog lines (which have none) are assumed to be in.
     pub year: i32,
+    /// What kubectl ages are relative to; without one, rows of kubectl text have no time.
+    pub reference: Option<Reference>,
+    /// A container log of a cluster dump: lines in no controller log format are not relevant
+    /// (another program's output) rather than unknown.
+    pub container_log: bool,
+}
+
+impl InputOptions {
+    pub fn new(restrict: Restrict, year: i32) -> Self {
+        InputOptions { restrict, year, reference: None, container_log: false }
+    }
 }
 
 /// Fields of a log-shipping envelope that may hold a record as a string.
@@ -75,6 +87,11 @@ pub struct InputParser<R: Read> {
     events: EventState,
     metrics: MetricsParser,
     logs: super::log_lines::LogParser,
+    kubectl: KubectlText,
+    reference: Option<Reference>,
+    /// Inside a container log (a dump file, or `==== START logs ...` in a dump stream).
+    container_log: bool,
+    in_dump_logs: bool,
     queue: VecDeque<Record>,
     yaml_doc: String,
     yaml_line: u64,
@@ -114,6 +131,10 @@ impl<R: Read> InputParser<R> {
             events: EventState::default(),
             metrics: MetricsParser::default(),
             logs: super::log_lines::LogParser::new(options.year),
+            kubectl: KubectlText::default(),
+            reference: options.reference,
+            container_log: options.container_log,
+            in_dump_logs: false,
             queue: VecDeque::new(),
             yaml_doc: String::new(),
             yaml_line: 0,
@@ -156,11 +177,12 @@ impl<R: Read> InputParser<R> {
             self.finish();
             return;
         };
+        let indent = self.scanner.text_indent();
         match self.mode {
             Mode::Lines if json => self.json(&bytes, line),
             Mode::Lines => {
                 let text = self.text(&bytes, line);
-                self.log_line(&text, line);
+                self.text_line(&text, line, indent);
             }
             Mode::Yaml => {
                 let text = self.text(&bytes, line);
@@ -182,8 +204,14 @@ impl<R: Read> InputParser<R> {
         }
         let mut out = Vec::new();
         self.audit.flush(&mut out);
+        self.kubectl.flush(self.reference.map(|r| r.at), &mut out);
         self.queue.extend(out);
         self.report.versions_forgotten = self.audit.versions_forgotten();
+        if self.kubectl.used()
+            && let Some(r) = self.reference
+        {
+            self.report.ages_relative_to = Some(r.to_string());
+        }
         self.report.bytes = self.scanner.bytes();
         self.report.lines = self.scanner.lines();
         if let Some(e) = self.scanner.take_io_error() {
@@ -322,11 +350,49 @@ impl<R: Read> InputParser<R> {
         }
     }
 
+    /// A text line: kubectl text (describe, tables), a dump's log markers, or a log line.
+    fn text_line(&mut self, text: &str, line: u64, indent: usize) {
+        if text.starts_with("==== START logs for container ") {
+            self.in_dump_logs = true;
+            self.report.ignored += 1;
+            return;
+        }
+        if text.starts_with("==== END logs for container ") {
+            self.in_dump_logs = false;
+            self.report.ignored += 1;
+            return;
+        }
+        if !self.in_dump_logs
+            && !self.container_log
+            && (self.allows(Restrict::Events) || self.allows(Restrict::Watch))
+            && self.kubectl_line(text, line, indent)
+        {
+            if self.kubectl.held() >= kubectl_text::MAX_ROWS {
+                let mut out = Vec::new();
+                self.kubectl.flush(self.reference.map(|r| r.at), &mut out);
+                self.queue.extend(out);
+            }
+            return;
+        }
+        self.log_line(text, line);
+    }
+
+    /// kubectl text is read by column: give it the line with its indentation.
+    fn kubectl_line(&mut self, text: &str, line: u64, indent: usize) -> bool {
+        if indent == 0 {
+            return self.kubectl.line(text, line, &mut self.report);
+        }
+        let mut full = " ".repeat(indent.min(4096));
+        full.push_str(text);
+        self.kubectl.line(&full, line, &mut self.report)
+    }
+
     fn log_line(&mut self, text: &str, line: u64) {
         if !self.allows(Restrict::Logs) {
             return self.report.unknown.add(line);
         }
-        if let Some(r) = self.logs.line(text, line, &mut self.report) {
+        let foreign_ok = self.container_log || self.in_dump_logs;
+        if let Some(r) = self.logs.line(text, line, &mut self.report, foreign_ok) {
             self.queue.push_back(r);
         }
     }
@@ -401,7 +467,7 @@ mod tests {
     use crate::parse::{Verb, WriteRecord};
 
     fn parse_with(bytes: &[u8], restrict: Restrict) -> (Vec<Record>, ParseReport) {
-        let mut p = InputParser::new("t", bytes, InputOptions { restrict, year: 2026 }).unwrap();
+        let mut p = InputParser::new("t", bytes, InputOptions::new(restrict, 2026)).unwrap();
         let records: Vec<Record> = p.by_ref().collect();
         (records, p.into_report())
     }
@@ -577,5 +643,46 @@ mod tests {
         let w = writes(&records);
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].0.fields[0].path, "data.a");
+    }
+
+    #[test]
+    fn kubectl_text_and_dump_fixtures_read_completely() {
+        let reference = Some(Reference {
+            at: crate::parse::parse_time("2026-11-30T12:00:00Z").unwrap(),
+            from: crate::parse::ReferenceFrom::Flag,
+        });
+        let fixtures: [(&str, &[u8]); 5] = [
+            ("describe-storm", include_bytes!("../../tests/fixtures/analyze/kubectl/describe-storm.txt")),
+            ("describe-calm", include_bytes!("../../tests/fixtures/analyze/kubectl/describe-calm.txt")),
+            ("events-tables", include_bytes!("../../tests/fixtures/analyze/kubectl/events-tables.txt")),
+            ("get-watch", include_bytes!("../../tests/fixtures/analyze/kubectl/get-watch.txt")),
+            ("dump-stream", include_bytes!("../../tests/fixtures/analyze/kubectl/dump-stream.txt")),
+        ];
+        for (name, bytes) in fixtures {
+            let options = InputOptions { reference, ..InputOptions::new(Restrict::Any, 2026) };
+            let mut p = InputParser::new(name, bytes, options).unwrap();
+            let records: Vec<Record> = p.by_ref().collect();
+            let rep = p.into_report();
+            assert_eq!((rep.unread(), rep.invalid_utf8.count), (0, 0), "{name}: {rep:?}");
+            assert!(!records.is_empty(), "{name}");
+            if name == "dump-stream" {
+                assert_eq!(count(&records, |b| matches!(b, RecordBody::Reconcile(_))), 2);
+                assert_eq!(count(&records, |b| matches!(b, RecordBody::Seen(_))), 2);
+                assert_eq!(rep.records["event"], 1);
+                assert!(rep.ages_relative_to.is_none(), "no ages in a dump");
+            } else {
+                assert_eq!(rep.ages_relative_to.as_deref(), Some("2026-11-30T12:00:00Z (--now)"), "{name}");
+            }
+        }
+        // Without the markers, the other program's lines are of an unknown format; in a
+        // container log file they are not relevant.
+        let text = b"Listening on 0.0.0.0:8443\n";
+        let (_, rep) = parse(text);
+        assert_eq!(rep.unknown.count, 1);
+        let options = InputOptions { container_log: true, ..InputOptions::new(Restrict::Any, 2026) };
+        let mut p = InputParser::new("logs.txt", &text[..], options).unwrap();
+        p.by_ref().for_each(drop);
+        let rep = p.into_report();
+        assert_eq!((rep.unknown.count, rep.ignored), (0, 1));
     }
 }

@@ -19,7 +19,15 @@ impl LogParser {
     }
 
     /// Reads one log line (text, or a zap JSON line as text). `line` is its line in the input.
-    pub fn line(&mut self, text: &str, line: u64, report: &mut ParseReport) -> Option<Record> {
+    /// `foreign_ok`: the input is a container log, where a line in no controller log format is
+    /// another program's output (not relevant) rather than of an unknown format.
+    pub fn line(
+        &mut self,
+        text: &str,
+        line: u64,
+        report: &mut ParseReport,
+        foreign_ok: bool,
+    ) -> Option<Record> {
         let before = self.inner.stats().clone();
         let rec = self.inner.parse_line(text.as_bytes());
         let after = self.inner.stats();
@@ -28,7 +36,11 @@ impl LogParser {
             return None;
         }
         if after.unrecognised > before.unrecognised {
-            report.unknown.add(line);
+            if foreign_ok {
+                report.ignored += 1;
+            } else {
+                report.unknown.add(line);
+            }
             return None;
         }
         let Some(rec) = rec else {

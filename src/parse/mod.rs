@@ -8,10 +8,12 @@
 //! silently.
 
 pub mod audit;
+pub mod container;
 pub mod events;
 pub mod fields;
 pub mod format;
 pub mod input;
+pub mod kubectl_text;
 pub mod lines;
 pub mod log_lines;
 pub mod logs;
@@ -188,6 +190,8 @@ pub struct EventRecord {
     /// occurrences are spread over `[first, at]`.
     pub first: Option<DateTime<Utc>>,
     pub warning: bool,
+    /// Who reported it (`source.component`, `reportingController`, describe's `From`).
+    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -252,6 +256,42 @@ pub struct ParseReport {
     /// Why nothing was read (an unknown format), or a read error that ended the input early.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The compression the input was stored with (`gzip`, `zstd`, `bzip2`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// The reference time kubectl ages (`5m`, `13s (x120 over 10m)`) were read against, and
+    /// where it came from; only when the input had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ages_relative_to: Option<String>,
+}
+
+/// Where the reference time for kubectl ages came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferenceFrom {
+    /// `--now`.
+    Flag,
+    /// The file's (or archive member's) modification time.
+    Modified,
+    /// The time the input was read (stdin without `--now`).
+    ReadTime,
+}
+
+/// The time kubectl ages are relative to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reference {
+    pub at: DateTime<Utc>,
+    pub from: ReferenceFrom,
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let from = match self.from {
+            ReferenceFrom::Flag => "--now",
+            ReferenceFrom::Modified => "the file's modification time; --now sets it",
+            ReferenceFrom::ReadTime => "the time it was read; --now sets it",
+        };
+        write!(f, "{} ({from})", self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

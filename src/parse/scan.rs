@@ -74,6 +74,10 @@ pub struct Scanner<R> {
     clear_next: bool,
     io_error: Option<std::io::Error>,
     text_only: bool,
+    /// Blanks skipped at the start of the current line, and of the last text line (kubectl
+    /// tables and describe output are read by column).
+    indent: usize,
+    text_indent: usize,
 }
 
 impl<R: Read> Scanner<R> {
@@ -101,6 +105,8 @@ impl<R: Read> Scanner<R> {
             clear_next: false,
             io_error: None,
             text_only: false,
+            indent: 0,
+            text_indent: 0,
         }
     }
 
@@ -136,6 +142,11 @@ impl<R: Read> Scanner<R> {
             }
         }
         self.mode = Mode::Top;
+    }
+
+    /// Blanks (spaces, tabs) skipped before the last text line.
+    pub fn text_indent(&self) -> usize {
+        self.text_indent
     }
 
     /// A read error that ended the input early, if any.
@@ -211,12 +222,15 @@ impl<R: Read> Scanner<R> {
                             self.line += 1;
                             self.col0 = true;
                             self.start += 1;
+                            self.indent = 0;
                         }
                         b' ' | b'\t' | b'\r' if !self.text_only => {
                             self.col0 = false;
                             self.start += 1;
+                            self.indent += 1;
                         }
                         b'{' | b'[' if !self.text_only => {
+                            self.indent = 0;
                             self.mode = Mode::Json;
                             self.js = Js { rec_line: self.line, ..Js::default() };
                             self.reset_record();
@@ -224,6 +238,7 @@ impl<R: Read> Scanner<R> {
                         _ => {
                             self.mode = Mode::Text;
                             self.text_line = self.line;
+                            self.text_indent = std::mem::take(&mut self.indent);
                             self.reset_record();
                         }
                     }

@@ -5,7 +5,7 @@
 //! The first version of an object is its baseline, and a repeated resourceVersion (a relist)
 //! is not a write.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -77,6 +77,8 @@ struct Version {
 #[derive(Default)]
 pub struct WatchState {
     objects: HashMap<ObjectKey, Version>,
+    /// Names deleted in this dump: a new version of one is a create (recreate), not a baseline.
+    deleted: HashSet<ObjectKey>,
 }
 
 impl WatchState {
@@ -110,6 +112,19 @@ impl WatchState {
         let deleted = event == Some(EventType::Deleted);
         let prev = self.objects.get(&object);
         let record = match prev {
+            None if !deleted && self.deleted.remove(&object) => Some(Record {
+                at: manager_time.or_else(|| s("/metadata/creationTimestamp").and_then(parse_time)),
+                line,
+                body: RecordBody::Write(WriteRecord {
+                    object: object.clone(),
+                    verb: Verb::Create,
+                    subresource,
+                    writer,
+                    fields: Vec::new(),
+                    operation,
+                    state,
+                }),
+            }),
             None if !deleted => {
                 let at = manager_time.or_else(|| s("/metadata/creationTimestamp").and_then(parse_time));
                 Some(Record {
@@ -159,6 +174,7 @@ impl WatchState {
         };
         if deleted {
             self.objects.remove(&object);
+            self.deleted.insert(object);
         } else if record.is_some() {
             self.objects
                 .insert(object, Version { uid, resource_version: rv, leaves: fields::to_map(&leaves) });
