@@ -61,8 +61,11 @@ fn check_report(r: &ParseReport, input_len: usize) {
 
 fn run_parser(data: &[u8], restrict: Restrict, step: usize) {
     let reference = parse_time("2026-11-30T12:00:00Z").map(|at| Reference { at, from: ReferenceFrom::Flag });
-    let options =
-        InputOptions { reference, container_log: step % 5 == 0, ..InputOptions::new(restrict, 2026) };
+    let options = InputOptions {
+        reference,
+        container_log: step.is_multiple_of(5),
+        ..InputOptions::new(restrict, 2026)
+    };
     let mut p = InputParser::new("fuzz", Drip { data, step }, options).unwrap();
     let mut n = 0usize;
     for r in p.by_ref() {
