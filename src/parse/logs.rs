@@ -7,6 +7,7 @@
 //! lines as unrecognised, each with the first few line numbers. Nothing here panics on input.
 
 use serde::Serialize;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::lines::{LineSplitter, MAX_LINE_BYTES};
@@ -385,8 +386,38 @@ fn epoch(s: &str) -> Option<Millis> {
     (secs.is_finite() && (0.0..1.0e11).contains(&secs)).then(|| (secs * 1000.0).round() as Millis)
 }
 
+/// A JSON object whose repeated keys keep their FIRST value. controller-runtime puts the
+/// request's `namespace`/`name` first; a caller's own keys come after and can repeat them
+/// (upstream CAPT logs `"name": <Workspace>` on `Found Workspace`), so the last value would
+/// attribute the line to the wrong object.
+struct FirstWins(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for FirstWins {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = FirstWins;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FirstWins, A::Error> {
+                let mut out = Map::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    out.entry(k).or_insert(v);
+                }
+                Ok(FirstWins(out))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+fn json_fields(text: &str) -> Option<Map<String, Value>> {
+    serde_json::from_str::<FirstWins>(text).ok().map(|f| f.0)
+}
+
 fn parse_zap_json(line: &str) -> Result<LogRecord, ()> {
-    let Ok(Value::Object(o)) = serde_json::from_str::<Value>(line) else { return Err(()) };
+    let Some(o) = json_fields(line) else { return Err(()) };
     let msg = o.get("msg").or_else(|| o.get("message"));
     let level = o.get("level").or_else(|| o.get("severity"));
     if msg.is_none() && level.is_none() {
@@ -423,19 +454,24 @@ fn set_standard_fields(r: &mut LogRecord, get: impl Fn(&str) -> Option<String>) 
 fn fields_from_json(r: &mut LogRecord, o: &Map<String, Value>) {
     let text = |k: &str| o.get(k).map(value_text).filter(|s| !s.is_empty());
     set_standard_fields(r, text);
-    // The key named after the kind: {"name": .., "namespace": ..}.
+    // The key named after the kind, {"name": .., "namespace": ..}, is the request itself.
     if let Some(kind) = r.kind.clone()
         && let Some(Value::Object(obj)) = o.get(&kind)
     {
-        if r.name.is_none() {
-            r.name = obj.get("name").map(value_text);
-        }
-        if r.namespace.is_none() {
-            r.namespace = obj.get("namespace").map(value_text).filter(|s| !s.is_empty());
-        }
+        set_request(r, obj);
     }
     if r.kind.is_none() {
         r.kind = text("gvk").as_deref().and_then(kind_from_gvk);
+    }
+}
+
+/// The request's object from a kind-keyed `{"name": .., "namespace": ..}`; it wins over loose
+/// `name`/`namespace` keys.
+fn set_request(r: &mut LogRecord, obj: &Map<String, Value>) {
+    let text = |k: &str| obj.get(k).map(value_text).filter(|s| !s.is_empty());
+    if let Some(name) = text("name") {
+        r.name = Some(name);
+        r.namespace = text("namespace").or(r.namespace.take());
     }
 }
 
@@ -476,12 +512,12 @@ fn parse_console(line: &str) -> Result<LogRecord, ()> {
         && last.trim_start().starts_with('{')
         && middle.len() > 1
     {
-        match serde_json::from_str::<Value>(last) {
-            Ok(Value::Object(o)) => {
+        match json_fields(last) {
+            Some(o) => {
                 fields = Some(o);
                 middle = &middle[..middle.len() - 1];
             }
-            _ => return Err(()),
+            None => return Err(()),
         }
     }
     // [logger] [caller] message
@@ -545,15 +581,20 @@ fn parse_klog(line: &str, year: i32) -> Result<LogRecord, ()> {
         let get =
             |k: &str| kv.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
         set_standard_fields(&mut r, get);
+        // The kind-keyed value is the request: `ns/name`, `name`, or {"name":..,"namespace":..}.
         if let Some(kind) = r.kind.clone()
             && let Some(obj) = get(&kind)
         {
-            let (ns, name) = match obj.split_once('/') {
-                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
-                None => (None, obj),
-            };
-            r.namespace = r.namespace.or(ns);
-            r.name = r.name.or(Some(name));
+            match json_fields(&obj) {
+                Some(o) => set_request(&mut r, &o),
+                None => match obj.split_once('/') {
+                    Some((ns, name)) => {
+                        r.namespace = Some(ns.to_string());
+                        r.name = Some(name.to_string());
+                    }
+                    None => r.name = Some(obj),
+                },
+            }
         }
     } else {
         r.message = body.to_string();

@@ -67,7 +67,19 @@ pub fn upstream_hazards(snap: &Snapshot) -> Vec<Finding> {
                 out.push(warn(Some(cp_ref), loops("HL1", "Ready ↔ SecretError")));
             }
             Lookup::Bad { source: Source::Outputs, .. } => {
-                out.push(warn(Some(cp_ref), loops("HL2", "Ready ↔ EndpointError")));
+                // Upstream merge-patches the Cluster endpoint against the Cluster as read: for an
+                // empty host on a Cluster without an endpoint the patch carries only `port`, which
+                // the Cluster API schema rejects (host is required), so that pass ends in
+                // EndpointUpdateFailed instead of Ready (seen with the real controller and CRDs).
+                let empty_host = ws.output(endpoint::ENDPOINT_KEY).and_then(|v| v.as_str()) == Some("");
+                let cluster_has_endpoint =
+                    snap.cluster.as_ref().is_some_and(|c| c.spec.control_plane_endpoint.is_some());
+                let pair = if empty_host && !cluster_has_endpoint {
+                    "EndpointUpdateFailed ↔ EndpointError"
+                } else {
+                    "Ready ↔ EndpointError"
+                };
+                out.push(warn(Some(cp_ref), loops("HL2", pair)));
             }
             Lookup::Found(_, Source::Secret) => out.push(warn(
                 Some(cp_ref),
@@ -80,7 +92,14 @@ pub fn upstream_hazards(snap: &Snapshot) -> Vec<Finding> {
             _ => {}
         }
     } else if secret.is_some() && (lacks_ca || matches!(lookup, Lookup::Bad { .. })) {
-        out.push(warn(Some(cp_ref), loops("HL5", "Creating/WorkspaceError ↔ SecretError/EndpointError")));
+        // The not-ready status (WorkspaceError when the apply's Ready=False has a message), then
+        // reconcileSecrets' failure: the endpoint is checked before the CA key.
+        let waiting = match wta.ready_condition().map(|c| c.message()) {
+            Some(m) if !m.is_empty() => "WorkspaceError",
+            _ => "Creating",
+        };
+        let failing = if matches!(lookup, Lookup::Bad { .. }) { "EndpointError" } else { "SecretError" };
+        out.push(warn(Some(cp_ref), loops("HL5", &format!("{waiting} ↔ {failing}"))));
     }
     out
 }

@@ -485,6 +485,53 @@ fn hl2_empty_endpoint_output_is_endpoint_error() {
     );
 }
 
+/// The HL finding names the pair of statuses the real upstream controller alternates between.
+fn hl_finding(p: &Plan, id: &str) -> String {
+    p.findings
+        .iter()
+        .map(|f| f.message.clone())
+        .find(|m| m.contains(&format!("({id}: ")))
+        .unwrap_or_else(|| panic!("no {id} finding in {:#?}", p.findings))
+}
+
+#[test]
+fn hl2_pair_depends_on_whether_the_cluster_has_an_endpoint() {
+    // A Cluster without spec.controlPlaneEndpoint: upstream's merge patch carries only the port
+    // and the Cluster API schema rejects it, so the pass ends in EndpointUpdateFailed.
+    let snap = Snapshot { workspace: Some(workspace(json!({"cluster_endpoint": ""}), true)), ..s10() };
+    assert!(snap.cluster.as_ref().unwrap().spec.control_plane_endpoint.is_none());
+    let p = plan(&snap, now());
+    assert!(hl_finding(&p, "HL2").contains("(HL2: EndpointUpdateFailed ↔ EndpointError on every pass)"));
+    // Once the Cluster has an endpoint, the patch sets host "" and the pass reaches Ready.
+    let mut snap = snap;
+    snap.cluster.as_mut().unwrap().spec.control_plane_endpoint =
+        Some(crate::model::ApiEndpoint { host: "abc".into(), port: 443 });
+    let p = plan(&snap, now());
+    assert!(hl_finding(&p, "HL2").contains("(HL2: Ready ↔ EndpointError on every pass)"));
+    // A non-empty host that is not a URL is written as is: Ready, then EndpointError.
+    let mut snap = snap;
+    snap.cluster.as_mut().unwrap().spec.control_plane_endpoint = None;
+    snap.workspace = Some(workspace(json!({"cluster_endpoint": "not a url"}), true));
+    let p = plan(&snap, now());
+    assert!(hl_finding(&p, "HL2").contains("(HL2: Ready ↔ EndpointError on every pass)"));
+}
+
+#[test]
+fn hl5_pair_names_the_waiting_and_the_failing_status() {
+    let mut snap = Snapshot { main_apply: Some(wta_creating()), ..s10() };
+    snap.connection_secret.as_mut().unwrap().data.remove("cluster_certificate_authority_data");
+    assert!(hl_finding(&plan(&snap, now()), "HL5").contains("(HL5: Creating ↔ SecretError on every pass)"));
+    snap.main_apply = Some(wta_failed("boom"));
+    assert!(
+        hl_finding(&plan(&snap, now()), "HL5").contains("(HL5: WorkspaceError ↔ SecretError on every pass)")
+    );
+    snap.workspace = Some(workspace(json!({"cluster_endpoint": ""}), false));
+    assert!(
+        hl_finding(&plan(&snap, now()), "HL5")
+            .contains("(HL5: WorkspaceError ↔ EndpointError on every pass)")
+    );
+}
+
 #[test]
 fn hl2_unparsable_endpoint_output_is_endpoint_error() {
     let snap =

@@ -1,5 +1,6 @@
 //! End-to-end tests against a real etcd + kube-apiserver started by `tests/support` (one
-//! environment for this test binary, one namespace per test).
+//! environment for this test binary, one namespace per test), on the project's CRDs. The
+//! reconcile suite also runs on the upstream CRDs in tests/e2e_upstream.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -11,3 +12,8 @@ mod reconcile;
 mod secret_safety;
 mod status;
 mod watch;
+
+/// The environment of the suites shared with tests/e2e_upstream (reconcile): the project's CRDs.
+fn env() -> Option<&'static support::TestEnv> {
+    Some(support::env())
+}

@@ -14,7 +14,7 @@ use kube::api::{ListParams, WatchEvent, WatchParams};
 use kubectl_capt::model::CaptControlPlane;
 use serde_json::Value;
 
-use crate::support::{TestEnv, env};
+use crate::support::TestEnv;
 
 /// A CAPTControlPlane alone, for what needs no dependencies (nudge, guard reads).
 const BARE_CP: &str = r#"
@@ -52,6 +52,10 @@ spec:
   template:
     metadata:
       description: EKS control plane
+    spec:
+      forProvider:
+        source: Inline
+        module: test-fixture
 ---
 apiVersion: infrastructure.cluster.x-k8s.io/v1beta1
 kind: WorkspaceTemplateApply
@@ -76,15 +80,20 @@ status:
   - type: Synced
     status: "True"
     reason: ReconcileSuccess
+    lastTransitionTime: "2026-11-27T08:00:00Z"
   - type: Ready
     status: "True"
     reason: Available
+    lastTransitionTime: "2026-11-27T08:00:00Z"
 ---
 apiVersion: tf.upbound.io/v1beta1
 kind: Workspace
 metadata:
   name: ${NS}-eks-controlplane
 spec:
+  forProvider:
+    source: Inline
+    module: test-fixture
   writeConnectionSecretToRef:
     name: demo-eks-connection
     namespace: ${NS}
@@ -93,6 +102,7 @@ status:
   - type: Ready
     status: "True"
     reason: Available
+    lastTransitionTime: "2026-11-27T08:00:00Z"
   atProvider:
     checksum: c1
     outputs:
@@ -242,7 +252,7 @@ fn write_as_controller(env: &TestEnv, ns: &str, name: &str, reason: &str) {
 
 #[test]
 fn one_pass_reaches_ready_and_the_second_writes_nothing() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-ready");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -285,7 +295,7 @@ fn one_pass_reaches_ready_and_the_second_writes_nothing() {
 
 #[test]
 fn the_plan_is_printed_as_a_diff_with_redacted_secrets() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-diff");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -305,7 +315,7 @@ fn the_plan_is_printed_as_a_diff_with_redacted_secrets() {
 
 #[test]
 fn server_dry_run_changes_nothing_and_reports_each_write() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-dry");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -327,7 +337,7 @@ fn server_dry_run_changes_nothing_and_reports_each_write() {
 
 #[test]
 fn the_guard_refuses_while_another_manager_writes_and_force_overrides() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-guard");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -353,7 +363,7 @@ fn the_guard_refuses_while_another_manager_writes_and_force_overrides() {
 
 #[test]
 fn a_live_capt_lease_blocks_writes_and_our_own_writes_do_not() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-lease");
     let lease_ns = env.namespace("rec-lease-ctl");
     // Created as field manager kubectl-capt: the object's only recent writer is "us", so the
@@ -393,7 +403,7 @@ fn a_live_capt_lease_blocks_writes_and_our_own_writes_do_not() {
 
 #[test]
 fn a_conflict_between_read_and_write_is_retried() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-conflict");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -512,7 +522,7 @@ fn a_writer_that_starts_between_attempts_stops_the_pass_unless_forced() {
 
 #[test]
 fn conflict_retries_are_bounded() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-conflict-max");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -554,7 +564,7 @@ fn conflict_retries_are_bounded() {
 
 #[test]
 fn readonly_user_is_refused_with_the_verb_and_resource() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-ro");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -584,7 +594,7 @@ fn readonly_user_is_refused_with_the_verb_and_resource() {
 
 #[test]
 fn missing_object_is_one_clear_line() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-missing");
     let (code, stdout, stderr) = reconcile(env, &ns, &["nope", "--force"]);
     assert_eq!(code, 1, "{stdout}{stderr}");
@@ -653,10 +663,8 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 }
 
 const CA_LINE: &str = "  cluster_certificate_authority_data: TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2xSRlUxUXRRMEV0UkVGVVFRbz0=\n";
-const WTA_READY: &str =
-    "  - type: Ready\n    status: \"True\"\n    reason: Available\n---\napiVersion: tf.upbound.io";
-const WTA_CREATING: &str =
-    "  - type: Ready\n    status: \"False\"\n    reason: Creating\n---\napiVersion: tf.upbound.io";
+const WTA_READY: &str = "  - type: Ready\n    status: \"True\"\n    reason: Available\n    lastTransitionTime: \"2026-11-27T08:00:00Z\"\n---\napiVersion: tf.upbound.io";
+const WTA_CREATING: &str = "  - type: Ready\n    status: \"False\"\n    reason: Creating\n    lastTransitionTime: \"2026-11-27T08:00:00Z\"\n---\napiVersion: tf.upbound.io";
 
 /// The inputs of spec §2.9 that upstream never converges on, as far as objects can express
 /// them (HL6 needs a failing endpoint update and HL7 failing API calls), plus the plain ones.
@@ -698,7 +706,7 @@ fn follow_states(ns: &str) -> Vec<(&'static str, String)> {
 /// Runs `reconcile --follow --timeout 20s` on every `(label, namespace, name)` at once, counting
 /// the CAPTControlPlane's changes, and asserts convergence and no alternation for each.
 async fn follow_and_check(cases: Vec<(String, String, String)>) {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let mut handles = Vec::new();
     for (state, ns, name) in cases {
         handles.push(tokio::spawn(async move {
@@ -766,7 +774,7 @@ async fn follow_and_check(cases: Vec<(String, String, String)>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_makes_at_most_one_status_write_per_decision() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let mut cases = Vec::new();
     for i in 0..follow_states("x").len() {
         let ns = env.namespace(&format!("rec-follow-{i}"));
@@ -781,7 +789,7 @@ async fn follow_makes_at_most_one_status_write_per_decision() {
 /// HL2-HL6 as upstream-shaped objects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_converges_on_every_state_fixture() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let dir = crate::support::repo().join("tests/fixtures/states");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -804,7 +812,7 @@ async fn follow_converges_on_every_state_fixture() {
 
 #[test]
 fn follow_until_ready_stops_at_ready() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-until");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -819,7 +827,7 @@ fn follow_until_ready_stops_at_ready() {
 
 #[test]
 fn nudge_waits_for_another_manager_to_write() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-nudge");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, BARE_CP));
@@ -827,7 +835,7 @@ fn nudge_waits_for_another_manager_to_write() {
     // annotation) by writing status as field manager "manager", as CAPT's binary does.
     let ns2 = ns.clone();
     let controller = std::thread::spawn(move || {
-        let env = crate::support::env();
+        let env = crate::env().expect("the test's environment");
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             let out = env.kubectl(&[
@@ -862,7 +870,7 @@ fn nudge_waits_for_another_manager_to_write() {
 
 #[test]
 fn nudge_without_a_controller_times_out_honestly() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-nudge-idle");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, BARE_CP));
@@ -880,7 +888,7 @@ fn nudge_without_a_controller_times_out_honestly() {
 
 #[test]
 fn ctrl_c_during_follow_exits_130_after_the_pass() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-sigint");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -906,7 +914,7 @@ fn ctrl_c_during_follow_exits_130_after_the_pass() {
 
 #[test]
 fn a_pass_that_fails_midway_says_what_was_written() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-midway");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -968,7 +976,7 @@ spec:
 
 #[test]
 fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-sigint-pass");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
@@ -997,7 +1005,7 @@ fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
 
 #[test]
 fn the_deletion_path_deletes_with_preconditions_and_releases_the_finalizer() {
-    let env = env();
+    let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-delete");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, &fresh(&ns)));

@@ -68,6 +68,14 @@ pub fn env() -> &'static TestEnv {
     ENV.get_or_init(|| TestEnv::start_shared(&[]))
 }
 
+/// The environment of a test binary that runs on the upstream CRDs (`scripts/testenv up --crds
+/// upstream`), started on first use; `None` (after saying the test skipped) without `../shared`.
+pub fn upstream_env(test: &str) -> Option<&'static TestEnv> {
+    static ENV: OnceLock<TestEnv> = OnceLock::new();
+    shared_dir(test)?;
+    Some(ENV.get_or_init(|| TestEnv::start_shared(&["--crds", "upstream"])))
+}
+
 /// A running etcd + kube-apiserver.
 pub struct TestEnv {
     /// Admin (system:masters) kubeconfig.

@@ -3,6 +3,7 @@
 //! JSON type where the schema keeps unknown fields), valid for the upstream CRD.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -200,4 +201,145 @@ fn string_for(schema: &Value, field: &str) -> Value {
         Some(p) if p.starts_with("^[A-Za-z]") || p.starts_with("^([a-z0-9]([-a-z0-9]*") => json!("Ready"),
         Some(p) => panic!("no sample value for pattern {p:?} of field {field}: add one"),
     }
+}
+
+/// The upstream CAPT manager (`../shared/upstream-capt`, built by `scripts/testenv build`) as a
+/// real process on a test environment: the CAPTControlPlane controller only, no leader
+/// election, metrics and probes on free loopback ports, its log in a file
+/// (`scripts/testenv start-manager`). Stopped on drop, and by the environment's watchdog if the
+/// test binary dies.
+pub struct Manager {
+    state_dir: PathBuf,
+    /// Its log (zap console lines on stderr).
+    pub log: PathBuf,
+    /// `http://127.0.0.1:<port>/metrics` (controller-runtime's, plain HTTP).
+    pub metrics_url: String,
+    pub pid: u32,
+    /// When `start` returned, in Unix milliseconds.
+    pub started_ms: i64,
+    running: bool,
+}
+
+impl Manager {
+    pub fn start(env: &super::TestEnv) -> Manager {
+        let out = std::process::Command::new(super::repo().join("scripts/testenv"))
+            .args(["start-manager", "--state-dir"])
+            .arg(&env.state_dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run scripts/testenv: {e}"));
+        assert!(
+            out.status.success(),
+            "scripts/testenv start-manager failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exports = super::parse_exports(&String::from_utf8_lossy(&out.stdout));
+        let get = |k: &str| exports.get(k).cloned().unwrap_or_else(|| panic!("start-manager printed no {k}"));
+        Manager {
+            state_dir: env.state_dir.clone(),
+            log: get("CAPT_MANAGER_LOG").into(),
+            metrics_url: get("CAPT_MANAGER_METRICS_URL"),
+            pid: get("CAPT_MANAGER_PID").parse().expect("pid"),
+            started_ms: chrono::Utc::now().timestamp_millis(),
+            running: true,
+        }
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL after 10 s) and waits until it is gone.
+    pub fn stop(&mut self) {
+        if !std::mem::replace(&mut self.running, false) {
+            return;
+        }
+        let out = std::process::Command::new(super::repo().join("scripts/testenv"))
+            .args(["stop-manager", "--state-dir"])
+            .arg(&self.state_dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run scripts/testenv: {e}"));
+        assert!(out.status.success(), "stop-manager failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Its `Reconciling CAPTControlPlane` lines for `namespace/name` so far: one per pass.
+    pub fn passes(&self, namespace: &str, name: &str) -> usize {
+        self.log_text().lines().filter(|l| reconciles(l, namespace, name)).count()
+    }
+
+    /// Waits until the log shows at least `n` passes of `namespace/name`; returns the count.
+    pub fn wait_for_passes(&self, namespace: &str, name: &str, n: usize, timeout: Duration) -> usize {
+        let start = Instant::now();
+        loop {
+            let seen = self.passes(namespace, name);
+            if seen >= n {
+                return seen;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{seen} of {n} passes of {namespace}/{name} after {timeout:?}; log tail:\n{}",
+                tail(&self.log_text(), 20)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `controller_runtime_reconcile_total{controller="captcontrolplane"}`, all results, from
+    /// its /metrics.
+    pub fn reconcile_total(&self) -> f64 {
+        let text = http_get(&self.metrics_url);
+        text.lines()
+            .filter(|l| {
+                l.starts_with("controller_runtime_reconcile_total{")
+                    && l.contains("controller=\"captcontrolplane\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+            .sum()
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        if self.running {
+            self.running = false;
+            let _ = std::process::Command::new(super::repo().join("scripts/testenv"))
+                .args(["stop-manager", "--state-dir"])
+                .arg(&self.state_dir)
+                .output();
+        }
+    }
+}
+
+/// Whether a manager log line is the start of a pass of `namespace/name`: controller-runtime's
+/// request keys in the trailing JSON object of a zap console line.
+fn reconciles(line: &str, namespace: &str, name: &str) -> bool {
+    if !line.contains("\tReconciling CAPTControlPlane\t") {
+        return false;
+    }
+    let Some(fields) = line.rsplit('\t').next().and_then(|j| serde_json::from_str::<Value>(j).ok()) else {
+        return false;
+    };
+    let obj = &fields["CAPTControlPlane"];
+    obj["namespace"] == namespace && obj["name"] == name
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A plain-HTTP GET of a loopback URL (the manager's metrics), body as text.
+pub fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap_or_else(|| panic!("not an http:// URL: {url}"));
+    let (authority, path) =
+        rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(authority)
+        .unwrap_or_else(|e| panic!("cannot connect to {authority}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n").expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP body from {url}"));
+    assert!(head.starts_with("HTTP/1.") && head.contains(" 200 "), "{url}: {head}");
+    body.to_string()
 }

@@ -235,3 +235,68 @@ fn real_controller_logs_parse_cleanly_and_are_not_hot() {
     }
     assert_eq!(files, 3);
 }
+
+/// Upstream CAPT's `Found Workspace` line (seen from the real manager): controller-runtime's
+/// request keys, then the caller's own `name` (the Workspace). The line is about the request.
+const FOUND_WORKSPACE_CONSOLE: &str = "2026-11-30T17:36:54Z\tINFO\tFound Workspace\t{\"controller\": \"captcontrolplane\", \"controllerGroup\": \"controlplane.cluster.x-k8s.io\", \"controllerKind\": \"CAPTControlPlane\", \"CAPTControlPlane\": {\"name\":\"ready\",\"namespace\":\"exp\"}, \"namespace\": \"exp\", \"name\": \"ready\", \"reconcileID\": \"701e5c5a-61b6-4546-b243-d00c3174e7e3\", \"name\": \"ready-eks-controlplane\"}";
+
+#[test]
+fn a_repeated_name_key_does_not_move_the_line_to_another_object() {
+    let request = ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some("exp"), "ready");
+    let console = one(FOUND_WORKSPACE_CONSOLE);
+    assert_eq!(console.object(), Some(request.clone()), "{console:?}");
+    let json = one(
+        r#"{"level":"info","ts":"2026-11-30T17:36:54Z","msg":"Found Workspace","controller":"captcontrolplane","controllerGroup":"controlplane.cluster.x-k8s.io","controllerKind":"CAPTControlPlane","CAPTControlPlane":{"name":"ready","namespace":"exp"},"namespace":"exp","name":"ready","reconcileID":"r-1","name":"ready-eks-controlplane"}"#,
+    );
+    assert_eq!(json.object(), Some(request.clone()), "{json:?}");
+    let klog = one(
+        r#"I1130 17:36:54.000000       1 endpoint.go:37] "Found Workspace" controller="captcontrolplane" controllerGroup="controlplane.cluster.x-k8s.io" controllerKind="CAPTControlPlane" CAPTControlPlane="exp/ready" namespace="exp" name="ready" reconcileID="r-1" name="ready-eks-controlplane""#,
+    );
+    assert_eq!(klog.object(), Some(request.clone()), "{klog:?}");
+}
+
+#[test]
+fn the_kind_keyed_object_wins_and_otherwise_the_first_name() {
+    let want = |ns: Option<&str>, name: &str| {
+        Some(ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", ns, name))
+    };
+    // Only the kind-keyed object names the request; a later loose `name` is the caller's.
+    let console = one(
+        "2026-11-30T17:36:54Z\tINFO\tWaiting for outputs secret to be created\t{\"controllerKind\": \"CAPTControlPlane\", \"CAPTControlPlane\": {\"name\":\"a\",\"namespace\":\"ns\"}, \"reconcileID\": \"r\", \"name\": \"a-outputs-kubeconfig\"}",
+    );
+    assert_eq!(console.object(), want(Some("ns"), "a"));
+    let json = one(
+        r#"{"level":"info","msg":"x","controllerKind":"CAPTControlPlane","CAPTControlPlane":{"name":"a","namespace":"ns"},"name":"other"}"#,
+    );
+    assert_eq!(json.object(), want(Some("ns"), "a"));
+    let klog = one(
+        r#"I1130 17:36:54.000000       1 x.go:1] "x" controllerKind="CAPTControlPlane" CAPTControlPlane={"name":"a","namespace":"ns"} name="other""#,
+    );
+    assert_eq!(klog.object(), want(Some("ns"), "a"));
+    // Without it, the first `namespace`/`name` pair.
+    let console = one(
+        "2026-11-30T17:36:54Z\tINFO\tx\t{\"controllerKind\": \"CAPTControlPlane\", \"namespace\": \"ns\", \"name\": \"a\", \"name\": \"b\", \"namespace\": \"other\"}",
+    );
+    assert_eq!(console.object(), want(Some("ns"), "a"));
+    let klog = one(
+        r#"I1130 17:36:54.000000       1 x.go:1] "x" controllerKind="CAPTControlPlane" namespace="ns" name="a" name="b""#,
+    );
+    assert_eq!(klog.object(), want(Some("ns"), "a"));
+}
+
+#[test]
+fn found_workspace_lines_of_a_pass_count_for_the_request_only() {
+    // One pass: its Reconciling line and its Found Workspace line share a reconcileID; the
+    // detector must not invent an object named after the Workspace.
+    let reconciling = FOUND_WORKSPACE_CONSOLE
+        .replace("Found Workspace", "Reconciling CAPTControlPlane")
+        .replace(", \"name\": \"ready-eks-controlplane\"", "");
+    let mut p = parser();
+    let mut objects = std::collections::BTreeSet::new();
+    p.parse_all(format!("{reconciling}\n{FOUND_WORKSPACE_CONSOLE}\n").as_bytes(), |r| {
+        if let Some(o) = r.observation() {
+            objects.insert(o.object().map(|k| k.name.clone()).unwrap_or_default());
+        }
+    });
+    assert_eq!(objects.into_iter().collect::<Vec<_>>(), vec!["ready".to_string()]);
+}

@@ -1,0 +1,1 @@
+//! e2e: the real upstream CAPT controller.
