@@ -25,6 +25,14 @@ const METRICS_EVERY: Duration = Duration::from_secs(5);
 /// Rows of the live table.
 const LIVE_ROWS: usize = 40;
 
+/// Whether an observation is about the watched namespace (cluster-scoped objects always are).
+fn in_scope(o: &crate::detect::Observation, namespace: Option<&str>) -> bool {
+    match (namespace, o.object().and_then(|k| k.namespace.as_deref())) {
+        (Some(ns), Some(object_ns)) => ns == object_ns,
+        _ => true,
+    }
+}
+
 pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
     let kube = crate::k8s::connect(&settings.target).await?;
     let targets = if args.kinds.is_empty() {
@@ -33,6 +41,8 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
         sources::resolve_targets(&kube, &args.kinds, args.selector.as_deref()).await?
     };
     let deadline = args.duration.or(args.once.then_some(ONCE));
+    // A controller's log covers every namespace: keep what `-n` asked for.
+    let scope = kube.list_namespace().map(str::to_string);
 
     let (tx, mut rx) = mpsc::channel::<Update>(16_384);
     let mut tasks = tokio::task::JoinSet::new();
@@ -97,6 +107,9 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
             _ = sleep_until(stop_at) => break,
             update = rx.recv(), if open => match update {
                 Some(Update::Observe(o)) => {
+                    if !in_scope(&o, scope.as_deref()) {
+                        continue;
+                    }
                     if let (Some(t), crate::detect::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
                         use std::io::Write as _;
                         writeln!(t, "{} {}", now_ms(), write.state.resource_version.as_deref().unwrap_or("-"))?;
@@ -455,6 +468,21 @@ pub fn table(findings: &[Finding], wide: bool, palette: Palette) -> String {
 mod tests {
     use super::*;
     use crate::detect::{Manager, ObjectKey, ObjectState, Observation, Write};
+
+    #[test]
+    fn a_namespaced_watch_keeps_only_its_namespace_and_cluster_scoped_objects() {
+        let pass = |ns: Option<&str>| {
+            Observation::reconcile(
+                0,
+                ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", ns, "a"),
+                None,
+            )
+        };
+        assert!(in_scope(&pass(Some("demo")), Some("demo")));
+        assert!(!in_scope(&pass(Some("other")), Some("demo")), "a log line about another namespace");
+        assert!(in_scope(&pass(None), Some("demo")), "cluster-scoped");
+        assert!(in_scope(&pass(Some("other")), None), "-A");
+    }
 
     #[test]
     fn sparklines_scale_to_the_maximum() {

@@ -195,7 +195,10 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
         );
     }
     if n >= 3 {
-        let mut distinct: Vec<u32> = writes.iter().map(|x| x.manager).filter(|&m| m != NONE).collect();
+        // Writers are told apart by name: one controller that updates the object and patches
+        // its status (upstream CAPT does both every pass) is not two writers fighting.
+        let mut distinct: Vec<String> =
+            writes.iter().map(|x| x.manager).filter(|&m| m != NONE).map(manager).collect();
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() >= 2 {
@@ -206,13 +209,14 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
             let switches = pairs
                 .iter()
                 .filter(|(a, b)| {
-                    a.manager != b.manager && a.manager != NONE && b.manager != NONE && overlap(a, b)
+                    a.manager != NONE
+                        && b.manager != NONE
+                        && manager(a.manager) != manager(b.manager)
+                        && overlap(a, b)
                 })
                 .count();
             if switches >= 2 && switches * 2 >= pairs.len() {
-                let mut names: Vec<String> = distinct.iter().map(|&m| manager(m)).collect();
-                names.sort();
-                names.dedup();
+                let names = distinct;
                 let fields = writes.last().map(|x| x.headline).filter(|&h| h != NONE).map(path);
                 let mut ev = vec![format!(
                     "managers {} alternately write {} ({} of the last {} writes changed hands)",

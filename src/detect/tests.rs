@@ -158,6 +158,30 @@ fn writer_fight_on_unknown_kind_uses_absolute_threshold() {
 }
 
 #[test]
+fn one_controller_updating_and_patching_status_is_not_a_writer_fight() {
+    // Upstream CAPT in an audit log: every pass a (no-op) Update of the object and a status
+    // patch, from the same client. Two operations, one writer.
+    let mut d = Detector::new(Config::default());
+    let a = cp("a");
+    let obs = (0..40).map(|k| {
+        let mut w = Write {
+            state: ObjectState { phase: Some("Failed".into()), generation: Some(1), ..Default::default() },
+            manager: mgr("capt-admin (manager/v0.0.0)", if k % 2 == 0 { Some("status") } else { None }),
+            ..Default::default()
+        };
+        if let Some(m) = w.manager.as_mut() {
+            m.operation = if k % 2 == 0 { "patch".into() } else { "update".into() };
+        }
+        Observation::write(T0 + k * 200, a.clone(), w)
+    });
+    changes_of(&mut d, obs);
+    let f = d.finding(&a, T0 + 8_000).unwrap();
+    assert_eq!(f.verdict, Verdict::Hot);
+    assert_ne!(f.cause, Some(Cause::WriterFight), "{:?}", f.evidence);
+    assert_eq!(f.managers.len(), 2, "both operations are listed: {:?}", f.managers);
+}
+
+#[test]
 fn volatile_field_only_timestamps_change() {
     let mut d = Detector::new(Config::default());
     let x = deploy("v");

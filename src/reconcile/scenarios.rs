@@ -498,18 +498,16 @@ fn hl_finding(p: &Plan, id: &str) -> String {
 fn hl2_pair_depends_on_whether_the_cluster_has_an_endpoint() {
     // A Cluster without spec.controlPlaneEndpoint: upstream's merge patch carries only the port
     // and the Cluster API schema rejects it, so the pass ends in EndpointUpdateFailed.
-    let snap = Snapshot { workspace: Some(workspace(json!({"cluster_endpoint": ""}), true)), ..s10() };
+    let mut snap = Snapshot { workspace: Some(workspace(json!({"cluster_endpoint": ""}), true)), ..s10() };
     assert!(snap.cluster.as_ref().unwrap().spec.control_plane_endpoint.is_none());
     let p = plan(&snap, now());
     assert!(hl_finding(&p, "HL2").contains("(HL2: EndpointUpdateFailed ↔ EndpointError on every pass)"));
     // Once the Cluster has an endpoint, the patch sets host "" and the pass reaches Ready.
-    let mut snap = snap;
     snap.cluster.as_mut().unwrap().spec.control_plane_endpoint =
         Some(crate::model::ApiEndpoint { host: "abc".into(), port: 443 });
     let p = plan(&snap, now());
     assert!(hl_finding(&p, "HL2").contains("(HL2: Ready ↔ EndpointError on every pass)"));
     // A non-empty host that is not a URL is written as is: Ready, then EndpointError.
-    let mut snap = snap;
     snap.cluster.as_mut().unwrap().spec.control_plane_endpoint = None;
     snap.workspace = Some(workspace(json!({"cluster_endpoint": "not a url"}), true));
     let p = plan(&snap, now());
