@@ -439,7 +439,7 @@ impl Fold {
 
     fn flush_scrape(&mut self) {
         if let Some(s) = self.scrape.take() {
-            for m in s.controllers.into_values() {
+            for m in crate::parse::metrics::with_process_start(s.controllers) {
                 self.det.observe(&Observation { at: s.at, signal: Signal::Metrics(m) });
             }
         }
@@ -727,13 +727,18 @@ pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String 
         ]);
         let f = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
         for c in &a.summary.controllers {
+            // One scrape: averages since the process started, not a current rate.
+            let rate = |v: Option<f64>| match (v, c.lifetime_average) {
+                (Some(_), true) => format!("{} (lifetime avg)", f(v, 3)),
+                _ => f(v, 2),
+            };
             t.add_row(vec![
                 render::sanitize(&c.controller),
                 c.scrapes.to_string(),
                 f(c.reconcile_total, 0),
-                f(c.reconciles_per_second, 2),
-                f(c.errors_per_second, 2),
-                f(c.workqueue_adds_per_second, 2),
+                rate(c.reconciles_per_second),
+                rate(c.errors_per_second),
+                rate(c.workqueue_adds_per_second),
             ]);
         }
         out.push_str(&render::table_to_string(&t));
@@ -954,6 +959,19 @@ mod tests {
         .unwrap();
         assert_eq!(a.rows[0].finding.totals.writes, 48);
         assert!(a.any_hot());
+    }
+
+    #[test]
+    fn a_single_scrape_gives_lifetime_averages() {
+        let text = "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1767225400\n\
+                    controller_runtime_reconcile_total{controller=\"captcontrolplane\",result=\"success\"} 300 1767225600000\n\
+                    controller_runtime_reconcile_total{controller=\"captcontrolplane\",result=\"error\"} 100 1767225600000\n";
+        let a = analyze(vec![input("metrics.txt", text)], Restrict::Any, Config::default()).unwrap();
+        let c = &a.summary.controllers[0];
+        assert!(c.lifetime_average);
+        assert_eq!((c.reconciles_per_second, c.errors_per_second), (Some(2.0), Some(0.5)));
+        let text = render_text(&a, 10, false, false);
+        assert!(text.contains("2.000 (lifetime avg)"), "{text}");
     }
 
     #[test]

@@ -172,6 +172,9 @@ pub struct MetricsSample {
     pub reconcile_errors: Option<f64>,
     /// `workqueue_adds_total`.
     pub workqueue_adds: Option<f64>,
+    /// `process_start_time_seconds` (epoch seconds) of the process the scrape came from: with
+    /// a single scrape, the counters over the process's lifetime give average rates.
+    pub process_start: Option<f64>,
 }
 
 impl Observation {
@@ -433,13 +436,17 @@ impl VerdictChange {
 pub struct ControllerRates {
     pub controller: String,
     pub scrapes: u64,
-    /// Between the last two scrapes; `None` with a single scrape.
+    /// Between the last two scrapes; with a single scrape, the lifetime average when the
+    /// process start time is known (`lifetime_average`), else `None`.
     pub reconciles_per_second: Option<f64>,
     pub errors_per_second: Option<f64>,
     pub workqueue_adds_per_second: Option<f64>,
     /// Totals at the last scrape.
     pub reconcile_total: Option<f64>,
     pub workqueue_adds_total: Option<f64>,
+    /// The rates are averages since the process started (one scrape), not between scrapes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lifetime_average: bool,
 }
 
 /// The run as a whole: the last NDJSON line of `watch -o json`.
@@ -834,6 +841,19 @@ fn controller_rates(c: &ControllerState) -> ControllerRates {
             r.reconciles_per_second = rate(last.reconcile_total, prev.reconcile_total);
             r.errors_per_second = rate(last.reconcile_errors, prev.reconcile_errors);
             r.workqueue_adds_per_second = rate(last.workqueue_adds, prev.workqueue_adds);
+        }
+    }
+    // One scrape: counters since the process started are lifetime averages.
+    if let (Some((t, last)), None) = (&c.last, &c.prev)
+        && let Some(start) = last.process_start
+    {
+        let secs = *t as f64 / 1000.0 - start;
+        if secs >= 1.0 && secs.is_finite() {
+            let avg = |v: Option<f64>| v.filter(|v| *v >= 0.0).map(|v| v / secs);
+            r.reconciles_per_second = avg(last.reconcile_total);
+            r.errors_per_second = avg(last.reconcile_errors);
+            r.workqueue_adds_per_second = avg(last.workqueue_adds);
+            r.lifetime_average = true;
         }
     }
     r

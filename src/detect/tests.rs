@@ -428,6 +428,7 @@ fn summary_and_metrics_rates() {
         reconcile_total: Some(t),
         reconcile_errors: Some(0.0),
         workqueue_adds: Some(a),
+        process_start: None,
     };
     d.observe(&Observation { at: T0, signal: Signal::Metrics(sample(100.0, 120.0)) });
     let s = d.summary(T0);
@@ -439,6 +440,14 @@ fn summary_and_metrics_rates() {
     d.observe(&Observation { at: T0 + 20_000, signal: Signal::Metrics(sample(3.0, 4.0)) });
     assert_eq!(d.summary(T0 + 20_000).controllers[0].reconciles_per_second, None, "counter reset");
     assert_eq!(s.objects, 0);
+    // One scrape with the process start time: lifetime averages, labelled as such.
+    let mut d = Detector::new(Config::default());
+    let start = (T0 - 200_000) as f64 / 1000.0;
+    let one = MetricsSample { process_start: Some(start), ..sample(100.0, 400.0) };
+    d.observe(&Observation { at: T0, signal: Signal::Metrics(one) });
+    let c = &d.summary(T0).controllers[0];
+    assert_eq!((c.reconciles_per_second, c.workqueue_adds_per_second), (Some(0.5), Some(2.0)));
+    assert!(c.lifetime_average);
 }
 
 #[test]

@@ -190,7 +190,9 @@ impl<R: Read> InputParser<R> {
             }
             Mode::Metrics => {
                 let text = self.text(&bytes, line);
-                if let Some(r) = self.metrics.line(&text, line, &mut self.report) {
+                if let Some(mut r) = self.metrics.line(&text, line, &mut self.report) {
+                    // A scrape without timestamps was taken about when the file was written.
+                    r.at = r.at.or(self.reference.map(|x| x.at));
                     self.queue.push_back(r);
                 }
             }

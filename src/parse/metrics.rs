@@ -12,6 +12,7 @@ pub const USED: &[&str] = &[
     "controller_runtime_reconcile_errors_total",
     "workqueue_adds_total",
     "workqueue_retries_total",
+    "process_start_time_seconds",
 ];
 
 #[derive(Debug, PartialEq)]
@@ -103,6 +104,12 @@ pub fn accumulate(
 ) {
     let slot = match name {
         "controller_runtime_reconcile_total" | "workqueue_adds_total" => name,
+        // Process-wide: applies to every controller of the scrape (see [`with_process_start`]).
+        "process_start_time_seconds" => {
+            let m = controllers.entry(PROCESS.to_string()).or_default();
+            m.process_start = Some(value);
+            return;
+        }
         _ => return,
     };
     let controller = labels.get("controller").or_else(|| labels.get("name")).cloned().unwrap_or_default();
@@ -120,6 +127,17 @@ pub fn accumulate(
     }
 }
 
+/// Where [`accumulate`] keeps `process_start_time_seconds` until the scrape is complete.
+const PROCESS: &str = "\0process";
+
+/// The controllers of a complete scrape, each with the process start time when it had one.
+pub fn with_process_start(
+    mut controllers: BTreeMap<String, crate::detect::MetricsSample>,
+) -> Vec<crate::detect::MetricsSample> {
+    let start = controllers.remove(PROCESS).and_then(|p| p.process_start);
+    controllers.into_values().map(|m| crate::detect::MetricsSample { process_start: start, ..m }).collect()
+}
+
 /// One scrape's text as per-controller samples, with the number of lines that did not parse.
 pub fn scrape(text: &str) -> (Vec<crate::detect::MetricsSample>, usize) {
     let mut controllers = BTreeMap::new();
@@ -130,7 +148,7 @@ pub fn scrape(text: &str) -> (Vec<crate::detect::MetricsSample>, usize) {
             Err(_) => malformed += 1,
         }
     }
-    (controllers.into_values().collect(), malformed)
+    (with_process_start(controllers), malformed)
 }
 
 /// Line-by-line state: which series the current scrape has seen.

@@ -1,4 +1,4 @@
-//! `analyze --plot`: activity over time, one line per object, HOT periods shaded. SVG through
+//! `analyze --plot`: activity over time, one heat strip per object, HOT periods marked. SVG through
 //! plotters' SVG backend, which writes text as SVG `<text>` and so needs no system fonts. PNG
 //! would need font rasterisation (system fonts or an embedded font): refused with a clear error.
 
@@ -46,48 +46,80 @@ pub fn svg(plot: &Plot) -> Result<String, String> {
     Ok(buf)
 }
 
+/// Pixel layout of the heat strips.
+const WIDTH: i32 = 1100;
+const LABEL_W: i32 = 380;
+const PEAK_W: i32 = 90;
+const ROW_H: i32 = 22;
+const TOP: i32 = 48;
+const AXIS_H: i32 = 44;
+
 fn draw(plot: &Plot, buf: &mut String) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(buf, (1100, 540)).into_drawing_area();
+    // One row per object (a heat strip, like the text timeline): lines of a line plot hide each
+    // other when objects have the same rate; strips never do, at any number of objects.
+    let rows = plot.lines.len().max(1) as i32;
+    let height = TOP + rows * ROW_H + AXIS_H;
+    let root = SVGBackend::with_string(buf, (WIDTH as u32, height as u32)).into_drawing_area();
     root.fill(&WHITE)?;
     let span = if plot.span.is_finite() && plot.span > 0.0 { plot.span } else { 1.0 };
-    let ymax = plot
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1))
-        .filter(|v| v.is_finite())
-        .fold(0.0_f64, f64::max)
-        .max(1.0)
-        * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&plot.title, ("sans-serif", 18))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..span, 0f64..ymax)?;
-    chart.configure_mesh().x_desc(plot.x_label.as_str()).y_desc("per second").draw()?;
-    let hot_fill = RGBColor(220, 40, 40).mix(0.12).filled();
-    for line in &plot.lines {
-        chart.draw_series(
-            line.hot.iter().map(|&(a, b)| Rectangle::new([(a.max(0.0), 0.0), (b.min(span), ymax)], hot_fill)),
-        )?;
+    let (x0, x1) = (LABEL_W, WIDTH - PEAK_W);
+    let px = |t: f64| x0 + ((t / span).clamp(0.0, 1.0) * f64::from(x1 - x0)).round() as i32;
+    let title = ("sans-serif", 22).into_font();
+    let small = ("sans-serif", 15).into_font();
+    root.draw(&Text::new(plot.title.as_str(), (16, 14), title))?;
+    root.draw(&Text::new("peak/s", (x1 + 10, TOP - 16), small.clone()))?;
+    let hot_color = RGBColor(210, 30, 30);
+    for (r, line) in plot.lines.iter().enumerate() {
+        let y = TOP + r as i32 * ROW_H;
+        let pts: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.1 >= 0.0)
+            .collect();
+        let peak = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max);
+        let label: String = line.label.chars().take(52).collect();
+        root.draw(&Text::new(label, (8, y + 5), small.clone()))?;
+        root.draw(&Rectangle::new([(x0, y + 2), (x1, y + ROW_H - 6)], RGBColor(246, 246, 246).filled()))?;
+        for (k, &(t, v)) in pts.iter().enumerate() {
+            if v <= 0.0 || peak <= 0.0 {
+                continue;
+            }
+            let t_next = pts.get(k + 1).map_or(span, |p| p.0);
+            let heat = (v / peak).clamp(0.0, 1.0);
+            // Light to deep blue: red is kept for HOT.
+            let c = RGBColor(
+                (235.0 - 205.0 * heat) as u8,
+                (240.0 - 160.0 * heat) as u8,
+                (255.0 - 75.0 * heat) as u8,
+            );
+            root.draw(&Rectangle::new(
+                [(px(t), y + 2), (px(t_next).max(px(t) + 1), y + ROW_H - 6)],
+                c.filled(),
+            ))?;
+        }
+        for &(a, b) in &line.hot {
+            if a.is_finite() && b.is_finite() {
+                let (a, b) = (px(a.max(0.0)), px(b.min(span)).max(px(a.max(0.0)) + 1));
+                root.draw(&Rectangle::new([(a, y + ROW_H - 5), (b, y + ROW_H - 2)], hot_color.filled()))?;
+            }
+        }
+        root.draw(&Text::new(format!("{peak:.1}"), (x1 + 10, y + 5), small.clone()))?;
     }
-    for (i, line) in plot.lines.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let pts: Vec<(f64, f64)> =
-            line.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
-            .label(line.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+    // Time axis with five ticks.
+    let ya = TOP + rows * ROW_H + 4;
+    root.draw(&PathElement::new(vec![(x0, ya), (x1, ya)], BLACK))?;
+    for k in 0..=4 {
+        let t = span * f64::from(k) / 4.0;
+        let x = px(t);
+        root.draw(&PathElement::new(vec![(x, ya), (x, ya + 5)], BLACK))?;
+        root.draw(&Text::new(format!("{t:.0}"), (x - 8, ya + 8), small.clone()))?;
     }
-    if !plot.lines.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-    }
+    root.draw(&Text::new(
+        format!("{} (red bar: HOT; shade: activity per second, relative to the row's peak)", plot.x_label),
+        (x0, ya + 24),
+        small,
+    ))?;
     root.present()?;
     Ok(())
 }
@@ -118,9 +150,18 @@ mod tests {
         let s = svg(&plot).unwrap();
         assert!(s.starts_with("<svg"), "{}", &s[..80]);
         assert!(s.contains("CAPTControlPlane ns/a") && s.contains("Cluster ns/b"));
-        assert!(s.contains("<polyline"));
-        assert!(s.contains("opacity=\"0.12") || s.contains("fill-opacity=\"0.12"), "shading missing");
+        assert!(s.contains("#D21E1E") || s.contains("rgb(210,30,30)"), "HOT marker missing");
+        assert!(s.contains("12.0") && s.contains("0.1"), "peaks");
         assert!(svg(&Plot::default()).unwrap().contains("<svg"));
+        // Twenty objects with the same activity: twenty rows, each with its own strip.
+        let same = Line { label: String::new(), points: vec![(0.0, 1.0), (30.0, 1.0)], hot: vec![] };
+        let lines: Vec<Line> =
+            (0..20).map(|i| Line { label: format!("Pod ns/p{i}"), ..same.clone() }).collect();
+        let s = svg(&Plot { span: 60.0, lines, ..Plot::default() }).unwrap();
+        assert!((0..20).all(|i| s.contains(&format!("\nPod ns/p{i}\n"))));
+        let height: u32 =
+            s.split("height=\"").nth(1).and_then(|h| h.split('"').next()).unwrap().parse().unwrap();
+        assert!(height >= 20 * 22, "{height}");
     }
 
     #[test]
