@@ -78,7 +78,13 @@ fn draw(plot: &Plot, buf: &mut String) -> Result<(), Box<dyn std::error::Error>>
             .filter(|p| p.0.is_finite() && p.1.is_finite() && p.1 >= 0.0)
             .collect();
         let peak = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max);
-        let label: String = line.label.chars().take(52).collect();
+        // Long labels keep their end: the namespace and name.
+        let n = line.label.chars().count();
+        let label: String = if n > 52 {
+            std::iter::once('…').chain(line.label.chars().skip(n - 51)).collect()
+        } else {
+            line.label.clone()
+        };
         root.draw(&Text::new(label, (8, y + 5), small.clone()))?;
         root.draw(&Rectangle::new([(x0, y + 2), (x1, y + ROW_H - 6)], RGBColor(246, 246, 246).filled()))?;
         for (k, &(t, v)) in pts.iter().enumerate() {
