@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use crate::render::sanitize;
+
 /// How a command ended, when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -97,6 +99,13 @@ impl Error {
         }
     }
 
+    /// The message (one line) and hint as printed to a terminal: server text in them (API error
+    /// messages, names) has its control characters escaped.
+    pub fn terminal_text(&self) -> (String, Option<String>) {
+        let hint = self.hint().map(|h| h.split('\n').map(sanitize).collect::<Vec<_>>().join("\n"));
+        (sanitize(&self.to_string()), hint)
+    }
+
     /// One line of advice for the common cases.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -132,6 +141,18 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_escapes_server_text() {
+        let e = Error::Api {
+            context: "get x".into(),
+            code: 500,
+            reason: "InternalError".into(),
+            message: "boom\x1b[2J\x07 and\nmore".into(),
+        };
+        let (text, _) = e.terminal_text();
+        assert_eq!(text, "get x: the API server said 500 InternalError: boom\\u{1b}[2J\\u{7} and\\nmore");
+    }
 
     #[test]
     fn forbidden_names_verb_and_resource() {

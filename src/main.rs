@@ -41,8 +41,9 @@ fn report(err: &Error, color: bool) -> ExitCode {
     } else {
         (prefix.to_string(), "hint:".to_string())
     };
-    let _ = writeln!(stderr, "{prefix} {err}");
-    if let Some(hint) = err.hint() {
+    let (text, hint) = err.terminal_text();
+    let _ = writeln!(stderr, "{prefix} {text}");
+    if let Some(hint) = hint {
         let _ = writeln!(stderr, "{hint_label} {hint}");
     }
     ExitCode::from(err.exit_code())

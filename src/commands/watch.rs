@@ -231,7 +231,7 @@ impl View {
         {
             return;
         }
-        note(&format!("watch: {name}: {state}"));
+        note(&format!("watch: {name}: {}", sanitize(&state.to_string())));
     }
 
     fn refresh(&mut self, detector: &Detector, states: &BTreeMap<String, SourceState>) -> Result<()> {
@@ -338,7 +338,7 @@ pub fn header(states: &BTreeMap<String, SourceState>, palette: Palette) -> Strin
         .iter()
         .map(|(name, state)| {
             let short = name.split('.').next().unwrap_or(name);
-            let text = format!("{short}: {state}");
+            let text = sanitize(&format!("{short}: {state}"));
             match state {
                 SourceState::Watching | SourceState::Done(_) => text,
                 SourceState::Unavailable(_) => palette.warn(&text),

@@ -757,6 +757,7 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::new();
     let mut reported = u64::MAX;
+    let mut last_report = std::time::Instant::now();
     let mut idle_since: Option<std::time::Instant> = None;
     loop {
         match reader.read(&mut buf).await {
@@ -774,6 +775,7 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
                 }
                 if reported != log.stats().lines {
                     reported = log.stats().lines;
+                    last_report = std::time::Instant::now();
                     if !send_state(&tx, name, SourceState::Reading(log_summary(log.stats()))).await {
                         return;
                     }
@@ -785,6 +787,14 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
                 log.feed(&buf[..n], now_ms(), &mut out);
                 if !send_all(&tx, &mut out).await {
                     return;
+                }
+                // A stream that never pauses (stdin) still reports its progress.
+                if last_report.elapsed() >= Duration::from_secs(1) && reported != log.stats().lines {
+                    reported = log.stats().lines;
+                    last_report = std::time::Instant::now();
+                    if !send_state(&tx, name, SourceState::Reading(log_summary(log.stats()))).await {
+                        return;
+                    }
                 }
             }
             Err(e) => {

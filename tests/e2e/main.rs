@@ -11,6 +11,7 @@ mod foundation;
 mod reconcile;
 mod secret_safety;
 mod status;
+mod terminal_safety;
 mod watch;
 
 /// The environment of the suites shared with tests/e2e_upstream (reconcile): the project's CRDs.
