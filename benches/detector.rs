@@ -7,9 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput};
-use kubectl_capt::detect::{
-    Config, Detector, FieldChange, Manager, ObjectKey, ObjectState, Observation, Write,
-};
+use kubectl_capt::detect::{Config, Detector};
+use kubectl_capt::observe::{FieldChange, Manager, ObjectKey, ObjectState, Observation, Write};
 
 const T0: i64 = 1_800_000_000_000;
 

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::render::OutputFormat;
+
 const EXAMPLES: &str = "\
 Examples:
   # Why is my control plane not ready, and when will the controller look again?
@@ -71,18 +73,6 @@ pub struct GlobalArgs {
     /// Timeout for each API request, e.g. 10s (1s to 1h)
     #[arg(long, global = true, value_name = "DURATION", default_value = "15s", value_parser = request_timeout, help_heading = "Global options")]
     pub request_timeout: std::time::Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable table
-    Table,
-    /// Table with extra columns
-    Wide,
-    /// JSON document (NDJSON for `watch`)
-    Json,
-    /// YAML document
-    Yaml,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

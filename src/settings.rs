@@ -3,10 +3,12 @@
 //! to make a decision.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::cli::{Cli, ColorChoice, GlobalArgs, OutputFormat};
+use crate::cli::{Cli, ColorChoice, GlobalArgs, InputFormat, ThresholdArgs};
+use crate::detect::Config;
+use crate::k8s::ClusterTarget;
+use crate::parse::Restrict;
+use crate::render::OutputFormat;
 
 /// What the environment told us, gathered in one place so tests can supply it.
 #[derive(Clone, Debug, Default)]
@@ -30,17 +32,6 @@ impl Env {
             stderr_tty: std::io::stderr().is_terminal(),
         }
     }
-}
-
-/// Where and how to reach the cluster.
-#[derive(Clone, Debug, Default)]
-pub struct ClusterTarget {
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    /// `-n`, if given; otherwise the context's namespace is used (see `k8s::connect`).
-    pub namespace: Option<String>,
-    pub all_namespaces: bool,
-    pub request_timeout: Duration,
 }
 
 /// The resolved settings every command runs with.
@@ -97,6 +88,25 @@ impl Settings {
 
     pub fn is_machine_output(&self) -> bool {
         matches!(self.output, OutputFormat::Json | OutputFormat::Yaml)
+    }
+}
+
+/// The detector's thresholds from the command line.
+pub fn detector_config(t: &ThresholdArgs) -> Config {
+    Config { hot_rate: t.hot_rate, hot_for: t.hot_for, hot_factor: t.hot_factor, ..Config::default() }
+}
+
+impl From<InputFormat> for Restrict {
+    fn from(f: InputFormat) -> Self {
+        use InputFormat as F;
+        match f {
+            F::Auto => Restrict::Any,
+            F::Audit => Restrict::Audit,
+            F::Logs => Restrict::Logs,
+            F::Watch => Restrict::Watch,
+            F::Events => Restrict::Events,
+            F::Metrics => Restrict::Metrics,
+        }
     }
 }
 

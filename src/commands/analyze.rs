@@ -13,13 +13,12 @@ use chrono::Datelike;
 use comfy_table::{Cell, Color};
 use serde::Serialize;
 
-use crate::cli::{AnalyzeArgs, OutputFormat};
-use crate::detect::{
-    self, Config, Detector, Finding, History, Manager, Millis, ObjectKey, Observation, Signal, Summary,
-    Verdict, VerdictChange, WriteScope,
-};
+use crate::cli::AnalyzeArgs;
+use crate::detect::{Config, Detector, Finding, History, Summary, Verdict, VerdictChange};
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::{self, Manager, Millis, ObjectKey, Observation, Signal, WriteScope};
 use crate::parse::{InputOptions, InputParser, ParseReport, Record, RecordBody, Restrict, Verb};
+use crate::render::OutputFormat;
 use crate::render::{self, plot};
 use crate::settings::Settings;
 
@@ -31,7 +30,8 @@ pub async fn run(args: AnalyzeArgs, settings: &Settings) -> Result<ExitStatus> {
         plot::check_path(p).map_err(Error::Usage)?;
     }
     let inputs = open_inputs(&args.files)?;
-    let config = Config { history_buckets: HISTORY_BUCKETS, ..Config::from_thresholds(&args.thresholds) };
+    let config =
+        Config { history_buckets: HISTORY_BUCKETS, ..crate::settings::detector_config(&args.thresholds) };
     let restrict = Restrict::from(args.format);
     let analysis = tokio::task::spawn_blocking(move || analyze(inputs, restrict, config))
         .await
@@ -180,8 +180,8 @@ impl Analysis {
     fn summary_view(&self) -> SummaryView<'_> {
         SummaryView {
             summary: &self.summary,
-            start: self.start.map(detect::rfc3339),
-            end: self.end.map(detect::rfc3339),
+            start: self.start.map(observe::rfc3339),
+            end: self.end.map(observe::rfc3339),
             inputs: &self.inputs,
         }
     }
@@ -315,7 +315,7 @@ struct Scrape {
     input: usize,
     number: u32,
     at: Millis,
-    controllers: std::collections::BTreeMap<String, detect::MetricsSample>,
+    controllers: std::collections::BTreeMap<String, observe::MetricsSample>,
 }
 
 /// The fold: records in, detector state and per-object extras out.
@@ -383,7 +383,7 @@ impl Fold {
                     Observation::write(
                         at,
                         w.object.clone(),
-                        detect::Write {
+                        observe::Write {
                             state: w.state.clone(),
                             create: w.verb == Verb::Create,
                             manager: Some(Manager {
@@ -396,7 +396,10 @@ impl Fold {
                                 .fields
                                 .iter()
                                 .map(|f| {
-                                    detect::FieldChange::new(f.path.clone(), f.value.as_ref().map(value_text))
+                                    observe::FieldChange::new(
+                                        f.path.clone(),
+                                        f.value.as_ref().map(value_text),
+                                    )
                                 })
                                 .collect(),
                         },
@@ -510,7 +513,7 @@ impl Fold {
                     peak_per_minute: e.writes.per_minute.max(e.passes.per_minute).max(e.events.per_minute),
                     hot_periods: hot_ms
                         .iter()
-                        .map(|&(a, b)| Period { from: detect::rfc3339(a), to: detect::rfc3339(b) })
+                        .map(|&(a, b)| Period { from: observe::rfc3339(a), to: observe::rfc3339(b) })
                         .collect(),
                     hot_ms,
                     history: self.det.history(&key).cloned(),
@@ -697,8 +700,8 @@ pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String 
             let cells = 48;
             out.push_str(&format!(
                 "\nTIMELINE {} → {} ({} per cell, activity per second)\n",
-                detect::rfc3339(start),
-                detect::rfc3339(end),
+                observe::rfc3339(start),
+                observe::rfc3339(end),
                 human_secs((end - start) as f64 / 1000.0 / cells as f64)
             ));
             let mut t = render::table(&["object", "timeline", "peak/s"]);
@@ -843,7 +846,7 @@ pub fn plot_data(a: &Analysis, top: usize) -> plot::Plot {
         })
         .collect();
     plot::Plot {
-        title: format!("activity per second from {}", detect::rfc3339(start)),
+        title: format!("activity per second from {}", observe::rfc3339(start)),
         x_label: "seconds".into(),
         span: (end - start) as f64 / 1000.0,
         lines: series,
@@ -903,7 +906,7 @@ mod tests {
         assert_eq!(r.peak_per_second, 10);
         assert_eq!(r.peak_per_minute, 200);
         assert!(r.finding.managers[0].manager.starts_with("legacy (admin"), "{:?}", r.finding.managers);
-        assert_eq!(r.finding.cause, Some(detect::Cause::StatusFlipFlop));
+        assert_eq!(r.finding.cause, Some(crate::detect::Cause::StatusFlipFlop));
         assert_eq!(r.hot_ms.len(), 1);
         assert_eq!(a.inputs[0].unknown.first_lines, vec![201]);
         let text = render_text(&a, 10, false, false);

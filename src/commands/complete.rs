@@ -17,8 +17,9 @@ use kube::config::Kubeconfig;
 
 use crate::cli::{Cli, CompleteArgs};
 use crate::error::{ExitStatus, Result};
+use crate::k8s::ClusterTarget;
 use crate::model::CaptControlPlane;
-use crate::settings::{ClusterTarget, Settings};
+use crate::settings::Settings;
 
 /// Cobra's ShellCompDirective values kubectl understands.
 const DEFAULT: u8 = 0;

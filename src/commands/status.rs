@@ -5,11 +5,12 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{OutputFormat, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::error::{ExitStatus, Result};
 use crate::k8s::{self, snapshot};
 use crate::reconcile::report::{Node, Report, report};
 use crate::reconcile::{Severity, plan};
+use crate::render::OutputFormat;
 use crate::render::{self, Palette, sanitize};
 use crate::settings::Settings;
 

@@ -10,11 +10,13 @@ use comfy_table::{Cell, Color};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::cli::{OutputFormat, WatchArgs};
+use crate::cli::WatchArgs;
 use crate::commands::{emit, note};
-use crate::detect::{Config, Detector, Finding, Summary, Verdict, VerdictChange, rfc3339};
+use crate::detect::{Detector, Finding, Summary, Verdict, VerdictChange};
 use crate::error::{ExitStatus, Result};
 use crate::k8s::watch::{self as sources, SourceState, Update, now_ms};
+use crate::observe::rfc3339;
+use crate::render::OutputFormat;
 use crate::render::{self, Palette, sanitize};
 use crate::settings::Settings;
 
@@ -26,7 +28,7 @@ const METRICS_EVERY: Duration = Duration::from_secs(5);
 const LIVE_ROWS: usize = 40;
 
 /// Whether an observation is about the watched namespace (cluster-scoped objects always are).
-fn in_scope(o: &crate::detect::Observation, namespace: Option<&str>) -> bool {
+fn in_scope(o: &crate::observe::Observation, namespace: Option<&str>) -> bool {
     match (namespace, o.object().and_then(|k| k.namespace.as_deref())) {
         (Some(ns), Some(object_ns)) => ns == object_ns,
         _ => true,
@@ -89,7 +91,7 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
         None => None,
     };
     let mut view = View::new(settings, &args, deadline.is_some());
-    let mut detector = Detector::new(Config::from_thresholds(&args.thresholds));
+    let mut detector = Detector::new(crate::settings::detector_config(&args.thresholds));
     let started = now_ms();
     let stop_at = deadline.map(|d| tokio::time::Instant::now() + d);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -110,7 +112,7 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
                     if !in_scope(&o, scope.as_deref()) {
                         continue;
                     }
-                    if let (Some(t), crate::detect::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
+                    if let (Some(t), crate::observe::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
                         use std::io::Write as _;
                         writeln!(t, "{} {}", now_ms(), write.state.resource_version.as_deref().unwrap_or("-"))?;
                     }
@@ -467,7 +469,8 @@ pub fn table(findings: &[Finding], wide: bool, palette: Palette) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{Manager, ObjectKey, ObjectState, Observation, Write};
+    use crate::detect::Config;
+    use crate::observe::{Manager, ObjectKey, ObjectState, Observation, Write};
 
     #[test]
     fn a_namespaced_watch_keeps_only_its_namespace_and_cluster_scoped_objects() {
@@ -521,7 +524,7 @@ mod tests {
                     subresource: Some("status".into()),
                     time: None,
                 }),
-                changes: vec![crate::detect::FieldChange::new(
+                changes: vec![crate::observe::FieldChange::new(
                     "status.conditions[Ready].reason",
                     Some(reason.into()),
                 )],

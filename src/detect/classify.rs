@@ -4,43 +4,13 @@ use std::time::Duration;
 
 use super::state::{NONE, ObjState, WriteSig};
 use super::window::{EVENTS, RECONCILES, WRITES};
-use super::{Cause, Config, Detector, Millis, ObjectKey, Verdict};
-use crate::reconcile::expected_interval;
-
-/// Whether a changed field is a timestamp or counter, whose change alone means nothing.
-pub fn is_volatile(path: &str) -> bool {
-    let leaf = path.rsplit('.').next().unwrap_or(path);
-    let leaf = leaf.split('[').next().unwrap_or(leaf);
-    matches!(
-        leaf,
-        "lastTransitionTime"
-            | "lastUpdateTime"
-            | "lastHeartbeatTime"
-            | "lastProbeTime"
-            | "renewTime"
-            | "acquireTime"
-            | "observedGeneration"
-            | "timestamp"
-            | "time"
-            | "count"
-            | "resourceVersion"
-    ) || leaf.ends_with("Time")
-        || leaf.ends_with("Timestamp")
-        || leaf.ends_with("Count")
-        || (leaf.ends_with("At") && leaf.len() > 2)
-}
-
-/// The interval the controller should use for this object, for kinds that have one.
-pub fn expected_for(key: &ObjectKey, phase: Option<&str>) -> Option<Duration> {
-    let capt = key.kind == "CAPTControlPlane"
-        && (key.group.is_empty() || key.group == "controlplane.cluster.x-k8s.io");
-    capt.then(|| expected_interval(phase))
-}
+use super::{Cause, Config, Detector, Verdict};
+use crate::observe::Millis;
 
 /// The expected interval at `now`: the shortest of the current phase's and of any phase seen
 /// in the last minute, so an object that flips between phases is judged consistently.
-pub fn expected_at(st: &ObjState, now: Millis) -> Option<Duration> {
-    let current = expected_for(&st.key, st.phase.as_deref())?;
+pub fn expected_at(config: &Config, st: &ObjState, now: Millis) -> Option<Duration> {
+    let current = config.expected_for(&st.key, st.phase.as_deref())?;
     match st.shortest_interval {
         Some((ms, at)) if now - at < 60_000 => Some(current.min(Duration::from_millis(ms as u64))),
         _ => Some(current),
@@ -79,7 +49,7 @@ fn window(config: &Config, st: &ObjState, now: Millis) -> Window {
 
 /// The verdict for one object at `now`, and the expected interval it was judged against.
 pub fn verdict(config: &Config, st: &ObjState, now: Millis) -> (Verdict, Option<Duration>) {
-    let expected = expected_at(st, now);
+    let expected = expected_at(config, st, now);
     let w = window(config, st, now);
     let secs = w.hot_for as f64;
     let need = config.hot_rate * secs;

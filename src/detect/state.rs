@@ -2,13 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::hash::{FxBuild, hash_str};
 use super::window::{EVENTS, History, RECONCILES, Ring, WRITES};
-use super::{
-    Cause, ManagerStat, Millis, ObjectKey, ObjectState, Series, Totals, Verdict, Write,
-    classify::{expected_for, is_volatile},
-    rfc3339,
-};
+use super::{Cause, Config, ManagerStat, Series, Totals, Verdict};
+use crate::hash::{FxBuild, hash_str};
+use crate::observe::{Millis, ObjectKey, ObjectState, Write, rfc3339};
 
 /// Writes remembered for cause classification.
 pub const RECENT: usize = 8;
@@ -20,6 +17,29 @@ pub const RECREATES: usize = 8;
 /// Longest value text kept for evidence.
 const VALUE_CHARS: usize = 48;
 pub const NONE: u32 = u32::MAX;
+
+/// Whether a changed field is a timestamp or counter, whose change alone means nothing.
+pub fn is_volatile(path: &str) -> bool {
+    let leaf = path.rsplit('.').next().unwrap_or(path);
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    matches!(
+        leaf,
+        "lastTransitionTime"
+            | "lastUpdateTime"
+            | "lastHeartbeatTime"
+            | "lastProbeTime"
+            | "renewTime"
+            | "acquireTime"
+            | "observedGeneration"
+            | "timestamp"
+            | "time"
+            | "count"
+            | "resourceVersion"
+    ) || leaf.ends_with("Time")
+        || leaf.ends_with("Timestamp")
+        || leaf.ends_with("Count")
+        || (leaf.ends_with("At") && leaf.len() > 2)
+}
 
 /// Strings seen often (field paths, manager identities) stored once.
 #[derive(Debug, Default)]
@@ -206,7 +226,7 @@ impl ObjState {
         }
     }
 
-    fn set_state(&mut self, at: Millis, state: &ObjectState) -> bool {
+    fn set_state(&mut self, at: Millis, state: &ObjectState, config: &Config) -> bool {
         let moved = matches!((self.generation, state.generation), (Some(a), Some(b)) if b > a);
         if state.generation.is_some() {
             self.generation = state.generation;
@@ -216,7 +236,7 @@ impl ObjState {
         {
             self.phase = Some(p.as_str().into());
         }
-        if let Some(iv) = expected_for(&self.key, self.phase.as_deref()) {
+        if let Some(iv) = config.expected_for(&self.key, self.phase.as_deref()) {
             let ms = iv.as_millis() as i64;
             self.shortest_interval = match self.shortest_interval {
                 Some((old, t)) if old < ms && at - t < 60_000 => Some((old, t)),
@@ -227,9 +247,9 @@ impl ObjState {
         moved
     }
 
-    pub fn record_baseline(&mut self, at: Millis, state: &ObjectState) {
+    pub fn record_baseline(&mut self, at: Millis, state: &ObjectState, config: &Config) {
         self.totals.baselines += 1;
-        self.set_state(at, state);
+        self.set_state(at, state, config);
     }
 
     pub fn record_delete(&mut self, at: Millis) {
@@ -260,14 +280,21 @@ impl ObjState {
         self.count(at, RECONCILES, 1);
     }
 
-    pub fn record_write(&mut self, at: Millis, write: &Write, paths: &mut Interner, managers: &mut Interner) {
+    pub fn record_write(
+        &mut self,
+        at: Millis,
+        write: &Write,
+        config: &Config,
+        paths: &mut Interner,
+        managers: &mut Interner,
+    ) {
         if write.create && self.deleted {
             self.recreates[self.recreate_next as usize] = at;
             self.recreate_next = ((self.recreate_next as usize + 1) % RECREATES) as u8;
         }
         self.totals.writes += 1;
         self.count(at, WRITES, 1);
-        let generation_moved = self.set_state(at, &write.state);
+        let generation_moved = self.set_state(at, &write.state, config);
 
         let mut path_set = 0u64;
         let mut all_paths = 0u64;

@@ -1,6 +1,7 @@
 //! The detector on synthetic streams: exact verdicts and times.
 
 use super::*;
+use crate::observe::{FieldChange, Manager};
 
 const T0: Millis = 1_800_000_000_000; // whole second
 

@@ -7,12 +7,14 @@ pub mod snapshot;
 pub mod watch;
 pub mod writers;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use crate::error::{Error, Result};
 use crate::model::KindInfo;
-use crate::settings::ClusterTarget;
 
 /// A connected client and what it was resolved from.
 #[derive(Clone)]
@@ -30,6 +32,17 @@ impl Kube {
     pub fn list_namespace(&self) -> Option<&str> {
         (!self.all_namespaces).then_some(self.namespace.as_str())
     }
+}
+
+/// Where and how to reach the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterTarget {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// `-n`, if given; otherwise the context's namespace is used (see [`connect`]).
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    pub request_timeout: Duration,
 }
 
 /// Builds a client from `--kubeconfig`/`--context`/`-n` the way kubectl does. Does not contact

@@ -20,11 +20,11 @@ use tokio::sync::mpsc::Sender;
 
 use super::pod_streams::{Action, PodInfo, PodStreams, StreamKey};
 use super::{Kube, Op, classify, error_chain};
-use crate::detect::objects::{EventTracker, ObjectTracker, regarding};
-use crate::detect::{Millis, Observation, WriteScope};
 use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
+use crate::observe::{Millis, Observation, WriteScope};
 use crate::parse::logs::{LineTime, LogOptions, LogStats, LogStream};
+use crate::parse::objects::{EventTracker, ObjectTracker, regarding};
 
 /// Scrapes controller-runtime metrics from `url` every `every`: an API server path (e.g.
 /// `/api/v1/namespaces/capt-system/pods/POD:8080/proxy/metrics`, authorised like any request)
@@ -41,7 +41,7 @@ pub async fn scrape_metrics(kube: Kube, url: String, every: Duration, tx: Sender
                 let at = now_ms();
                 let controllers = samples.len();
                 for m in samples {
-                    let o = Observation { at, signal: crate::detect::Signal::Metrics(m) };
+                    let o = Observation { at, signal: crate::observe::Signal::Metrics(m) };
                     if tx.send(Update::Observe(Box::new(o))).await.is_err() {
                         return;
                     }

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::NamespaceResourceScope;
@@ -206,6 +207,25 @@ resource!(
     },
     NamespaceResourceScope
 );
+
+// The intervals are CAPTEP-0016's: the controller's contract, read by the reconcile logic and
+// by the detector's default yardstick.
+
+/// Requeue after a pass that ends Ready.
+pub const READY_INTERVAL: Duration = Duration::from_secs(30);
+/// Requeue after a serious error (Failed status).
+pub const ERROR_INTERVAL: Duration = Duration::from_secs(10);
+/// Requeue while initialising or waiting for something transient.
+pub const INIT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The interval a controller following CAPTEP-0016 uses for an object in `phase`.
+pub fn expected_interval(phase: Option<&str>) -> Duration {
+    match phase {
+        Some("Ready") => READY_INTERVAL,
+        Some("Failed") => ERROR_INTERVAL,
+        _ => INIT_INTERVAL,
+    }
+}
 
 #[cfg(test)]
 mod tests {

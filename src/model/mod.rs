@@ -14,8 +14,8 @@ pub use cluster::{Cluster, ClusterSpec, ClusterStatus};
 pub use condition::{Condition, find_condition};
 pub use control_plane::{
     ApiEndpoint, CaptCluster, CaptControlPlane, CaptControlPlaneSpec, CaptControlPlaneStatus,
-    CaptControlPlaneTemplate, ControlPlaneConfig, EndpointAccess, WorkspaceStatus, WorkspaceTemplateRef,
-    WorkspaceTemplateStatus,
+    CaptControlPlaneTemplate, ControlPlaneConfig, ERROR_INTERVAL, EndpointAccess, INIT_INTERVAL,
+    READY_INTERVAL, WorkspaceStatus, WorkspaceTemplateRef, WorkspaceTemplateStatus, expected_interval,
 };
 pub use workspace::{
     SecretRef, Workspace, WorkspaceRef, WorkspaceSpec, WorkspaceState, WorkspaceTemplate,

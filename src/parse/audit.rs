@@ -297,7 +297,7 @@ impl AuditState {
 
 /// The object's state; a Secret's phase (it has none, but a hostile body may) is a value too.
 fn state_of(body: &Value, secret: bool) -> ObjectState {
-    let mut state = crate::detect::objects::state_of(body);
+    let mut state = super::objects::state_of(body);
     if secret {
         state.phase = None;
     }

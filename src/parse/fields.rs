@@ -149,7 +149,7 @@ pub fn to_map(leaves: &[Leaf]) -> Leaves {
     leaves.iter().map(|l| (l.path.clone(), l.hash)).collect()
 }
 
-pub use crate::detect::objects::phase_of;
+pub use super::objects::phase_of;
 
 #[cfg(test)]
 mod tests {

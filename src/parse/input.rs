@@ -28,20 +28,6 @@ pub enum Restrict {
     Metrics,
 }
 
-impl From<crate::cli::InputFormat> for Restrict {
-    fn from(f: crate::cli::InputFormat) -> Self {
-        use crate::cli::InputFormat as F;
-        match f {
-            F::Auto => Restrict::Any,
-            F::Audit => Restrict::Audit,
-            F::Logs => Restrict::Logs,
-            F::Watch => Restrict::Watch,
-            F::Events => Restrict::Events,
-            F::Metrics => Restrict::Metrics,
-        }
-    }
-}
-
 /// How to read an input.
 #[derive(Clone, Copy, Debug)]
 pub struct InputOptions {

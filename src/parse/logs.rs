@@ -1,7 +1,7 @@
 //! controller-runtime log lines in the three encodings seen in the wild (zap JSON, zap console,
 //! klog text), optionally wrapped in a CRI/containerd or `kubectl logs --timestamps` prefix or a
 //! Docker json-file envelope. Each line becomes a [`LogRecord`]; a reconcile pass becomes a
-//! [`detect::Observation`](crate::detect::Observation) via [`LogRecord::observation`].
+//! [`Observation`](crate::observe::Observation) via [`LogRecord::observation`].
 //!
 //! Lines that look like a supported format but are broken are counted as malformed, other
 //! lines as unrecognised, each with the first few line numbers. Nothing here panics on input.
@@ -11,7 +11,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::lines::{LineSplitter, MAX_LINE_BYTES};
-use crate::detect::{Millis, ObjectKey, Observation};
+use crate::observe::{Millis, ObjectKey, Observation};
 
 /// Line numbers kept per kind of failure.
 const FIRST_LINES: usize = 5;

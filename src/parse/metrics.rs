@@ -97,7 +97,7 @@ fn parse_labels<'a>(mut s: &'a str, out: &mut BTreeMap<String, String>) -> Resul
 /// Adds one sample to the per-controller totals of a scrape (`controller` label, else the
 /// workqueue's `name`). Series the detector does not use are ignored.
 pub fn accumulate(
-    controllers: &mut BTreeMap<String, crate::detect::MetricsSample>,
+    controllers: &mut BTreeMap<String, crate::observe::MetricsSample>,
     name: &str,
     labels: &BTreeMap<String, String>,
     value: f64,
@@ -115,7 +115,7 @@ pub fn accumulate(
     let controller = labels.get("controller").or_else(|| labels.get("name")).cloned().unwrap_or_default();
     let m = controllers
         .entry(controller.clone())
-        .or_insert_with(|| crate::detect::MetricsSample { controller, ..Default::default() });
+        .or_insert_with(|| crate::observe::MetricsSample { controller, ..Default::default() });
     let add = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.unwrap_or(0.0) + v);
     if slot == "workqueue_adds_total" {
         add(&mut m.workqueue_adds, value);
@@ -132,14 +132,14 @@ const PROCESS: &str = "\0process";
 
 /// The controllers of a complete scrape, each with the process start time when it had one.
 pub fn with_process_start(
-    mut controllers: BTreeMap<String, crate::detect::MetricsSample>,
-) -> Vec<crate::detect::MetricsSample> {
+    mut controllers: BTreeMap<String, crate::observe::MetricsSample>,
+) -> Vec<crate::observe::MetricsSample> {
     let start = controllers.remove(PROCESS).and_then(|p| p.process_start);
-    controllers.into_values().map(|m| crate::detect::MetricsSample { process_start: start, ..m }).collect()
+    controllers.into_values().map(|m| crate::observe::MetricsSample { process_start: start, ..m }).collect()
 }
 
 /// One scrape's text as per-controller samples, with the number of lines that did not parse.
-pub fn scrape(text: &str) -> (Vec<crate::detect::MetricsSample>, usize) {
+pub fn scrape(text: &str) -> (Vec<crate::observe::MetricsSample>, usize) {
     let mut controllers = BTreeMap::new();
     let mut malformed = 0;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {

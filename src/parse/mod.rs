@@ -18,6 +18,7 @@ pub mod lines;
 pub mod log_lines;
 pub mod logs;
 pub mod metrics;
+pub mod objects;
 pub mod scan;
 pub mod watch_dump;
 
@@ -27,7 +28,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-pub use crate::detect::{ObjectKey, ObjectState};
+pub use crate::observe::{ObjectKey, ObjectState};
 
 pub use fields::ChangedField;
 pub use format::Format;
@@ -408,7 +409,7 @@ fn known_group(kind: &str) -> &'static str {
 /// Returns a short, printable excerpt of raw input for messages.
 pub fn excerpt(bytes: &[u8]) -> String {
     let s = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]);
-    crate::render::sanitize(&s)
+    crate::sanitize::sanitize(&s)
 }
 
 #[cfg(test)]

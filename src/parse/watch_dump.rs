@@ -103,7 +103,7 @@ impl WatchState {
         let leaves = fields::flatten(obj, secret);
         let rv = s("/metadata/resourceVersion").map(str::to_string);
         let uid = s("/metadata/uid").map(str::to_string);
-        let mut state = crate::detect::objects::state_of(obj);
+        let mut state = super::objects::state_of(obj);
         if secret {
             // A Secret has no phase; one in a hostile dump would be a value.
             state.phase = None;

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use super::names::Names;
 use super::writes::patch;
 use super::{
-    ERROR_INTERVAL, FieldChange, Finding, INIT_INTERVAL, ObjectRef, Operation, Outcome, Phase, Plan, Requeue,
-    Severity, Snapshot, Write, WriteBody,
+    FieldChange, Finding, ObjectRef, Operation, Outcome, Phase, Plan, Requeue, Severity, Snapshot, Write,
+    WriteBody,
 };
-use crate::model::{ApiEndpoint, CP_FINALIZER, WorkspaceTemplateApply};
+use crate::model::{ApiEndpoint, CP_FINALIZER, ERROR_INTERVAL, INIT_INTERVAL, WorkspaceTemplateApply};
 
 fn phase_of(snap: &Snapshot) -> Option<Phase> {
     match snap.control_plane.status.as_ref()?.phase.as_deref()? {

@@ -63,21 +63,3 @@ impl Requeue {
         }
     }
 }
-
-use std::time::Duration;
-
-/// Requeue after a pass that ends Ready.
-pub const READY_INTERVAL: Duration = Duration::from_secs(30);
-/// Requeue after a serious error (Failed status).
-pub const ERROR_INTERVAL: Duration = Duration::from_secs(10);
-/// Requeue while initialising or waiting for something transient.
-pub const INIT_INTERVAL: Duration = Duration::from_secs(5);
-
-/// The interval a controller following CAPTEP-0016 uses for an object in `phase`.
-pub fn expected_interval(phase: Option<&str>) -> Duration {
-    match phase {
-        Some("Ready") => READY_INTERVAL,
-        Some("Failed") => ERROR_INTERVAL,
-        _ => INIT_INTERVAL,
-    }
-}

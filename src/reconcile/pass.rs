@@ -20,11 +20,12 @@ use super::status::{
 };
 use super::writes::patch;
 use super::{
-    ERROR_INTERVAL, Finding, INIT_INTERVAL, ObjectRef, Operation, Outcome, Phase, Plan, READY_INTERVAL,
-    Requeue, SecretInfo, Severity, Snapshot, Write, findings, secrets,
+    Finding, ObjectRef, Operation, Outcome, Phase, Plan, Requeue, SecretInfo, Severity, Snapshot, Write,
+    findings, secrets,
 };
 use crate::model::{
-    ApiEndpoint, CP_FINALIZER, CaptControlPlane, Cluster, REGION_ANNOTATION, WorkspaceTemplateApply,
+    ApiEndpoint, CP_FINALIZER, CaptControlPlane, Cluster, ERROR_INTERVAL, INIT_INTERVAL, READY_INTERVAL,
+    REGION_ANNOTATION, WorkspaceTemplateApply,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 

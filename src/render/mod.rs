@@ -4,15 +4,25 @@
 pub mod palette;
 pub mod plan;
 pub mod plot;
-pub mod sanitize;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
-
+pub use crate::sanitize::sanitize;
 pub use palette::Palette;
-pub use sanitize::sanitize;
+
+/// What `-o` asks for (a clap value enum: its doc lines are the `--help` text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable table
+    Table,
+    /// Table with extra columns
+    Wide,
+    /// JSON document (NDJSON for `watch`)
+    Json,
+    /// YAML document
+    Yaml,
+}
 
 /// Serialises a view as pretty JSON with a trailing newline.
 pub fn to_json<T: Serialize + ?Sized>(view: &T) -> Result<String, serde_json::Error> {

@@ -1,5 +1,6 @@
 use super::*;
-use crate::detect::{Config, Detector, Signal, Verdict};
+use crate::detect::{Config, Detector, Verdict};
+use crate::observe::Signal;
 
 fn parser() -> LogParser {
     LogParser::new(LogOptions { year: 2025 })

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::hash::{FxBuild, hash_str};
-use super::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, Write};
+use super::group_of;
+use crate::hash::{FxBuild, hash_str};
+use crate::observe::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, Write};
 
 /// Longest value text reported as is.
 const SHORT: usize = 64;
@@ -29,11 +30,6 @@ pub fn key_of(obj: &Value) -> Option<ObjectKey> {
         ns,
         name,
     ))
-}
-
-/// `apps/v1` → `apps`; `v1` → ``.
-pub fn group_of(api_version: &str) -> &str {
-    api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
 fn is_secret(key: &ObjectKey) -> bool {
@@ -184,7 +180,7 @@ fn version_of(key: &ObjectKey, obj: &Value) -> Version {
                         .and_then(Value::as_str)
                         .filter(|s| !s.is_empty())
                         .map(str::to_string),
-                    time: e.get("time").and_then(Value::as_str).and_then(crate::parse::logs::parse_time),
+                    time: e.get("time").and_then(Value::as_str).and_then(super::logs::parse_time),
                     fields: e.get("fieldsV1").map_or(0, |f| hash_str(&f.to_string())),
                 })
                 .collect()
@@ -377,7 +373,7 @@ pub fn regarding(ev: &Value) -> Option<ObjectKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Signal;
+    use crate::observe::Signal;
     use serde_json::json;
 
     fn cp(rv: &str, reason: &str, time: &str, fields_tag: &str) -> Value {
