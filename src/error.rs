@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::render::sanitize;
+use crate::sanitize::sanitize;
 
 /// How a command ended, when it did not fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
