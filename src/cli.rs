@@ -263,15 +263,20 @@ pub enum InputFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
-    /// Files to read; - for stdin
+    /// Files, directories (read recursively) or .tar/.tar.gz archives; - for stdin. gzip, zstd
+    /// and bzip2 compression is undone by content
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Force the input format instead of detecting it
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub format: InputFormat,
-    /// Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file
+    /// Draw the timeline of the top objects (one heat strip each, HOT periods marked) to an .svg file
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// The time pasted kubectl output was taken (its ages are relative), RFC 3339; default: each
+    /// file's modification time (stdin: now)
+    #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// How many objects the table, timeline and plot show (1 to 10000)
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = top)]
     pub top: usize,
@@ -354,6 +359,12 @@ fn hot_rate(s: &str) -> Result<f64, String> {
 
 fn hot_factor(s: &str) -> Result<f64, String> {
     number_in(s, 1.0, 1000.0, "the accepted range is 1 to 1000 (times the expected rate)")
+}
+
+fn rfc3339(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{e}; expected RFC 3339, e.g. 2026-11-30T12:00:00Z"))
 }
 
 fn top(s: &str) -> Result<usize, String> {

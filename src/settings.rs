@@ -45,6 +45,9 @@ pub struct Settings {
     pub color_stderr: bool,
     /// Show spinners and progress on stderr.
     pub progress: bool,
+    /// Show a progress bar on stderr while reading files: a terminal on stderr and the data
+    /// not piped as JSON/YAML (a table, or any format onto a terminal), no `-v`.
+    pub read_progress: bool,
     /// Redraw tables in place (stdout is a terminal and the format is a table).
     pub live: bool,
     pub verbose: u8,
@@ -76,6 +79,7 @@ impl Settings {
             color,
             color_stderr,
             progress: env.stderr_tty && global.verbose == 0 && tabular,
+            read_progress: env.stderr_tty && global.verbose == 0 && (tabular || env.stdout_tty),
             live: env.stdout_tty && tabular,
             verbose: global.verbose,
         }

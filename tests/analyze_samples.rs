@@ -23,7 +23,7 @@ fn real_samples_parse_cleanly_and_are_not_hot() {
     assert!(files.len() >= 9, "expected the nine samples, found {files:?}");
     for path in files {
         let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let input = Input { name: path.display().to_string(), reader: Box::new(file), year: 2025 };
+        let input = Input::new(&path.display().to_string(), Box::new(file), 2025);
         let a = analyze(vec![input], Restrict::Any, Config { history_buckets: 64, ..Config::default() })
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let r = &a.inputs[0];

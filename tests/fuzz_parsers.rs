@@ -267,8 +267,8 @@ proptest! {
     #[test]
     fn whole_analysis_never_panics(f in 0usize..FIXTURES.len(), g in 0usize..FIXTURES.len(), muts in prop::collection::vec(mutation(), 0..6)) {
         let inputs = vec![
-            Input { name: "a".into(), reader: Box::new(std::io::Cursor::new(mutate(FIXTURES[f], &muts))), year: 2026 },
-            Input { name: "b".into(), reader: Box::new(std::io::Cursor::new(FIXTURES[g].to_vec())), year: 2026 },
+            Input::new("a", Box::new(std::io::Cursor::new(mutate(FIXTURES[f], &muts))), 2026),
+            Input::new("b", Box::new(std::io::Cursor::new(FIXTURES[g].to_vec())), 2026),
         ];
         let a = analyze(inputs, Restrict::Any, Config { history_buckets: 32, ..Config::default() }).unwrap();
         let _ = kubectl_capt::commands::analyze::render_text(&a, 5, true, false);

@@ -9,15 +9,22 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use chrono::Datelike;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Datelike, Utc};
 use comfy_table::{Cell, Color};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::AnalyzeArgs;
 use crate::detect::{Config, Detector, Finding, History, Summary, Verdict, VerdictChange};
 use crate::error::{Error, ExitStatus, Result};
 use crate::observe::{self, Manager, Millis, ObjectKey, Observation, Signal, WriteScope};
-use crate::parse::{InputOptions, InputParser, ParseReport, Record, RecordBody, Restrict, Verb};
+use crate::parse::container::{self, ByteCounter, Compression};
+use crate::parse::{
+    InputOptions, InputParser, ParseReport, Record, RecordBody, Reference, ReferenceFrom, Restrict, Verb,
+};
 use crate::render::OutputFormat;
 use crate::render::{self, plot};
 use crate::settings::Settings;
@@ -29,13 +36,24 @@ pub async fn run(args: AnalyzeArgs, settings: &Settings) -> Result<ExitStatus> {
     if let Some(p) = &args.plot {
         plot::check_path(p).map_err(Error::Usage)?;
     }
-    let inputs = open_inputs(&args.files)?;
     let config =
         Config { history_buckets: HISTORY_BUCKETS, ..crate::settings::detector_config(&args.thresholds) };
     let restrict = Restrict::from(args.format);
-    let analysis = tokio::task::spawn_blocking(move || analyze(inputs, restrict, config))
-        .await
-        .map_err(|e| Error::Other(anyhow::anyhow!("analysis stopped: {e}")))??;
+    if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        return Err(Error::Usage("- (stdin) can be given only once".into()));
+    }
+    let progress = Progress::start(settings.read_progress, container::total_size(&args.files));
+    let (files, now, counter, records) =
+        (args.files.clone(), args.now, progress.counter.clone(), progress.records.clone());
+    // Opening reads archives (their members are unpacked up front): off the async runtime too.
+    let analysis = tokio::task::spawn_blocking(move || {
+        let inputs = open_inputs(&files, now, &counter)?;
+        analyze_counting(inputs, restrict, config, &records)
+    })
+    .await
+    .map_err(|e| Error::Other(anyhow::anyhow!("analysis stopped: {e}")));
+    progress.finish();
+    let analysis = analysis??;
 
     if let Some(path) = &args.plot {
         let svg = plot::svg(&plot_data(&analysis, args.top)).map_err(|e| Error::Other(anyhow::anyhow!(e)))?;
@@ -71,41 +89,111 @@ pub async fn run(args: AnalyzeArgs, settings: &Settings) -> Result<ExitStatus> {
     Ok(if analysis.any_hot() { ExitStatus::Findings } else { ExitStatus::Ok })
 }
 
-/// One input to read: its name (for the report), the reader, and the year klog lines are in.
+/// One input to read: its name (for the report), the reader, the year klog lines are in, and
+/// what kubectl ages in it are relative to.
 pub struct Input {
     pub name: String,
     pub reader: Box<dyn Read + Send>,
     pub year: i32,
+    pub reference: Option<Reference>,
+    /// A container log of a cluster dump (other programs' lines are not relevant).
+    pub container_log: bool,
+    /// How it was stored (already undone in `reader`), for the footer.
+    pub compression: Option<Compression>,
 }
 
-fn open_inputs(files: &[PathBuf]) -> Result<Vec<Input>> {
-    let this_year = chrono::Utc::now().year();
-    let mut stdin_used = false;
+impl Input {
+    /// A plain input without a reference time.
+    pub fn new(name: &str, reader: Box<dyn Read + Send>, year: i32) -> Self {
+        Input {
+            name: name.to_string(),
+            reader,
+            year,
+            reference: None,
+            container_log: false,
+            compression: None,
+        }
+    }
+}
+
+/// Every file (directories recursively, archives member by member, compression undone), each
+/// with its reference time: `--now`, else its modification time, else (stdin) the time now.
+fn open_inputs(files: &[PathBuf], now: Option<DateTime<Utc>>, counter: &ByteCounter) -> Result<Vec<Input>> {
+    let read_time = Utc::now();
     let mut out = Vec::new();
     for f in files {
-        if f.as_os_str() == "-" {
-            if stdin_used {
-                return Err(Error::Usage("- (stdin) can be given only once".into()));
-            }
-            stdin_used = true;
-            out.push(Input { name: "-".into(), reader: Box::new(std::io::stdin()), year: this_year });
-            continue;
+        let opened = if f.as_os_str() == "-" {
+            container::open_stream_input("-", Box::new(std::io::stdin()), counter)
+        } else {
+            container::open_path(f, counter)
         }
-        let file = std::fs::File::open(f)
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", f.display())))?;
-        let meta =
-            file.metadata().map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", f.display())))?;
-        if meta.is_dir() {
-            return Err(Error::Usage(format!("{} is a directory; give the files in it", f.display())));
+        .map_err(|e| Error::Other(anyhow::anyhow!("{e}")))?;
+        if opened.is_empty() && f.as_os_str() != "-" {
+            return Err(Error::Other(anyhow::anyhow!("cannot read {}: no files in it", display(f))));
         }
-        let year = meta
-            .modified()
-            .ok()
-            .map(|t| chrono::DateTime::<chrono::Utc>::from(t).year())
-            .unwrap_or(this_year);
-        out.push(Input { name: display(f), reader: Box::new(file), year });
+        for o in opened {
+            let reference = match (now, o.modified) {
+                (Some(at), _) => Reference { at, from: ReferenceFrom::Flag },
+                (None, Some(at)) => Reference { at, from: ReferenceFrom::Modified },
+                (None, None) => Reference { at: read_time, from: ReferenceFrom::ReadTime },
+            };
+            out.push(Input {
+                name: o.name,
+                reader: o.reader,
+                year: o.modified.unwrap_or(read_time).year(),
+                reference: Some(reference),
+                container_log: o.container_log,
+                compression: o.compression,
+            });
+        }
     }
     Ok(out)
+}
+
+/// The progress bar on stderr while reading: bytes of the total (files) or bytes and records
+/// (stdin), redrawn from shared counters by a timer so the reading thread never waits for it.
+struct Progress {
+    bar: ProgressBar,
+    counter: ByteCounter,
+    records: Arc<AtomicU64>,
+    poll: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(show: bool, total: Option<u64>) -> Self {
+        let counter = ByteCounter::default();
+        let records = Arc::new(AtomicU64::new(0));
+        if !show {
+            return Progress { bar: ProgressBar::hidden(), counter, records, poll: None };
+        }
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+        let template = if total.is_some() {
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}"
+        } else {
+            "{spinner} {bytes} read, {bytes_per_sec} {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        let poll = tokio::spawn({
+            let (bar, counter, records) = (bar.clone(), counter.clone(), records.clone());
+            async move {
+                loop {
+                    bar.set_position(counter.get());
+                    bar.set_message(format!("{} records", records.load(Ordering::Relaxed)));
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                }
+            }
+        });
+        Progress { bar, counter, records, poll: Some(poll) }
+    }
+
+    fn finish(self) {
+        if let Some(p) = self.poll {
+            p.abort();
+        }
+        self.bar.finish_and_clear();
+    }
 }
 
 fn display(p: &Path) -> String {
@@ -190,12 +278,32 @@ impl Analysis {
 /// Reads every input to the end and folds the records through the detector, in time order
 /// across inputs (each input is assumed to be roughly in time order, as logs are).
 pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result<Analysis> {
+    analyze_counting(inputs, restrict, config, &AtomicU64::new(0))
+}
+
+/// [`analyze`], counting the records read into `records` (for the progress bar).
+pub fn analyze_counting(
+    inputs: Vec<Input>,
+    restrict: Restrict,
+    config: Config,
+    records: &AtomicU64,
+) -> Result<Analysis> {
     let mut sources = Vec::new();
     for i in inputs {
-        let parser = InputParser::new(&i.name, i.reader, InputOptions::new(restrict, i.year))
+        let options = InputOptions {
+            reference: i.reference,
+            container_log: i.container_log,
+            ..InputOptions::new(restrict, i.year)
+        };
+        let parser = InputParser::new(&i.name, i.reader, options)
             .map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", i.name)))?;
-        sources.push(Source { parser: Peekable { parser, next: None }, last_at: None });
+        sources.push(Source {
+            parser: Peekable { parser, next: None },
+            last_at: None,
+            compression: i.compression,
+        });
     }
+    let mut read: u64 = 0;
     let mut fold = Fold::new(config);
     loop {
         let mut best: Option<(usize, Millis)> = None;
@@ -210,6 +318,10 @@ pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result
         let Some((i, _)) = best else { break };
         let s = &mut sources[i];
         let Some(record) = s.parser.next() else { continue };
+        read += 1;
+        if read.is_multiple_of(1024) {
+            records.store(read, Ordering::Relaxed);
+        }
         let at = record.at.map(|t| t.timestamp_millis()).or(s.last_at).or(fold.end).unwrap_or(0);
         s.last_at = Some(at);
         // An audit log shows every write from its first record on; a watch dump, the writes of
@@ -229,13 +341,22 @@ pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result
         }
         fold.record(i, &record, at);
     }
-    let inputs = sources.into_iter().map(|s| s.parser.into_report()).collect();
+    records.store(read, Ordering::Relaxed);
+    let inputs = sources
+        .into_iter()
+        .map(|s| {
+            let mut r = s.parser.into_report();
+            r.compression = s.compression.map(|c| c.as_str().to_string());
+            r
+        })
+        .collect();
     Ok(fold.finish(inputs))
 }
 
 struct Source {
     parser: Peekable,
     last_at: Option<Millis>,
+    compression: Option<Compression>,
 }
 
 /// An input parser with one record of look-ahead (keeps access to the report).
@@ -418,7 +539,11 @@ impl Fold {
             RecordBody::Event(ev) => {
                 let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
                 self.extra.entry(ev.object.clone()).or_default().events.add(at, n);
-                Observation::events(at, ev.object.clone(), n, Some(ev.reason.clone()))
+                let reason = match &ev.source {
+                    Some(src) => format!("{} from {src}", ev.reason),
+                    None => ev.reason.clone(),
+                };
+                Observation::events(at, ev.object.clone(), n, Some(reason))
             }
             RecordBody::Sample(s) => {
                 self.sample(input, s, r.at.map(|t| t.timestamp_millis()).unwrap_or(at));
@@ -768,8 +893,9 @@ pub fn footer(inputs: &[ParseReport]) -> String {
     for r in inputs {
         let kinds: Vec<String> = r.records.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let read = if kinds.is_empty() { "no records".to_string() } else { kinds.join(", ") };
+        let stored = r.compression.as_deref().map_or(String::new(), |c| format!(", {c}-compressed"));
         out.push_str(&format!(
-            "{}: {} ({} lines): {read}",
+            "{}: {}{stored} ({} lines): {read}",
             render::sanitize(&r.source),
             r.format.as_str(),
             r.lines
@@ -815,6 +941,9 @@ pub fn footer(inputs: &[ParseReport]) -> String {
         if let Some(n) = &r.note {
             out.push_str(&format!("  {}\n", render::sanitize(n)));
         }
+        if let Some(at) = &r.ages_relative_to {
+            out.push_str(&format!("  kubectl ages read relative to {}\n", render::sanitize(at)));
+        }
     }
     out
 }
@@ -858,11 +987,7 @@ mod tests {
     use super::*;
 
     fn input(name: &str, text: &str) -> Input {
-        Input {
-            name: name.into(),
-            reader: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
-            year: 2026,
-        }
+        Input::new(name, Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), 2026)
     }
 
     fn audit_line(id: usize, at_ms: i64, reason: &str) -> String {

@@ -159,8 +159,9 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
         return (
             Some(Cause::EventStorm),
             vec![format!(
-                "{} Events in the last minute (client-go dampens repeated Events; the real rate is higher)",
-                w.e60
+                "{} Events in the last minute{} (client-go dampens repeated Events; the real rate is higher)",
+                w.e60,
+                st.main_event_reason().map_or(String::new(), |e| format!(", mostly {e}"))
             )],
         );
     }
@@ -299,7 +300,8 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
         };
     }
     if w.e60 > 0 {
-        return (Some(Cause::EventStorm), vec![format!("{} Events in the last minute", w.e60)]);
+        let last = st.main_event_reason().map_or(String::new(), |e| format!(", mostly {e}"));
+        return (Some(Cause::EventStorm), vec![format!("{} Events in the last minute{last}", w.e60)]);
     }
     (None, Vec::new())
 }

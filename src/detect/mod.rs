@@ -443,7 +443,7 @@ impl Detector {
             }
             Signal::Baseline { state, .. } => st.record_baseline(obs.at, state, &self.config),
             Signal::Reconcile { reconcile_id, .. } => st.record_reconcile(obs.at, reconcile_id.as_deref()),
-            Signal::Events { count, .. } => st.record_events(obs.at, *count),
+            Signal::Events { count, reason, .. } => st.record_events(obs.at, *count, reason.as_deref()),
             Signal::Delete { .. } => st.record_delete(obs.at),
             Signal::Metrics(_) | Signal::Coverage { .. } => {}
         }

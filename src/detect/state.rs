@@ -14,6 +14,8 @@ const CHANGED: usize = 8;
 const RECONCILE_IDS: usize = 4;
 /// Recreates (a create after a delete of the same name) remembered.
 pub const RECREATES: usize = 8;
+/// Event reasons counted per object.
+const EVENT_REASONS: usize = 4;
 /// Longest value text kept for evidence.
 const VALUE_CHARS: usize = 48;
 pub const NONE: u32 = u32::MAX;
@@ -152,6 +154,9 @@ pub struct ObjState {
     /// When the object was created again after a delete (ring, `i64::MIN` empty).
     recreates: [Millis; RECREATES],
     recreate_next: u8,
+    /// Event reasons and sources (`BackOff from kubelet`) with their counts, the few largest
+    /// kept, for the evidence.
+    pub event_reasons: Vec<(Box<str>, u64)>,
     /// The headline field of the last writes and its last two distinct values (evidence for a
     /// flip-flop without keeping a history of values).
     pub head_path: u32,
@@ -191,6 +196,7 @@ impl ObjState {
             reconcile_next: 0,
             recreates: [i64::MIN; RECREATES],
             recreate_next: 0,
+            event_reasons: Vec::new(),
             head_path: NONE,
             head_cur: String::new(),
             head_prev: String::new(),
@@ -259,9 +265,22 @@ impl ObjState {
         self.count(at, WRITES, 1);
     }
 
-    pub fn record_events(&mut self, at: Millis, count: u32) {
+    pub fn record_events(&mut self, at: Millis, count: u32, reason: Option<&str>) {
         if count == 0 {
             return;
+        }
+        if let Some(r) = reason.filter(|r| !r.is_empty()) {
+            match self.event_reasons.iter_mut().find(|(k, _)| &**k == r) {
+                Some((_, n)) => *n += u64::from(count),
+                None => {
+                    let entry = (r.chars().take(120).collect::<String>().into_boxed_str(), u64::from(count));
+                    if self.event_reasons.len() < EVENT_REASONS {
+                        self.event_reasons.push(entry);
+                    } else if let Some(min) = self.event_reasons.iter_mut().min_by_key(|(_, n)| *n) {
+                        *min = entry;
+                    }
+                }
+            }
         }
         self.totals.events += u64::from(count);
         self.count(at, EVENTS, count);
@@ -390,6 +409,11 @@ impl ObjState {
     }
 
     /// The remembered writes at or after `since`, oldest first.
+    /// The Event reason seen most often (`SecretError from capt-controller`).
+    pub fn main_event_reason(&self) -> Option<&str> {
+        self.event_reasons.iter().max_by_key(|(_, n)| *n).map(|(r, _)| &**r)
+    }
+
     /// Recreates at or after `since`.
     pub fn recreates_since(&self, since: Millis) -> usize {
         self.recreates.iter().filter(|&&t| t != i64::MIN && t >= since).count()
@@ -438,6 +462,7 @@ impl ObjState {
             + k.namespace.as_ref().map_or(0, String::capacity)
             + k.name.capacity()
             + self.phase.as_ref().map_or(0, |p| p.len())
+            + self.event_reasons.iter().map(|(r, _)| r.len() + 24).sum::<usize>()
             + self.head_cur.capacity()
             + self.head_prev.capacity()
             + self.history.as_ref().map_or(0, |h| std::mem::size_of::<History>() + h.buckets.capacity() * 12)

@@ -169,6 +169,28 @@ fn open_into(
     open_stream(name, reader, modified(&meta), container_log, out).map_err(|e| open_error(path, e))
 }
 
+/// The bytes on disk under `paths` (directories recursively), for a progress bar; `None` when
+/// one is stdin.
+pub fn total_size(paths: &[PathBuf]) -> Option<u64> {
+    fn size(p: &Path, depth: usize) -> u64 {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => m.len(),
+            Ok(m) if m.is_dir() && depth < MAX_DEPTH => std::fs::read_dir(p)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| size(&e.path(), depth + 1))
+                .sum(),
+            _ => 0,
+        }
+    }
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return None;
+    }
+    Some(paths.iter().map(|p| size(p, 0)).sum())
+}
+
 /// Opens stdin (or any stream): decompressed; an archive expanded.
 pub fn open_stream_input(
     name: &str,

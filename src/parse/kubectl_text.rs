@@ -86,6 +86,8 @@ struct Seen {
 pub struct KubectlText {
     block: Block,
     command: Command,
+    /// The command line has not been used by a table yet (one command, one table).
+    command_fresh: bool,
     /// Print clock of the last row (ms, relative).
     clock: i64,
     seen: HashMap<String, Seen>,
@@ -98,6 +100,7 @@ impl Default for KubectlText {
         KubectlText {
             block: Block::None,
             command: Command::default(),
+            command_fresh: false,
             clock: 0,
             seen: HashMap::new(),
             pending: Vec::new(),
@@ -492,11 +495,16 @@ impl KubectlText {
     fn start(&mut self, text: &str, report: &mut ParseReport) -> bool {
         if let Some(cmd) = command_line(text) {
             self.command = cmd;
+            self.command_fresh = true;
             report.ignored += 1;
             self.used = true;
             return true;
         }
         if let Some((events, cols)) = table_header(text) {
+            // A command line names the table right below it, not a later one.
+            if !std::mem::take(&mut self.command_fresh) {
+                self.command = Command::default();
+            }
             report.ignored += 1;
             self.used = true;
             self.block = if events { Block::Events(cols) } else { Block::Objects(cols) };
