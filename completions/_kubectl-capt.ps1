@@ -133,7 +133,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-capt' -ScriptBlock {
         }
         'kubectl-capt;analyze' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Force the input format instead of detecting it')
-            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the timeline of the top objects (one heat strip each, HOT periods marked) to an .svg file')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'The time pasted kubectl output was taken (its ages are relative), RFC 3339; default: each file''s modification time (stdin: now)')
             [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'How many objects the table, timeline and plot show (1 to 10000)')
             [CompletionResult]::new('--hot-rate', '--hot-rate', [CompletionResultType]::ParameterName, 'HOT: at least this many writes or passes per second (more than 0, at most 1000)...')
             [CompletionResult]::new('--hot-for', '--hot-for', [CompletionResultType]::ParameterName, '...sustained this long (whole seconds, 1s to 60s)')

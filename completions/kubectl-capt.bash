@@ -169,7 +169,7 @@ _kubectl__capt() {
             return 0
             ;;
         kubectl__capt__subcmd__analyze)
-            opts="-n -A -o -v -h -V --format --plot --top --hot-rate --hot-for --hot-factor --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
+            opts="-n -A -o -v -h -V --format --plot --now --top --hot-rate --hot-for --hot-factor --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +180,10 @@ _kubectl__capt() {
                     return 0
                     ;;
                 --plot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -125,7 +125,8 @@ logs\t'Controller logs: zap console, zap JSON, klog (CRI prefixes allowed)'
 watch\t'`kubectl get -w --output-watch-events -o json|yaml`'
 events\t'`kubectl get events -o json` or a JSON array of Events'
 metrics\t'Prometheus text scrapes'"
-complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l plot -d 'Draw the timeline of the top objects (rates, HOT periods shaded) to an .svg file' -r -F
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l plot -d 'Draw the timeline of the top objects (one heat strip each, HOT periods marked) to an .svg file' -r -F
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l now -d 'The time pasted kubectl output was taken (its ages are relative), RFC 3339; default: each file\'s modification time (stdin: now)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l top -d 'How many objects the table, timeline and plot show (1 to 10000)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-rate -d 'HOT: at least this many writes or passes per second (more than 0, at most 1000)...' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand analyze" -l hot-for -d '...sustained this long (whole seconds, 1s to 60s)' -r
