@@ -506,6 +506,11 @@ fn volatile_paths() {
     }
 }
 
+/// 80 passes of `a` from T0, one every `every_ms`, read before any write source covers them.
+fn backlog(d: &mut Detector, a: &ObjectKey, every_ms: i64) -> Vec<VerdictChange> {
+    changes_of(d, (0..80).map(|k| Observation::reconcile(T0 + k * every_ms, a.clone(), Some(format!("p{k}")))))
+}
+
 /// Passes read from a log backlog before the object watch started: nobody saw whether they
 /// wrote, so no cause is stated; once the watch has covered 5 s without writes, they are a
 /// no-write loop over that time only.
@@ -513,10 +518,7 @@ fn volatile_paths() {
 fn no_write_loop_only_over_covered_time() {
     let mut d = Detector::new(Config::default());
     let a = cp("backlog");
-    let mut changes = Vec::new();
-    for k in 0..80 {
-        changes.extend(d.observe(&Observation::reconcile(T0 + k * 25, a.clone(), Some(format!("p{k}")))));
-    }
+    let changes = backlog(&mut d, &a, 25);
     let hot = changes.iter().find(|c| c.to == Verdict::Hot).expect("HOT from the pass rate");
     assert_eq!(hot.cause, None, "{changes:?}");
     let f = d.finding(&a, T0 + 2_000).unwrap();
@@ -562,10 +564,7 @@ fn no_write_loop_only_over_covered_time() {
 fn cause_changes_of_a_hot_object_are_reported() {
     let mut d = Detector::new(Config::default());
     let a = cp("legacy");
-    let mut changes = Vec::new();
-    for k in 0..80 {
-        changes.extend(d.observe(&Observation::reconcile(T0 + k * 18, a.clone(), Some(format!("p{k}")))));
-    }
+    let mut changes = backlog(&mut d, &a, 18);
     changes.extend(d.tick(T0 + 1_500));
     assert!(changes.iter().any(|c| c.to == Verdict::Hot), "{changes:?}");
     assert!(changes.iter().all(|c| c.cause.is_none()), "{changes:?}");
