@@ -4,7 +4,7 @@
 //!
 //! What runs here is the packaging step on the already built test binary (`--binary`); the
 //! cross builds of the release targets are too slow for every test run and are exercised by
-//! `make release`.
+//! `make release` and `scripts/check-platforms` (CI builds the Windows one: `.ci/run`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -192,6 +192,15 @@ fn glob(pattern: &str, name: &str) -> bool {
     }
 }
 
+/// The five platforms every release serves: krew's os/arch and the Rust target of the archive.
+const PLATFORMS: &[(&str, &str, &str)] = &[
+    ("linux", "amd64", "x86_64-unknown-linux-musl"),
+    ("linux", "arm64", "aarch64-unknown-linux-musl"),
+    ("darwin", "amd64", "x86_64-apple-darwin"),
+    ("darwin", "arm64", "aarch64-apple-darwin"),
+    ("windows", "amd64", "x86_64-pc-windows-gnu"),
+];
+
 /// The rules krew's validation applies to a plugin manifest, plus this project's own.
 fn check_manifest(m: &Value) -> Vec<String> {
     let mut errors = Vec::new();
@@ -252,6 +261,13 @@ fn check_manifest(m: &Value) -> Vec<String> {
         if !uri.starts_with("https://") || !uri.ends_with(".tar.gz") || !uri.contains(version) {
             err(format!("platforms[{i}].uri {uri:?}"));
         }
+        match PLATFORMS.iter().find(|(o, a, _)| (*o, *a) == (os, arch)) {
+            Some((_, _, target)) if !uri.ends_with(&format!("-{target}.tar.gz")) => {
+                err(format!("platforms[{i}]: {os}/{arch} serves {uri:?}, not the {target} archive"))
+            }
+            Some(_) => {}
+            None => err(format!("platforms[{i}]: {os}/{arch} is not a platform this project builds")),
+        }
         let sha = p.get("sha256").and_then(Value::as_str).unwrap_or_default();
         if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
             err(format!("platforms[{i}].sha256 {sha:?} is not 64 lowercase hex characters"));
@@ -276,6 +292,13 @@ fn check_manifest(m: &Value) -> Vec<String> {
         if bin.is_empty() || !froms.iter().any(|(from, to)| *to == "." && glob(from, bin)) {
             err(format!("platforms[{i}].bin {bin:?} is not among the files copied to ."));
         }
+        // Windows only runs `.exe` files; elsewhere the name kubectl looks up has no suffix.
+        if (os == "windows") != bin.ends_with(".exe") {
+            err(format!("platforms[{i}].bin {bin:?} on {os}"));
+        }
+        if os == "windows" && froms.iter().any(|(from, _)| glob(from, "kubectl_complete-capt")) {
+            err(format!("platforms[{i}]: the sh completion helper is useless on windows"));
+        }
         if !froms.iter().any(|(from, _)| glob(from, "LICENSE")) {
             err(format!("platforms[{i}] does not install the LICENSE"));
         }
@@ -289,12 +312,20 @@ fn committed_krew_manifest_follows_krew_rules() {
     let errors = check_manifest(&m);
     assert!(errors.is_empty(), "krew-manifest.yaml:\n  {}", errors.join("\n  "));
     assert_eq!(str_at(&m, &["spec", "version"]), format!("v{VERSION}"), "manifest version vs Cargo.toml");
-    let amd64 = m["spec"]["platforms"]
+    assert_eq!(selectors(&m), PLATFORMS.iter().map(|(o, a, _)| format!("{o}/{a}")).collect::<Vec<_>>());
+}
+
+/// `os/arch` of each platform entry, in order.
+fn selectors(m: &Value) -> Vec<String> {
+    m["spec"]["platforms"]
         .as_sequence()
         .unwrap()
         .iter()
-        .any(|p| p["selector"]["matchLabels"]["arch"].as_str() == Some("amd64"));
-    assert!(amd64, "no linux/amd64 archive in the manifest");
+        .map(|p| {
+            let l = &p["selector"]["matchLabels"];
+            format!("{}/{}", l["os"].as_str().unwrap_or("?"), l["arch"].as_str().unwrap_or("?"))
+        })
+        .collect()
 }
 
 #[test]
@@ -310,6 +341,17 @@ fn manifest_checker_rejects_broken_manifests() {
     assert!(!broken(&|m| m["spec"]["shortDescription"] = Value::from("x".repeat(50))).is_empty());
     assert!(!broken(&|m| m["spec"]["description"] = Value::from("CAPT plugin")).is_empty());
     assert!(!broken(&|m| m["spec"]["version"] = Value::from("0.1")).is_empty());
+    let windows = selectors(&good).iter().position(|s| s == "windows/amd64").expect("windows entry");
+    assert!(!broken(&|m| m["spec"]["platforms"][windows]["bin"] = Value::from("kubectl-capt")).is_empty());
+    assert!(!broken(&|m| m["spec"]["platforms"][0]["bin"] = Value::from("kubectl-capt.exe")).is_empty());
+    assert!(
+        !broken(&|m| {
+            let uri = m["spec"]["platforms"][0]["uri"].as_str().unwrap().replace("x86_64", "aarch64");
+            m["spec"]["platforms"][0]["uri"] = Value::from(uri);
+        })
+        .is_empty(),
+        "linux/amd64 serving the arm64 archive accepted"
+    );
     assert!(
         !broken(&|m| {
             let first = m["spec"]["platforms"][0].clone();
@@ -327,14 +369,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn release(dist: &Path, manifest: &Path, extra: &[&str]) -> Output {
-    Command::new("bash")
-        .arg(repo().join("scripts/release"))
+    release_cmd(dist, manifest, extra).output().expect("run scripts/release")
+}
+
+fn release_cmd(dist: &Path, manifest: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo().join("scripts/release"))
         .arg(VERSION)
         .args(["--dist".as_ref(), dist.as_os_str(), "--manifest".as_ref(), manifest.as_os_str()])
         .args(extra)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .expect("run scripts/release")
+        .env("SOURCE_DATE_EPOCH", "1700000000");
+    cmd
+}
+
+fn tar_list(archive: &Path) -> BTreeSet<String> {
+    let list = Command::new("tar").arg("-tzf").arg(archive).output().unwrap();
+    assert!(list.status.success());
+    String::from_utf8(list.stdout).unwrap().lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -374,9 +425,7 @@ fn release_script_writes_the_sha256_of_the_archive_it_built() {
     }
 
     // The archive holds what the manifest's files list copies, and the binary runs.
-    let list = Command::new("tar").arg("-tzf").arg(dist.join(&name)).output().unwrap();
-    let entries: BTreeSet<String> =
-        String::from_utf8(list.stdout).unwrap().lines().map(str::to_string).collect();
+    let entries = tar_list(&dist.join(&name));
     let expected: BTreeSet<String> = [
         "LICENSE",
         "completions/",
@@ -412,8 +461,15 @@ fn release_script_writes_the_sha256_of_the_archive_it_built() {
 #[test]
 fn release_script_says_which_target_it_skipped_and_why() {
     let tmp = tempfile::tempdir().unwrap();
-    let out =
-        release(&tmp.path().join("dist"), &tmp.path().join("m.yaml"), &["--targets", "x86_64-apple-darwin"]);
+    // --no-install and a PATH without rustup: the script must not fetch a toolchain here.
+    let out = release_cmd(
+        &tmp.path().join("dist"),
+        &tmp.path().join("m.yaml"),
+        &["--no-install", "--targets", "x86_64-apple-darwin"],
+    )
+    .env("PATH", "/usr/bin:/bin")
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("SKIPPING x86_64-apple-darwin: "), "{stderr}");
@@ -426,4 +482,44 @@ fn release_script_says_which_target_it_skipped_and_why() {
         &["--targets", "x86_64-unknown-linux-musl", "9.9.9"],
     );
     assert_eq!(out.status.code(), Some(2), "two versions accepted");
+}
+
+#[test]
+fn release_script_packages_all_five_platforms_with_an_exe_on_windows() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Packaging only: a small executable stands in for each cross-built binary.
+    let fake = tmp.path().join("fake-bin");
+    std::fs::write(&fake, "#!/bin/sh\necho fake\n").unwrap();
+    let chmod = Command::new("chmod").arg("755").arg(&fake).status().unwrap();
+    assert!(chmod.success());
+    let binaries: Vec<String> = PLATFORMS.iter().map(|(_, _, t)| format!("{t}={}", fake.display())).collect();
+    let mut args: Vec<&str> = Vec::new();
+    for b in &binaries {
+        args.extend(["--binary", b.as_str()]);
+    }
+    args.extend(["--targets", "x86_64-unknown-linux-musl,aarch64-unknown-linux-musl,x86_64-apple-darwin,aarch64-apple-darwin,x86_64-pc-windows-gnu"]);
+    let dist = tmp.path().join("dist");
+    let manifest = tmp.path().join("capt.yaml");
+    let out = release(&dist, &manifest, &args);
+    assert!(out.status.success(), "scripts/release failed:\n{}", String::from_utf8_lossy(&out.stderr));
+
+    let m = load_manifest(&manifest);
+    let errors = check_manifest(&m);
+    assert!(errors.is_empty(), "generated manifest:\n  {}", errors.join("\n  "));
+    assert_eq!(selectors(&m), PLATFORMS.iter().map(|(o, a, _)| format!("{o}/{a}")).collect::<Vec<_>>());
+    let sums = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
+    assert_eq!(sums.lines().count(), 5, "{sums}");
+    for (p, (os, _, target)) in m["spec"]["platforms"].as_sequence().unwrap().iter().zip(PLATFORMS) {
+        let name = format!("kubectl-capt-v{VERSION}-{target}.tar.gz");
+        let sha = sha256_hex(&std::fs::read(dist.join(&name)).unwrap());
+        assert_eq!(p["sha256"].as_str(), Some(sha.as_str()), "{target}");
+        assert!(sums.contains(&format!("{sha}  {name}\n")), "{target} missing from SHA256SUMS");
+        let entries = tar_list(&dist.join(&name));
+        let (exe, helper) =
+            if *os == "windows" { ("kubectl-capt.exe", false) } else { ("kubectl-capt", true) };
+        assert_eq!(p["bin"].as_str(), Some(exe), "{target}");
+        assert!(entries.contains(exe), "{target}: {entries:?}");
+        assert_eq!(entries.contains("kubectl_complete-capt"), helper, "{target}: {entries:?}");
+        assert!(entries.contains("completions/_kubectl-capt.ps1") && entries.contains("LICENSE"), "{target}");
+    }
 }

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod pod_streams;
 pub mod snapshot;
+pub mod transport;
 pub mod watch;
 pub mod writers;
 
@@ -63,7 +64,7 @@ pub async fn connect(target: &ClusterTarget) -> Result<Kube> {
     config.write_timeout = Some(target.request_timeout);
     let namespace = target.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|e| Error::Config(error_chain(&e)))?;
+    let client = transport::client(&config).map_err(Error::Config)?;
     Ok(Kube { client, namespace, context, server, all_namespaces: target.all_namespaces })
 }
 

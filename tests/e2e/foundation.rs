@@ -313,3 +313,118 @@ async fn upstream_objects_round_trip_unchanged() {
     // ...and so does the project's own CRDs.
     assert_round_trip(env, &ns, &objects, "project CRDs").await;
 }
+
+/// The admin kubeconfig with `edit` applied to its only cluster and user entries, written to `dir`.
+fn kubeconfig_variant(
+    env: &TestEnv,
+    dir: &std::path::Path,
+    name: &str,
+    edit: &dyn Fn(&mut Value, &mut Value),
+) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(&env.kubeconfig).expect("admin kubeconfig");
+    let mut doc: Value = serde_yaml_ng::from_str(&text).expect("kubeconfig YAML");
+    let mut cluster = doc["clusters"][0]["cluster"].take();
+    let mut user = doc["users"][0]["user"].take();
+    edit(&mut cluster, &mut user);
+    doc["clusters"][0]["cluster"] = cluster;
+    doc["users"][0]["user"] = user;
+    let path = dir.join(name);
+    std::fs::write(&path, serde_yaml_ng::to_string(&doc).expect("YAML")).expect("write kubeconfig");
+    path
+}
+
+fn decoded(user: &Value, field: &str) -> String {
+    use base64::Engine as _;
+    let data = user[field].as_str().unwrap_or_else(|| panic!("admin kubeconfig has no {field}"));
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(data).expect("base64")).expect("PEM")
+}
+
+/// The TLS and auth settings of a kubeconfig that the HTTPS client (src/k8s/transport.rs, not
+/// kube's TLS feature) must honour, each against the real API server: `version` reaches it or
+/// fails with a TLS error.
+#[test]
+fn kubeconfig_tls_settings_and_exec_client_certificates_are_honoured() {
+    let env = env();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server_version = |kubeconfig: &std::path::Path| {
+        let out = env
+            .capt()
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["version", "-o", "json"])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), v["serverVersion"].as_str().map(str::to_string), stderr)
+    };
+    let reaches = |name: &str, kubeconfig: &std::path::Path| {
+        let (code, version, stderr) = server_version(kubeconfig);
+        assert_eq!((code, version.as_deref()), (Some(0), Some("v1.36.3")), "{name}: {stderr}");
+    };
+    let refused = |name: &str, kubeconfig: &std::path::Path, needle: &str| {
+        let (code, version, stderr) = server_version(kubeconfig);
+        assert_eq!((code, version), (Some(1), None), "{name} reached the server: {stderr}");
+        assert!(stderr.to_lowercase().contains(needle), "{name}: no '{needle}' in: {stderr}");
+    };
+
+    // An exec plugin answering with a client certificate and key instead of a token.
+    let admin: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&env.kubeconfig).unwrap()).unwrap();
+    let admin_user = &admin["users"][0]["user"];
+    let credential = serde_json::json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {
+            "clientCertificateData": decoded(admin_user, "client-certificate-data"),
+            "clientKeyData": decoded(admin_user, "client-key-data"),
+        },
+    });
+    let credential_file = dir.path().join("credential.json");
+    std::fs::write(&credential_file, credential.to_string()).unwrap();
+    let exec = kubeconfig_variant(env, dir.path(), "exec", &|_, user| {
+        *user = serde_yaml_ng::from_str(&format!(
+            "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: cat\n  args: ['{}']\n  interactiveMode: Never\n",
+            credential_file.display()
+        ))
+        .unwrap();
+    });
+    reaches("exec client certificate", &exec);
+    // The same plugin with nothing usable in its answer: the API server sees no user.
+    std::fs::write(
+        &credential_file,
+        r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = server_version(&exec);
+    assert_eq!(code, Some(1), "empty ExecCredential accepted: {stderr}");
+
+    // insecure-skip-tls-verify without a CA reaches the server; without either, the bundled
+    // public roots do not trust the test environment's own CA.
+    let insecure = kubeconfig_variant(env, dir.path(), "insecure", &|cluster, _| {
+        cluster.as_object_mut().unwrap().remove("certificate-authority-data");
+        cluster["insecure-skip-tls-verify"] = Value::Bool(true);
+    });
+    reaches("insecure-skip-tls-verify", &insecure);
+    let no_ca = kubeconfig_variant(env, dir.path(), "no-ca", &|cluster, _| {
+        cluster.as_object_mut().unwrap().remove("certificate-authority-data");
+    });
+    refused("no CA", &no_ca, "certificate");
+
+    // tls-server-name: verified against that name instead of the URL's host.
+    let named = kubeconfig_variant(env, dir.path(), "named", &|cluster, _| {
+        cluster["tls-server-name"] = Value::from("localhost");
+    });
+    reaches("tls-server-name localhost", &named);
+    let misnamed = kubeconfig_variant(env, dir.path(), "misnamed", &|cluster, _| {
+        cluster["tls-server-name"] = Value::from("not-the-server.example");
+    });
+    refused("tls-server-name not-the-server.example", &misnamed, "certificate");
+
+    // A client certificate without its key is a configuration error, and says so.
+    let keyless = kubeconfig_variant(env, dir.path(), "keyless", &|_, user| {
+        user.as_object_mut().unwrap().remove("client-key-data");
+    });
+    let (code, _, stderr) = server_version(&keyless);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("client certificate but no client key"), "{stderr}");
+}

@@ -340,7 +340,8 @@ async fn client_for(kubeconfig: &Path) -> kube::Client {
     let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", kubeconfig.display()));
-    kube::Client::try_from(config).unwrap_or_else(|e| panic!("client for {}: {e}", kubeconfig.display()))
+    kubectl_capt::k8s::transport::client(&config)
+        .unwrap_or_else(|e| panic!("client for {}: {e}", kubeconfig.display()))
 }
 
 /// `export KEY='value'` lines into a map.
