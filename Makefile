@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check clippy testenv-build testenv-up testenv-down demo demo-quick release completions bench
+.PHONY: all build test fmt-check clippy testenv-build testenv-up testenv-down demo demo-quick release cross-check check-platforms completions bench
 
 all: build
 
@@ -46,6 +46,16 @@ demo-quick:
 release:
 	@[[ -n "$(VERSION)" ]] || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
 	scripts/release "$(VERSION)"
+
+# What CI builds of the non-Linux targets on every run: the cheapest one, x86_64-pc-windows-gnu
+# (MinGW-w64 from Debian, dev profile), installed by scripts/release itself. The macOS graph is
+# guarded by tests/distribution.rs (no crate that links a macOS framework).
+cross-check:
+	scripts/release "$$(sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n1)" --check --targets x86_64-pc-windows-gnu
+
+# Runs or inspects the archives in dist/ (wine, qemu, Mach-O headers, krew): docs/install.md.
+check-platforms:
+	scripts/check-platforms
 
 # Regenerate the committed completion scripts from the CLI (tests/distribution.rs checks them).
 completions: build
