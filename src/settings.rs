@@ -150,4 +150,17 @@ mod tests {
         assert!(!Settings::resolve(&global(&["-v"]), &env).progress);
         assert!(!Settings::resolve(&global(&[]), &Env::default()).progress);
     }
+
+    #[test]
+    fn read_progress_hidden_when_json_or_yaml_is_piped() {
+        let piped = Env { stderr_tty: true, ..Env::default() };
+        let terminal = Env { stderr_tty: true, stdout_tty: true, ..Env::default() };
+        assert!(Settings::resolve(&global(&[]), &piped).read_progress, "a table: shown");
+        for fmt in ["json", "yaml"] {
+            assert!(!Settings::resolve(&global(&["-o", fmt]), &piped).read_progress, "{fmt} piped");
+            assert!(Settings::resolve(&global(&["-o", fmt]), &terminal).read_progress, "{fmt} on a terminal");
+        }
+        assert!(!Settings::resolve(&global(&["-v"]), &terminal).read_progress);
+        assert!(!Settings::resolve(&global(&[]), &Env::default()).read_progress, "stderr not a terminal");
+    }
 }
