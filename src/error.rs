@@ -75,6 +75,13 @@ pub enum Error {
     Other(#[from] anyhow::Error),
 }
 
+impl Error {
+    /// A failure with no variant of its own, as one line of text.
+    pub fn other(message: impl std::fmt::Display) -> Self {
+        Error::Other(anyhow::anyhow!("{message}"))
+    }
+}
+
 fn written_so_far(made: usize) -> String {
     match made {
         0 => "nothing was written".into(),

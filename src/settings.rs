@@ -3,9 +3,12 @@
 //! to make a decision.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::cli::{Cli, ColorChoice, GlobalArgs, InputFormat, ThresholdArgs};
+use crate::cli::{AnalyzeArgs, Cli, ColorChoice, GlobalArgs, InputFormat, ThresholdArgs, WatchArgs};
 use crate::detect::Config;
+use crate::error::Error;
 use crate::k8s::ClusterTarget;
 use crate::parse::Restrict;
 use crate::render::OutputFormat;
@@ -95,22 +98,106 @@ impl Settings {
     }
 }
 
-/// The detector's thresholds from the command line.
-pub fn detector_config(t: &ThresholdArgs) -> Config {
+/// `watch`, resolved: which sources to follow and how to judge what they show.
+#[derive(Clone, Debug)]
+pub struct WatchSettings {
+    /// `--kind`; empty: the CAPT kinds.
+    pub kinds: Vec<String>,
+    pub selector: Option<String>,
+    /// Stop after this long (`--duration`, or `--once`'s window); `None`: until interrupted.
+    pub deadline: Option<Duration>,
+    /// Follow Events (not `--no-events`).
+    pub events: bool,
+    pub logs: LogSource,
+    pub metrics_url: Option<String>,
+    pub trace_writes: Option<PathBuf>,
+    pub detector: Config,
+}
+
+/// Where `watch` reads the controller's log from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogSource {
+    /// `--no-logs`.
+    Off,
+    /// `--controller-logs FILE` (`-` for stdin).
+    File(PathBuf),
+    /// The pods of the controller's Deployment.
+    Pods { namespace: String, selector: String },
+}
+
+/// How long `watch --once` watches.
+const ONCE: Duration = Duration::from_secs(10);
+
+impl WatchSettings {
+    pub fn resolve(args: &WatchArgs) -> Self {
+        let logs = match (&args.controller_logs, args.no_logs) {
+            (_, true) => LogSource::Off,
+            (Some(path), false) => LogSource::File(path.clone()),
+            (None, false) => LogSource::Pods {
+                namespace: args.controller_namespace.clone(),
+                selector: args.controller_selector.clone(),
+            },
+        };
+        WatchSettings {
+            kinds: args.kinds.clone(),
+            selector: args.selector.clone(),
+            deadline: args.duration.or(args.once.then_some(ONCE)),
+            events: !args.no_events,
+            logs,
+            metrics_url: args.metrics_url.clone(),
+            trace_writes: args.trace_writes.clone(),
+            detector: detector_config(&args.thresholds),
+        }
+    }
+}
+
+/// `analyze`, resolved.
+#[derive(Clone, Debug)]
+pub struct AnalyzeSettings {
+    pub files: Vec<PathBuf>,
+    pub restrict: Restrict,
+    /// Where to draw the timeline (an `.svg` path, checked).
+    pub plot: Option<PathBuf>,
+    /// How many objects the table, timeline and plot show.
+    pub top: usize,
+    /// `--now`: the reference time for inputs that give only relative times.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    pub detector: Config,
+}
+
+impl AnalyzeSettings {
+    /// Fails (a usage error) on a plot path that cannot be an SVG file, or stdin twice.
+    pub fn resolve(args: &AnalyzeArgs) -> Result<Self, Error> {
+        if let Some(p) = &args.plot {
+            crate::render::plot::check_path(p).map_err(Error::Usage)?;
+        }
+        if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+            return Err(Error::Usage("- (stdin) can be given only once".into()));
+        }
+        Ok(AnalyzeSettings {
+            files: args.files.clone(),
+            restrict: restrict(args.format),
+            plot: args.plot.clone(),
+            top: args.top,
+            now: args.now,
+            detector: detector_config(&args.thresholds),
+        })
+    }
+}
+
+fn detector_config(t: &ThresholdArgs) -> Config {
     Config { hot_rate: t.hot_rate, hot_for: t.hot_for, hot_factor: t.hot_factor, ..Config::default() }
 }
 
-impl From<InputFormat> for Restrict {
-    fn from(f: InputFormat) -> Self {
-        use InputFormat as F;
-        match f {
-            F::Auto => Restrict::Any,
-            F::Audit => Restrict::Audit,
-            F::Logs => Restrict::Logs,
-            F::Watch => Restrict::Watch,
-            F::Events => Restrict::Events,
-            F::Metrics => Restrict::Metrics,
-        }
+fn restrict(f: InputFormat) -> Restrict {
+    use InputFormat as F;
+    match f {
+        F::Auto => Restrict::Any,
+        F::Audit => Restrict::Audit,
+        F::Logs => Restrict::Logs,
+        F::Watch => Restrict::Watch,
+        F::Events => Restrict::Events,
+        F::Metrics => Restrict::Metrics,
     }
 }
 

@@ -17,7 +17,6 @@ use comfy_table::{Cell, Color};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::AnalyzeArgs;
 use crate::detect::{Config, Detector, Finding, History, Summary, Verdict, VerdictChange};
 use crate::error::{Error, ExitStatus, Result};
 use crate::observe::{self, Manager, Millis, ObjectKey, Observation, Signal, WriteScope};
@@ -27,21 +26,14 @@ use crate::parse::{
 };
 use crate::render::OutputFormat;
 use crate::render::{self, plot};
-use crate::settings::Settings;
+use crate::settings::{AnalyzeSettings, Settings};
 
 /// Whole-run timeline buckets kept per object (they widen as a file's time span grows).
 const HISTORY_BUCKETS: usize = 512;
 
-pub async fn run(args: AnalyzeArgs, settings: &Settings) -> Result<ExitStatus> {
-    if let Some(p) = &args.plot {
-        plot::check_path(p).map_err(Error::Usage)?;
-    }
-    let config =
-        Config { history_buckets: HISTORY_BUCKETS, ..crate::settings::detector_config(&args.thresholds) };
-    let restrict = Restrict::from(args.format);
-    if args.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
-        return Err(Error::Usage("- (stdin) can be given only once".into()));
-    }
+pub async fn run(args: &AnalyzeSettings, settings: &Settings) -> Result<ExitStatus> {
+    let config = Config { history_buckets: HISTORY_BUCKETS, ..args.detector.clone() };
+    let restrict = args.restrict;
     let progress = Progress::start(settings.read_progress, container::total_size(&args.files));
     let (files, now, counter, records) =
         (args.files.clone(), args.now, progress.counter.clone(), progress.records.clone());
@@ -51,14 +43,14 @@ pub async fn run(args: AnalyzeArgs, settings: &Settings) -> Result<ExitStatus> {
         analyze_counting(inputs, restrict, config, &records)
     })
     .await
-    .map_err(|e| Error::Other(anyhow::anyhow!("analysis stopped: {e}")));
+    .map_err(|e| Error::other(format!("analysis stopped: {e}")));
     progress.finish();
     let analysis = analysis??;
 
     if let Some(path) = &args.plot {
-        let svg = plot::svg(&plot_data(&analysis, args.top)).map_err(|e| Error::Other(anyhow::anyhow!(e)))?;
+        let svg = plot::svg(&plot_data(&analysis, args.top)).map_err(Error::other)?;
         std::fs::write(path, svg)
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot write the plot to {}: {e}", path.display())))?;
+            .map_err(|e| Error::other(format!("cannot write the plot to {}: {e}", path.display())))?;
         super::note(&format!("plot written to {}", path.display()));
     }
     match settings.output {
@@ -127,9 +119,9 @@ fn open_inputs(files: &[PathBuf], now: Option<DateTime<Utc>>, counter: &ByteCoun
         } else {
             container::open_path(f, counter)
         }
-        .map_err(|e| Error::Other(anyhow::anyhow!("{e}")))?;
+        .map_err(Error::other)?;
         if opened.is_empty() && f.as_os_str() != "-" {
-            return Err(Error::Other(anyhow::anyhow!("cannot read {}: no files in it", display(f))));
+            return Err(Error::other(format!("cannot read {}: no files in it", display(f))));
         }
         for o in opened {
             let reference = match (now, o.modified) {
@@ -296,7 +288,7 @@ pub fn analyze_counting(
             ..InputOptions::new(restrict, i.year)
         };
         let parser = InputParser::new(&i.name, i.reader, options)
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot read {}: {e}", i.name)))?;
+            .map_err(|e| Error::other(format!("cannot read {}: {e}", i.name)))?;
         sources.push(Source {
             parser: Peekable { parser, next: None },
             last_at: None,

@@ -11,15 +11,15 @@ mod watch;
 
 use crate::cli::Command;
 use crate::error::{ExitStatus, Result};
-use crate::settings::Settings;
+use crate::settings::{AnalyzeSettings, Settings, WatchSettings};
 
 /// Runs one subcommand to completion.
 pub async fn run(command: Command, settings: &Settings) -> Result<ExitStatus> {
     match command {
         Command::Status(args) => status::run(args, settings).await,
         Command::Reconcile(args) => reconcile::run(args, settings).await,
-        Command::Watch(args) => watch::run(args, settings).await,
-        Command::Analyze(args) => analyze::run(args, settings).await,
+        Command::Watch(args) => watch::run(&WatchSettings::resolve(&args), settings).await,
+        Command::Analyze(args) => analyze::run(&AnalyzeSettings::resolve(&args)?, settings).await,
         Command::Completion(args) => completion::run(&args),
         Command::Version(args) => version::run(&args, settings).await,
         Command::Crds => {

@@ -426,7 +426,7 @@ fn refuse_incomplete(snapshot: &Snapshot, mode: Mode) -> Result<()> {
             namespace: first.target.namespace.clone(),
         });
     }
-    Err(Error::Other(anyhow::anyhow!("cannot read {}: {}", first.target, first.message)))
+    Err(Error::other(format!("cannot read {}: {}", first.target, first.message)))
 }
 
 enum Applied {

@@ -4,7 +4,7 @@
 
 use crate::cli::VersionArgs;
 use crate::error::{ExitStatus, Result};
-use crate::k8s::{Op, classify};
+use crate::k8s::Op;
 use crate::settings::Settings;
 
 const CLIENT: &str = env!("CARGO_PKG_VERSION");
@@ -41,11 +41,7 @@ pub async fn run(args: &VersionArgs, settings: &Settings) -> Result<ExitStatus> 
 async fn fetch_server_version(settings: &Settings) -> Result<String> {
     let kube = crate::k8s::connect(&settings.target).await?;
     let op = Op::core("get", "/version", "version", None, None);
-    kube.client
-        .apiserver_version()
-        .await
-        .map(|v| v.git_version)
-        .map_err(|e| classify(e, &op, &kube.server, &kube.context))
+    kube.client.apiserver_version().await.map(|v| v.git_version).map_err(|e| kube.error(&op, e))
 }
 
 fn render(server: Option<&str>, settings: &Settings) -> Result<String> {

@@ -10,7 +10,6 @@ use comfy_table::{Cell, Color};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::cli::WatchArgs;
 use crate::commands::{emit, note};
 use crate::detect::{Detector, Finding, Summary, Verdict, VerdictChange};
 use crate::error::{ExitStatus, Result};
@@ -18,10 +17,9 @@ use crate::k8s::watch::{self as sources, SourceState, Update, now_ms};
 use crate::observe::rfc3339;
 use crate::render::OutputFormat;
 use crate::render::{self, Palette, sanitize};
-use crate::settings::Settings;
+use crate::settings::{LogSource, Settings, WatchSettings};
 
 /// How long `--once` samples.
-const ONCE: Duration = Duration::from_secs(10);
 /// How often `--metrics-url` is scraped.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 /// Rows of the live table.
@@ -35,14 +33,14 @@ fn in_scope(o: &crate::observe::Observation, namespace: Option<&str>) -> bool {
     }
 }
 
-pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
+pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus> {
     let kube = crate::k8s::connect(&settings.target).await?;
     let targets = if args.kinds.is_empty() {
         sources::capt_targets(args.selector.as_deref())
     } else {
         sources::resolve_targets(&kube, &args.kinds, args.selector.as_deref()).await?
     };
-    let deadline = args.duration.or(args.once.then_some(ONCE));
+    let deadline = args.deadline;
     // A controller's log covers every namespace: keep what `-n` asked for.
     let scope = kube.list_namespace().map(str::to_string);
 
@@ -54,23 +52,23 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
         states.insert(t.name.clone(), SourceState::Starting);
         tasks.spawn(sources::watch_objects(kube.clone(), t, settings.target.request_timeout, tx.clone()));
     }
-    if args.no_events {
-        states.insert("events".into(), SourceState::Off("--no-events".into()));
-    } else {
+    if args.events {
         tasks.spawn(sources::watch_events(kube.clone(), kinds, settings.target.request_timeout, tx.clone()));
+    } else {
+        states.insert("events".into(), SourceState::Off("--no-events".into()));
     }
-    match (&args.controller_logs, args.no_logs) {
-        (_, true) => {
+    match &args.logs {
+        LogSource::Off => {
             states.insert("logs".into(), SourceState::Off("--no-logs".into()));
         }
-        (Some(path), false) => {
+        LogSource::File(path) => {
             tasks.spawn(sources::read_log_file(path.clone(), true, tx.clone()));
         }
-        (None, false) => {
+        LogSource::Pods { namespace, selector } => {
             tasks.spawn(sources::follow_pod_logs(
                 kube.clone(),
-                args.controller_namespace.clone(),
-                args.controller_selector.clone(),
+                namespace.clone(),
+                selector.clone(),
                 tx.clone(),
             ));
         }
@@ -90,8 +88,8 @@ pub async fn run(args: WatchArgs, settings: &Settings) -> Result<ExitStatus> {
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => None,
     };
-    let mut view = View::new(settings, &args, deadline.is_some());
-    let mut detector = Detector::new(crate::settings::detector_config(&args.thresholds));
+    let mut view = View::new(settings, deadline.is_some());
+    let mut detector = Detector::new(args.detector.clone());
     let started = now_ms();
     let stop_at = deadline.map(|d| tokio::time::Instant::now() + d);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -197,7 +195,7 @@ struct View {
 }
 
 impl View {
-    fn new(settings: &Settings, _args: &WatchArgs, bounded: bool) -> Self {
+    fn new(settings: &Settings, bounded: bool) -> Self {
         let tabular = matches!(settings.output, OutputFormat::Table | OutputFormat::Wide);
         View {
             format: settings.output,

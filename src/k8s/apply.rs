@@ -12,7 +12,7 @@ use kube::Api;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::{Value, json};
 
-use super::{Kube, Op, classify, is_conflict};
+use super::{Kube, Op, is_conflict};
 use crate::error::Error;
 use crate::model::{ALL_KINDS, KindInfo, Scope};
 use crate::reconcile::{Operation, SecretBytes, Write, WriteBody};
@@ -139,7 +139,7 @@ pub async fn send(
     dry_run: bool,
 ) -> Result<Sent, SendError> {
     let target = Target::of(&write.target.kind).ok_or_else(|| {
-        SendError::Failed(Error::Other(anyhow::anyhow!(
+        SendError::Failed(Error::other(format!(
             "kubectl-capt does not know how to write kind {}",
             write.target.kind
         )))
@@ -166,7 +166,7 @@ pub async fn send(
             };
             SendError::Conflict(msg)
         } else {
-            SendError::Failed(classify(e, &op, &kube.server, &kube.context))
+            SendError::Failed(kube.error(&op, e))
         }
     };
     let name = write.target.name.as_str();
@@ -206,7 +206,7 @@ pub async fn send(
     }
     .map_err(|e| match e {
         SendFailure::Kube(e) => fail(e),
-        SendFailure::Body(msg) => SendError::Failed(Error::Other(anyhow::anyhow!("building {msg}"))),
+        SendFailure::Body(msg) => SendError::Failed(Error::other(format!("building {msg}"))),
     })?;
     Ok(Sent { resource_version })
 }
@@ -223,10 +223,7 @@ pub async fn nudge(kube: &Kube, namespace: &str, name: &str, token: &str) -> Res
     let patch = json!({"metadata": {"annotations": {NUDGE_ANNOTATION: token}}});
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
     let op = Op::on("patch", &CaptControlPlane::INFO, Some(namespace), Some(name));
-    let out = api
-        .patch(name, &params, &Patch::Merge(&patch))
-        .await
-        .map_err(|e| classify(e, &op, &kube.server, &kube.context))?;
+    let out = api.patch(name, &params, &Patch::Merge(&patch)).await.map_err(|e| kube.error(&op, e))?;
     Ok(out.metadata.resource_version)
 }
 

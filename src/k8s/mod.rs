@@ -29,6 +29,11 @@ pub struct Kube {
 }
 
 impl Kube {
+    /// The project's error for `err`, a failure of `op` against this cluster.
+    pub fn error(&self, op: &Op, err: kube::Error) -> Error {
+        api_error(err, op, &self.server, &self.context)
+    }
+
     /// The namespace to list in: `None` for `-A`.
     pub fn list_namespace(&self) -> Option<&str> {
         (!self.all_namespaces).then_some(self.namespace.as_str())
@@ -134,7 +139,7 @@ fn is_missing_resource_message(msg: &str) -> bool {
 }
 
 /// Turns a kube error into the crate's error for `op`, on the server `server`.
-pub fn classify(err: kube::Error, op: &Op, server: &str, context: &str) -> Error {
+pub fn api_error(err: kube::Error, op: &Op, server: &str, context: &str) -> Error {
     match &err {
         kube::Error::Api(status) => match status.code {
             401 => Error::Unauthorized { server: server.to_string(), context: context.to_string() },
@@ -161,7 +166,7 @@ pub fn classify(err: kube::Error, op: &Op, server: &str, context: &str) -> Error
         kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::HttpError(_) => {
             Error::Unreachable { server: server.to_string(), detail: root_cause(&err) }
         }
-        _ => Error::Other(anyhow::anyhow!("{} {}: {}", op.verb, op.resource, error_chain(&err))),
+        _ => Error::other(format!("{} {}: {}", op.verb, op.resource, error_chain(&err))),
     }
 }
 
@@ -205,7 +210,7 @@ mod tests {
 
     #[test]
     fn missing_crd_is_named() {
-        let e = classify(api(404, "the server could not find the requested resource"), &op(), "s", "c");
+        let e = api_error(api(404, "the server could not find the requested resource"), &op(), "s", "c");
         assert_eq!(
             e.to_string(),
             "the CRD captcontrolplanes.controlplane.cluster.x-k8s.io is not installed on this cluster"
@@ -214,25 +219,25 @@ mod tests {
 
     #[test]
     fn missing_object_is_not_found() {
-        let e = classify(api(404, "captcontrolplanes \"demo\" not found"), &op(), "s", "c");
+        let e = api_error(api(404, "captcontrolplanes \"demo\" not found"), &op(), "s", "c");
         assert!(matches!(e, Error::NotFound { .. }), "{e}");
         assert!(is_not_found(&api(404, "x \"demo\" not found")));
         assert!(!is_not_found(&api(404, "the server could not find the requested resource")));
         // What a real kube-apiserver says for a group it does not serve (see e2e foundation).
         assert!(!is_not_found(&api(404, "404 page not found")));
-        let e = classify(api(404, "404 page not found"), &op(), "s", "c");
+        let e = api_error(api(404, "404 page not found"), &op(), "s", "c");
         assert!(matches!(e, Error::CrdMissing { .. }), "{e}");
     }
 
     #[test]
     fn forbidden_keeps_verb_and_subresource() {
-        let e = classify(api(403, "nope"), &op().subresource("status"), "s", "c");
+        let e = api_error(api(403, "nope"), &op().subresource("status"), "s", "c");
         assert!(e.to_string().contains("cannot get captcontrolplanes.controlplane.cluster.x-k8s.io/status"));
     }
 
     #[test]
     fn unauthorized() {
-        let e = classify(api(401, "Unauthorized"), &op(), "https://x", "ctx");
+        let e = api_error(api(401, "Unauthorized"), &op(), "https://x", "ctx");
         assert!(matches!(e, Error::Unauthorized { .. }));
     }
 }

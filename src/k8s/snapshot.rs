@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use serde::de::DeserializeOwned;
 
-use super::{Kube, Op, classify, is_not_found};
+use super::{Kube, Op, is_not_found};
 use crate::error::{Error, Result};
 use crate::model::{
     CaptControlPlane, CaptKind, Cluster, Workspace, WorkspaceTemplate, WorkspaceTemplateApply,
@@ -46,7 +46,7 @@ fn soften<T>(kube: &Kube, res: kube::Result<T>, op: &Op, target: ObjectRef) -> R
         Ok(v) => Ok(Ok(Some(v))),
         Err(e) if is_not_found(&e) => Ok(Ok(None)),
         Err(e) => {
-            let err = classify(e, op, &kube.server, &kube.context);
+            let err = kube.error(op, e);
             if is_hard(&err) {
                 return Err(err);
             }
@@ -87,7 +87,7 @@ where
     match api.list(&ListParams::default()).await {
         Ok(list) => Ok(Ok(list.items)),
         Err(e) => {
-            let err = classify(e, &Op::on("list", &info, namespace, None), &kube.server, &kube.context);
+            let err = kube.error(&Op::on("list", &info, namespace, None), e);
             if is_hard(&err) { Err(err) } else { Ok(Err(err.to_string())) }
         }
     }
@@ -156,7 +156,7 @@ pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<
     // The object itself: every failure is the command's error (403 keeps its verb and resource).
     let op = Op::on("get", &CaptControlPlane::INFO, Some(namespace), Some(name));
     let api: Api<CaptControlPlane> = api_in(kube, Some(namespace));
-    let cp = api.get(name).await.map_err(|e| classify(e, &op, &kube.server, &kube.context))?;
+    let cp = api.get(name).await.map_err(|e| kube.error(&op, e))?;
     let names = Names::of(&cp);
     let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
     let template_ns = template_namespace(&cp, &names);
@@ -215,11 +215,7 @@ fn key(ns: Option<&str>, name: Option<&str>) -> (String, String) {
 pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snapshot>> {
     let op = Op::on("list", &CaptControlPlane::INFO, namespace, None);
     let api: Api<CaptControlPlane> = api_in(kube, namespace);
-    let cps = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| classify(e, &op, &kube.server, &kube.context))?
-        .items;
+    let cps = api.list(&ListParams::default()).await.map_err(|e| kube.error(&op, e))?.items;
     if cps.is_empty() {
         return Ok(Vec::new());
     }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
 use super::pod_streams::{Action, PodInfo, PodStreams, StreamKey};
-use super::{Kube, Op, classify, error_chain};
+use super::{Kube, Op, error_chain};
 use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
 use crate::observe::{Millis, Observation, WriteScope};
@@ -80,7 +80,7 @@ async fn fetch_metrics(kube: &Kube, url: &str) -> std::result::Result<String, St
         use futures::AsyncReadExt as _;
         let req = http::Request::get(url).body(Vec::new()).map_err(|e| e.to_string())?;
         let op = Op::core("get", url, "metrics", None, None);
-        let fail = |e| classify(e, &op, &kube.server, &kube.context).to_string();
+        let fail = |e| kube.error(&op, e).to_string();
         let stream = kube.client.request_stream(req).await.map_err(fail)?;
         let mut body = Vec::new();
         let mut limited = stream.take(MAX_METRICS_BYTES as u64 + 1);
@@ -240,23 +240,13 @@ pub async fn resolve_targets(kube: &Kube, kinds: &[String], selector: Option<&st
                 Ok(g) => vec![g],
                 Err(kube::Error::Discovery(_)) => Vec::new(),
                 Err(e) => {
-                    return Err(classify(
-                        e,
-                        &Op::core("list", "api groups", "APIGroup", None, None),
-                        &kube.server,
-                        &kube.context,
-                    ));
+                    return Err(kube.error(&Op::core("list", "api groups", "APIGroup", None, None), e));
                 }
             },
             None => match discovery::group(&kube.client, "").await {
                 Ok(core) => vec![core],
                 Err(e) => {
-                    return Err(classify(
-                        e,
-                        &Op::core("list", "api versions", "APIVersions", None, None),
-                        &kube.server,
-                        &kube.context,
-                    ));
+                    return Err(kube.error(&Op::core("list", "api versions", "APIVersions", None, None), e));
                 }
             },
         };
@@ -268,14 +258,10 @@ pub async fn resolve_targets(kube: &Kube, kinds: &[String], selector: Option<&st
         }
         if found.is_none() && group.is_none() {
             if full.is_none() {
-                full = Some(discovery::Discovery::new(kube.client.clone()).run().await.map_err(|e| {
-                    classify(
-                        e,
-                        &Op::core("list", "api groups", "APIGroup", None, None),
-                        &kube.server,
-                        &kube.context,
-                    )
-                })?);
+                full =
+                    Some(discovery::Discovery::new(kube.client.clone()).run().await.map_err(|e| {
+                        kube.error(&Op::core("list", "api groups", "APIGroup", None, None), e)
+                    })?);
             }
             if let Some(d) = &full {
                 found = d.groups().flat_map(|g| g.recommended_resources()).find(|(ar, _)| matches(ar));
@@ -351,12 +337,10 @@ fn fatal_reason(err: &watcher::Error, target: &Target, kube: &Kube) -> Option<St
             target.name,
             ns.map(|n| format!(" in {n}")).unwrap_or_default()
         )),
-        kube::Error::Api(s) if s.code == 404 => {
-            Some(match classify(inner_clone(s), &op, &kube.server, &kube.context) {
-                Error::CrdMissing { crd } => format!("CRD {crd} is not installed"),
-                other => other.to_string(),
-            })
-        }
+        kube::Error::Api(s) if s.code == 404 => Some(match kube.error(&op, inner_clone(s)) {
+            Error::CrdMissing { crd } => format!("CRD {crd} is not installed"),
+            other => other.to_string(),
+        }),
         kube::Error::Api(s) if s.code == 401 => Some("401: credentials not accepted".into()),
         _ => None,
     }

@@ -5,7 +5,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use kube::api::ListParams;
 
-use super::{Kube, Op, classify};
+use super::{Kube, Op};
 use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind};
 use crate::reconcile::guard::LeaseLookup;
@@ -18,7 +18,7 @@ pub async fn leases(kube: &Kube, namespace: &str) -> LeaseLookup {
         Ok(list) => LeaseLookup::Listed { namespace: namespace.to_string(), leases: list.items },
         Err(e) => {
             let op = Op::core("list", "leases.coordination.k8s.io", "Lease", Some(namespace), None);
-            match classify(e, &op, &kube.server, &kube.context) {
+            match kube.error(&op, e) {
                 Error::Forbidden { .. } => LeaseLookup::Forbidden {
                     namespace: namespace.to_string(),
                     message: format!("cannot list leases.coordination.k8s.io in namespace {namespace:?}"),
@@ -33,5 +33,5 @@ pub async fn leases(kube: &Kube, namespace: &str) -> LeaseLookup {
 pub async fn control_plane(kube: &Kube, namespace: &str, name: &str) -> Result<CaptControlPlane> {
     let api: Api<CaptControlPlane> = Api::namespaced(kube.client.clone(), namespace);
     let op = Op::on("get", &CaptControlPlane::INFO, Some(namespace), Some(name));
-    api.get(name).await.map_err(|e| classify(e, &op, &kube.server, &kube.context))
+    api.get(name).await.map_err(|e| kube.error(&op, e))
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kube::Api;
 use kube::api::PostParams;
 use kubectl_capt::error::Error;
-use kubectl_capt::k8s::{Op, classify};
+use kubectl_capt::k8s::{Op, api_error};
 use kubectl_capt::model::{CaptControlPlane, CaptKind};
 use serde_json::Value;
 
@@ -62,7 +62,7 @@ async fn readonly_user_write_is_forbidden_and_classified() {
     .expect("object");
     let err = api.create(&PostParams::default(), &cp).await.expect_err("capt-viewer must not create");
     let op = Op::on("create", &CaptControlPlane::INFO, Some(&ns), Some("denied"));
-    match classify(err, &op, &env.server, "capt-testenv-readonly") {
+    match api_error(err, &op, &env.server, "capt-testenv-readonly") {
         Error::Forbidden { verb, resource, namespace } => {
             assert_eq!(verb, "create");
             assert_eq!(resource, "captcontrolplanes.controlplane.cluster.x-k8s.io");
@@ -133,7 +133,7 @@ async fn missing_crd_is_named() {
     let api: Api<CaptControlPlane> = Api::namespaced(bare.client().await, "default");
     let err = api.list(&Default::default()).await.expect_err("no CRD, no list");
     let op = Op::on("list", &CaptControlPlane::INFO, Some("default"), None);
-    let e = classify(err, &op, &bare.server, "capt-testenv");
+    let e = api_error(err, &op, &bare.server, "capt-testenv");
     match &e {
         Error::CrdMissing { crd } => assert_eq!(crd, "captcontrolplanes.controlplane.cluster.x-k8s.io"),
         other => panic!("expected CrdMissing, got {other:?}"),
