@@ -508,7 +508,10 @@ fn volatile_paths() {
 
 /// 80 passes of `a` from T0, one every `every_ms`, read before any write source covers them.
 fn backlog(d: &mut Detector, a: &ObjectKey, every_ms: i64) -> Vec<VerdictChange> {
-    changes_of(d, (0..80).map(|k| Observation::reconcile(T0 + k * every_ms, a.clone(), Some(format!("p{k}")))))
+    changes_of(
+        d,
+        (0..80).map(|k| Observation::reconcile(T0 + k * every_ms, a.clone(), Some(format!("p{k}")))),
+    )
 }
 
 /// Passes read from a log backlog before the object watch started: nobody saw whether they
