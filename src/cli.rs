@@ -175,6 +175,13 @@ pub struct ReconcileArgs {
     /// Make the in-cluster controller reconcile now instead of running the core here
     #[arg(long, conflicts_with_all = ["dry_run", "force"])]
     pub nudge: bool,
+    /// With --nudge: the controller's log file, where a pass that writes nothing still shows
+    #[arg(long, value_name = "PATH", requires = "nudge")]
+    pub controller_logs: Option<std::path::PathBuf>,
+    /// With --nudge: the controller's metrics (API server path or http:// URL); its reconcile
+    /// counter rising shows a pass (controller-wide)
+    #[arg(long, value_name = "URL", requires = "nudge")]
+    pub metrics_url: Option<String>,
     /// Retries after a 409 conflict before giving up (0-10; the other-writer guard runs before
     /// each, with a jittered back-off between them)
     #[arg(long, default_value_t = 5, value_name = "N",

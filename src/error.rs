@@ -36,6 +36,9 @@ impl From<ExitStatus> for ExitCode {
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code for usage errors (clap's own convention).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code when the outcome could not be observed (`reconcile --nudge` with no source that
+/// shows a pass that writes nothing).
+pub const EXIT_UNOBSERVABLE: u8 = 4;
 
 /// A failure a user can act on. Each variant's message is one line; [`Error::hint`] adds the
 /// next step for the common cases.
@@ -65,6 +68,9 @@ pub enum Error {
     Usage(String),
     #[error("timed out: {0}")]
     Timeout(String),
+    /// `reconcile --nudge` saw no write and had no log or metrics to show a pass by.
+    #[error("not observable: {0}")]
+    Unobservable(String),
     #[error("interrupted")]
     Interrupted,
     #[error("{context}: the API server said {code} {reason}: {message}")]
@@ -101,6 +107,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
+            Error::Unobservable(_) => EXIT_UNOBSERVABLE,
             Error::Interrupted => ExitStatus::Interrupted.code(),
             _ => EXIT_ERROR,
         }
@@ -135,6 +142,9 @@ impl Error {
             Error::ConflictExhausted { .. } => {
                 Some("another writer is changing the object; see kubectl capt watch, or retry with --max-conflict-retries".into())
             }
+            Error::Unobservable(_) => Some(
+                "pass the controller's log (--controller-logs FILE) or metrics (--metrics-url URL) to see a pass that writes nothing".into(),
+            ),
             Error::OtherWriter { .. } => Some(
                 "stop the controller, or use --nudge to make it reconcile; --force writes anyway".into(),
             ),
@@ -181,5 +191,6 @@ mod tests {
         assert_eq!(Error::Usage("x".into()).exit_code(), 2);
         assert_eq!(Error::Interrupted.exit_code(), 130);
         assert_eq!(ExitStatus::Findings.code(), 3);
+        assert_eq!(Error::Unobservable("x".into()).exit_code(), 4);
     }
 }

@@ -309,3 +309,103 @@ async fn upstream_controller_loops_are_hot_in_watch_status_and_analyze() {
     );
     drop(manager);
 }
+
+/// `reconcile` beside the real controller: `--nudge` on a converged object sees the pass in
+/// the log or the metrics and says it cannot see it without them; a write is refused naming
+/// `manager`; once the controller is stopped, one pass settles each object, the second writes
+/// nothing, and a following watch sees no write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_controller_reconcile_is_refused_while_it_runs_and_settles_once_it_stops() {
+    let _serial = SERIAL.lock().await;
+    let Some((env, ns, mut manager)) =
+        setup("upstream_controller_reconcile_is_refused_while_it_runs_and_settles_once_it_stops").await
+    else {
+        return;
+    };
+    let reconcile = |args: &[&str]| {
+        let mut cmd = env.capt();
+        cmd.args(["reconcile", "-n", &ns]).args(args);
+        run(cmd)
+    };
+
+    // --nudge on the converged object: the controller runs a pass and writes nothing.
+    let (code, _, stderr) = reconcile(&["ready", "--nudge", "--timeout", "5s"]);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("cannot be observed from the object alone"), "{stderr}");
+    assert!(stderr.contains("--controller-logs"), "{stderr}");
+    let log = manager.log.to_string_lossy().into_owned();
+    for (source, value, evidence) in [
+        ("--controller-logs", log.as_str(), "controllerLog"),
+        ("--metrics-url", manager.metrics_url.as_str(), "reconcileCounter"),
+    ] {
+        let (code, stdout, stderr) =
+            reconcile(&["ready", "--nudge", "--timeout", "30s", source, value, "-o", "json"]);
+        assert_eq!(code, Some(0), "{source}: {stderr}");
+        let doc = json(&stdout);
+        assert_eq!(doc["observed"], true, "{source}: {doc:#}");
+        assert_eq!(doc["evidence"]["type"], evidence, "{source}: {doc:#}");
+    }
+
+    // While it runs, every write is refused, naming the controller's field manager.
+    for l in LOOPS {
+        let before =
+            env.kubectl_ok(&["get", "captcontrolplanes", l.name, "-n", &ns, "-o", "jsonpath={.status}"]);
+        let (code, _, stderr) = reconcile(&[l.name]);
+        assert_eq!(code, Some(1), "{}: {stderr}", l.hl);
+        assert!(
+            stderr.contains(&format!("another writer is active on CAPTControlPlane {ns}/{}", l.name)),
+            "{stderr}"
+        );
+        assert!(stderr.contains("field manager \"manager\" wrote"), "{}: {stderr}", l.hl);
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        // The controller keeps flipping the status; kubectl-capt added nothing.
+        let after = env.kubectl_ok(&["get", "captcontrolplanes", l.name, "-n", &ns, "-o", "json"]);
+        let writers: Vec<String> = json(&after)["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["manager"].as_str().map(str::to_string))
+            .collect();
+        assert!(!writers.iter().any(|w| w == "kubectl-capt"), "{}: {writers:?} ({before})", l.hl);
+    }
+
+    manager.stop();
+    // Stopped: its last writes are seconds old, so the guard still names it; --force says we
+    // know the controller is gone.
+    for (name, phase, requeue, reason) in DECISIONS {
+        let (code, stdout, stderr) = reconcile(&[name, "--force", "-o", "json"]);
+        assert_eq!(code, Some(0), "{name}: {stderr}");
+        let doc = json(&stdout);
+        assert_eq!(doc["phase"], *phase, "{name}: {doc:#}");
+        assert_eq!(doc["requeueAfterSeconds"], *requeue, "{name}: {doc:#}");
+        let writes = doc["writes"].as_array().cloned().unwrap_or_default();
+        assert!(
+            writes.iter().all(|w| w["result"] == "applied"),
+            "{name}: a write the upstream schema refused? {doc:#}"
+        );
+        let (code, stdout, stderr) = reconcile(&[name, "--force"]);
+        assert_eq!(code, Some(0), "{name}: {stderr}");
+        assert!(stdout.contains("No writes: already in sync."), "{name}: the second pass wrote:\n{stdout}");
+        let mut cmd = env.capt();
+        cmd.args(["status", name, "-n", &ns, "-o", "json"]);
+        let (code, stdout, stderr) = run(cmd);
+        assert_eq!(code, Some(0), "{stderr}");
+        let status = json(&stdout);
+        assert_eq!(status["inSync"], true, "{name}: {:#}", status["drift"]);
+        assert_eq!(status["reason"], *reason, "{name}");
+    }
+
+    // Nothing writes any more: a watch of the namespace sees no write at all.
+    let mut cmd = env.capt();
+    cmd.args(["watch", "-n", &ns, "--duration", "8s", "-o", "json", "--no-logs"]);
+    let w = tokio::task::spawn_blocking(move || helpers::start(cmd).finish()).await.unwrap();
+    assert_eq!(w.code, Some(0), "stderr:\n{}", w.stderr);
+    for (name, ..) in DECISIONS {
+        for kind in ["CAPTControlPlane", "Cluster"] {
+            let f = w.finding(kind, name);
+            assert_eq!(f["totals"]["writes"], 0, "{kind} {name}: {f}");
+            assert_eq!(f["verdict"], "OK", "{f}");
+        }
+    }
+    assert_eq!(w.summary["writes"], 0, "{}", w.summary);
+}

@@ -657,6 +657,14 @@ async fn nudge(
     let timeout = args.timeout.unwrap_or(Duration::from_secs(60));
     // Fail early, with the right message, when the object is missing.
     k8s::writers::control_plane(kube, &ns, name).await?;
+    // The other sources of evidence, read from now on: a converged controller writes nothing,
+    // but its log and metrics still show each pass.
+    let mut log = args.controller_logs.as_deref().map(k8s::watch::LogTail::open).transpose()?;
+    let metrics_before = match &args.metrics_url {
+        Some(url) => Some(scrape_metrics(kube, url).await?),
+        None => None,
+    };
+    let since = Utc::now().timestamp_millis();
     let token = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
     apply::nudge(kube, &ns, name, &token).await?;
     let started = Instant::now();
@@ -682,8 +690,22 @@ async fn nudge(
             break;
         }
         let current = k8s::writers::control_plane(kube, &ns, name).await?.metadata;
-        if let Some(s) = guard::pass_sign(&baseline, &current) {
-            sign = Some(s);
+        sign = guard::pass_sign(&baseline, &current);
+        if sign.is_none()
+            && let Some(tail) = log.as_mut()
+            && let Some(o) = tail.read_new()?.iter().find(|o| guard::log_pass(o, &ns, name, since))
+        {
+            sign = Some(PassSign::ControllerLog {
+                file: args.controller_logs.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+                time: crate::detect::rfc3339(o.at),
+            });
+        }
+        if sign.is_none()
+            && let (Some(url), Some(before)) = (&args.metrics_url, &metrics_before)
+        {
+            sign = guard::counter_rose(before, &scrape_metrics(kube, url).await?);
+        }
+        if sign.is_some() {
             break;
         }
     }
@@ -709,16 +731,37 @@ async fn nudge(
     if interrupted {
         return Ok(ExitStatus::Interrupted);
     }
-    match sign {
-        Some(_) => Ok(ExitStatus::Ok),
-        None => Err(Error::Timeout(format!(
-            "no sign of a controller pass on CAPTControlPlane {ns}/{} within {}: no other field manager wrote \
-             it. A converged controller writes nothing, so a pass may have run unseen; its logs show \
-             \"Reconciling CAPTControlPlane\" for every pass",
-            sanitize(name),
-            humantime(timeout)
+    let object = format!("CAPTControlPlane {ns}/{}", sanitize(name));
+    let within = humantime(timeout);
+    match (sign, &log, &args.metrics_url) {
+        (Some(_), ..) => Ok(ExitStatus::Ok),
+        (None, None, None) => Err(Error::Unobservable(format!(
+            "no controller wrote {object} within {within}. A converged controller writes nothing, so \
+             its pass cannot be observed from the object alone"
         ))),
+        (None, ..) => {
+            let mut unseen = vec!["no other field manager wrote it".to_string()];
+            if let Some(path) = &args.controller_logs {
+                unseen.push(format!("{} shows no pass of it", sanitize(&path.display().to_string())));
+            }
+            if args.metrics_url.is_some() {
+                unseen.push("the controller's reconcile counter did not rise".into());
+            }
+            Err(Error::Timeout(format!(
+                "no sign of a controller pass on {object} within {within}: {}",
+                unseen.join(", ")
+            )))
+        }
     }
+}
+
+/// One scrape of `--metrics-url` as per-controller counters; an unreadable source is an error
+/// (the user asked for it).
+async fn scrape_metrics(kube: &Kube, url: &str) -> Result<Vec<crate::detect::MetricsSample>> {
+    let text = k8s::watch::fetch_metrics(kube, url)
+        .await
+        .map_err(|why| Error::Other(anyhow::anyhow!("--metrics-url {}", sanitize(&why))))?;
+    Ok(crate::parse::metrics::scrape(&text).0)
 }
 
 #[cfg(test)]

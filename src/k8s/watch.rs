@@ -75,7 +75,7 @@ fn too_big(url: &str) -> String {
     format!("{url}: the metrics body is over {} MiB; not read", MAX_METRICS_BYTES >> 20)
 }
 
-async fn fetch_metrics(kube: &Kube, url: &str) -> std::result::Result<String, String> {
+pub async fn fetch_metrics(kube: &Kube, url: &str) -> std::result::Result<String, String> {
     if url.starts_with('/') {
         use futures::AsyncReadExt as _;
         let req = http::Request::get(url).body(Vec::new()).map_err(|e| e.to_string())?;
@@ -801,4 +801,47 @@ fn log_summary(s: &LogStats) -> String {
         what.push_str(&format!("; {p}"));
     }
     what
+}
+
+/// A controller log file read from where it ended when it was opened (`reconcile --nudge`):
+/// only what the controller writes from then on.
+pub struct LogTail {
+    path: PathBuf,
+    offset: u64,
+    stream: LogStream,
+}
+
+impl LogTail {
+    pub fn open(path: &std::path::Path) -> Result<LogTail> {
+        let offset = std::fs::metadata(path)
+            .map_err(|e| Error::Other(anyhow::anyhow!("--controller-logs {}: {e}", path.display())))?
+            .len();
+        Ok(LogTail { path: path.to_path_buf(), offset, stream: Self::stream() })
+    }
+
+    fn stream() -> LogStream {
+        LogStream::new(LogOptions { year: current_year() }, LineTime::Own)
+    }
+
+    /// The reconcile observations in what was appended since the last call.
+    pub fn read_new(&mut self) -> Result<Vec<Observation>> {
+        use std::io::{Read as _, Seek as _};
+        let fail = |e: std::io::Error| {
+            Error::Other(anyhow::anyhow!("--controller-logs {}: {e}", self.path.display()))
+        };
+        let mut file = std::fs::File::open(&self.path).map_err(fail)?;
+        let len = file.metadata().map_err(fail)?.len();
+        if len < self.offset {
+            // Truncated or replaced (a restart, a rotation): read the new file from its start.
+            self.offset = 0;
+            self.stream = Self::stream();
+        }
+        file.seek(std::io::SeekFrom::Start(self.offset)).map_err(fail)?;
+        let mut bytes = Vec::new();
+        file.take(len - self.offset).read_to_end(&mut bytes).map_err(fail)?;
+        self.offset += bytes.len() as u64;
+        let mut out = Vec::new();
+        self.stream.feed(&bytes, now_ms(), &mut out);
+        Ok(out)
+    }
 }

@@ -13,6 +13,8 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 use serde::Serialize;
 
+use crate::detect::{MetricsSample, Millis, Observation, Signal};
+
 /// The field manager kubectl-capt writes with; its own entries are never evidence.
 pub const OWN_MANAGER: &str = "kubectl-capt";
 /// A write by another manager this recent blocks a write.
@@ -278,7 +280,7 @@ pub fn to_chrono(ts: &k8s_openapi::jiff::Timestamp) -> Option<DateTime<Utc>> {
 }
 
 /// What shows that another writer (the controller) acted on the object after `--nudge`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum PassSign {
     /// A managedFields entry of another manager is new or changed.
@@ -292,6 +294,12 @@ pub enum PassSign {
     /// The resourceVersion moved and our own entries did not: someone else wrote, within the
     /// same second as their previous write (managedFields times have second resolution).
     VersionChanged { from: String, to: String },
+    /// The controller's log shows a pass of the object after the nudge (a converged controller
+    /// writes nothing, but still logs each pass).
+    ControllerLog { file: String, time: String },
+    /// controller-runtime's reconcile counter rose after the nudge. Controller-wide: metrics
+    /// do not name the object.
+    ReconcileCounter { controller: String, from: f64, to: f64 },
 }
 
 impl PassSign {
@@ -305,9 +313,40 @@ impl PassSign {
             PassSign::VersionChanged { from, to } => {
                 format!("resourceVersion changed {from} → {to} by a writer other than {OWN_MANAGER}")
             }
+            PassSign::ControllerLog { file, time } => {
+                format!("the controller log {file} shows a pass of the object at {time}")
+            }
+            PassSign::ReconcileCounter { controller, from, to } => format!(
+                "controller_runtime_reconcile_total{{controller={controller:?}}} rose from {from} to {to} \
+                 (controller-wide: metrics do not name the object)"
+            ),
         }
     }
 }
+
+/// Whether a controller log observation is a pass of the CAPTControlPlane `namespace/name`
+/// stamped at or after `since`'s second (zap console times have one-second resolution).
+pub fn log_pass(o: &Observation, namespace: &str, name: &str, since: Millis) -> bool {
+    matches!(o.signal, Signal::Reconcile { .. })
+        && o.at >= since - since.rem_euclid(1000)
+        && o.object().is_some_and(|k| {
+            k.kind == "CAPTControlPlane" && k.namespace.as_deref() == Some(namespace) && k.name == name
+        })
+}
+
+/// The reconcile counter of the CAPTControlPlane controller (`captcontrolplane`; any
+/// controller when the scrape has no such one) rose between two scrapes.
+pub fn counter_rose(before: &[MetricsSample], after: &[MetricsSample]) -> Option<PassSign> {
+    let has_capt = after.iter().any(|m| m.controller == CAPT_CONTROLLER);
+    after.iter().filter(|m| !has_capt || m.controller == CAPT_CONTROLLER).find_map(|m| {
+        let to = m.reconcile_total?;
+        let from = before.iter().find(|b| b.controller == m.controller).and_then(|b| b.reconcile_total)?;
+        (to > from).then(|| PassSign::ReconcileCounter { controller: m.controller.clone(), from, to })
+    })
+}
+
+/// controller-runtime's name for upstream CAPT's CAPTControlPlane controller.
+const CAPT_CONTROLLER: &str = "captcontrolplane";
 
 /// Compares the object right after the nudge (`baseline`) with a later read: is there a sign
 /// that someone other than kubectl-capt wrote it since?
@@ -528,5 +567,47 @@ mod tests {
             pass_sign(&base, &same),
             Some(PassSign::VersionChanged { from: "10".into(), to: "13".into() })
         );
+    }
+
+    #[test]
+    fn a_logged_pass_of_the_object_after_the_nudge_is_a_sign() {
+        let key = |ns: &str, name: &str| {
+            crate::detect::ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some(ns), name)
+        };
+        let since = 1_800_000_000_400; // the nudge, 400 ms into a second
+        let pass = |at, k| Observation::reconcile(at, k, Some("r".into()));
+        assert!(log_pass(&pass(since, key("ns", "a")), "ns", "a", since));
+        // Stamped in the nudge's second (one-second log resolution).
+        assert!(log_pass(&pass(since - 400, key("ns", "a")), "ns", "a", since));
+        assert!(!log_pass(&pass(since - 401, key("ns", "a")), "ns", "a", since), "before the nudge");
+        assert!(!log_pass(&pass(since, key("ns", "b")), "ns", "a", since), "another object");
+        assert!(!log_pass(&pass(since, key("other", "a")), "ns", "a", since), "another namespace");
+        let sign =
+            PassSign::ControllerLog { file: "manager.log".into(), time: "2027-01-15T08:00:00Z".into() };
+        assert_eq!(
+            sign.describe(),
+            "the controller log manager.log shows a pass of the object at 2027-01-15T08:00:00Z"
+        );
+    }
+
+    #[test]
+    fn the_capt_reconcile_counter_rising_is_a_sign() {
+        let sample = |controller: &str, total: f64| MetricsSample {
+            controller: controller.into(),
+            reconcile_total: Some(total),
+            ..Default::default()
+        };
+        let before = [sample("captcontrolplane", 10.0), sample("other", 5.0)];
+        assert_eq!(counter_rose(&before, &before), None);
+        // Another controller's passes are not this one's.
+        assert_eq!(counter_rose(&before, &[sample("captcontrolplane", 10.0), sample("other", 9.0)]), None);
+        let sign = counter_rose(&before, &[sample("captcontrolplane", 12.0), sample("other", 5.0)]).unwrap();
+        assert_eq!(
+            sign,
+            PassSign::ReconcileCounter { controller: "captcontrolplane".into(), from: 10.0, to: 12.0 }
+        );
+        assert!(sign.describe().contains("controller-wide"), "{}", sign.describe());
+        // A scrape without the CAPT controller: any controller's counter.
+        assert!(counter_rose(&[sample("x", 1.0)], &[sample("x", 2.0)]).is_some());
     }
 }

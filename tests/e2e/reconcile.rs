@@ -869,16 +869,29 @@ fn nudge_waits_for_another_manager_to_write() {
 }
 
 #[test]
-fn nudge_without_a_controller_times_out_honestly() {
+fn nudge_without_a_controller_says_what_it_could_not_see() {
     let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-nudge-idle");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(env.apply_objects(&ns, BARE_CP));
     let before = cp_json(env, &ns, "demo");
+    // The object alone cannot show a pass that writes nothing: exit 4, and what to pass.
     let (code, stdout, stderr) = reconcile(env, &ns, &["demo", "--nudge", "--timeout", "3s"]);
+    assert_eq!(code, 4, "{stdout}{stderr}");
+    assert!(stderr.contains("not observable: no controller wrote CAPTControlPlane"), "{stderr}");
+    assert!(stderr.contains("cannot be observed from the object alone"), "{stderr}");
+    assert!(stderr.contains("--controller-logs") && stderr.contains("--metrics-url"), "{stderr}");
+    // With a log that shows no pass either: a timeout (exit 1) naming each source.
+    let log = env.state_dir.join(format!("{ns}-idle-manager.log"));
+    std::fs::write(&log, "").expect("write log");
+    let (code, stdout, stderr) = reconcile(
+        env,
+        &ns,
+        &["demo", "--nudge", "--timeout", "2s", "--controller-logs", log.to_str().unwrap()],
+    );
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains("no sign of a controller pass"), "{stderr}");
-    assert!(stderr.contains("A converged controller writes nothing"), "{stderr}");
+    assert!(stderr.contains(&format!("{} shows no pass of it", log.display())), "{stderr}");
     let after = cp_json(env, &ns, "demo");
     assert!(after["metadata"]["annotations"]["kubectl-capt.io/reconcile-requested-at"].is_string());
     // The nudge touched only the annotation.
