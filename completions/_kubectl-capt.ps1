@@ -72,6 +72,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-capt' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print (client) or validate (server) the plan without changing anything')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'With --follow: stop when this is reached')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after this long (--follow, --nudge), e.g. 90s, 10m (more than 0)')
+            [CompletionResult]::new('--controller-logs', '--controller-logs', [CompletionResultType]::ParameterName, 'With --nudge: the controller''s log file, where a pass that writes nothing still shows')
+            [CompletionResult]::new('--metrics-url', '--metrics-url', [CompletionResultType]::ParameterName, 'With --nudge: the controller''s metrics (API server path or http:// URL); its reconcile counter rising shows a pass (controller-wide)')
             [CompletionResult]::new('--max-conflict-retries', '--max-conflict-retries', [CompletionResultType]::ParameterName, 'Retries after a 409 conflict before giving up (0-10; the other-writer guard runs before each, with a jittered back-off between them)')
             [CompletionResult]::new('--controller-namespace', '--controller-namespace', [CompletionResultType]::ParameterName, 'Namespace of the CAPT controller (where its leader-election Lease lives)')
             [CompletionResult]::new('--lease-name', '--lease-name', [CompletionResultType]::ParameterName, 'Name of CAPT''s leader-election Lease (Leases held by capt-controller-manager pods also count)')

@@ -475,7 +475,7 @@ _kubectl__capt() {
             return 0
             ;;
         kubectl__capt__subcmd__reconcile)
-            opts="-n -A -o -v -h -V --dry-run --force --follow --until --timeout --nudge --max-conflict-retries --controller-namespace --lease-name --pause-before-apply --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
+            opts="-n -A -o -v -h -V --dry-run --force --follow --until --timeout --nudge --controller-logs --metrics-url --max-conflict-retries --controller-namespace --lease-name --pause-before-apply --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,6 +490,14 @@ _kubectl__capt() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --controller-logs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -68,6 +68,8 @@ complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l 
 server\t'Send every write with dryRun=All and report what the API server accepted'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l until -d 'With --follow: stop when this is reached' -r -f -a "ready\t'Stop once the CAPTControlPlane is Ready'"
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l timeout -d 'Give up after this long (--follow, --nudge), e.g. 90s, 10m (more than 0)' -r
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l controller-logs -d 'With --nudge: the controller\'s log file, where a pass that writes nothing still shows' -r -F
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l metrics-url -d 'With --nudge: the controller\'s metrics (API server path or http:// URL); its reconcile counter rising shows a pass (controller-wide)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l max-conflict-retries -d 'Retries after a 409 conflict before giving up (0-10; the other-writer guard runs before each, with a jittered back-off between them)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l controller-namespace -d 'Namespace of the CAPT controller (where its leader-election Lease lives)' -r
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand reconcile" -l lease-name -d 'Name of CAPT\'s leader-election Lease (Leases held by capt-controller-manager pods also count)' -r
