@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all build test fmt-check clippy testenv-build testenv-up testenv-down demo demo-quick release cross-check check-platforms completions bench
+.PHONY: all build test fmt-check clippy testenv-build testenv-up testenv-down demo demo-quick demo-upstream release cross-check check-platforms completions bench
 
 all: build
 
@@ -40,6 +40,11 @@ demo:
 
 demo-quick:
 	scripts/demo --quick
+
+# The same tour with the real upstream CAPT controller (../shared/upstream-capt) instead of the
+# generator, on the upstream CRDs.
+demo-upstream:
+	scripts/demo --upstream
 
 # Release archives for every target into dist/, SHA256SUMS, and krew-manifest.yaml regenerated
 # from them (docs/install.md).
