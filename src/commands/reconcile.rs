@@ -697,7 +697,7 @@ async fn nudge(
         {
             sign = Some(PassSign::ControllerLog {
                 file: args.controller_logs.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
-                time: crate::detect::rfc3339(o.at),
+                time: crate::observe::rfc3339(o.at),
             });
         }
         if sign.is_none()
@@ -757,7 +757,7 @@ async fn nudge(
 
 /// One scrape of `--metrics-url` as per-controller counters; an unreadable source is an error
 /// (the user asked for it).
-async fn scrape_metrics(kube: &Kube, url: &str) -> Result<Vec<crate::detect::MetricsSample>> {
+async fn scrape_metrics(kube: &Kube, url: &str) -> Result<Vec<crate::observe::MetricsSample>> {
     let text = k8s::watch::fetch_metrics(kube, url)
         .await
         .map_err(|why| Error::Other(anyhow::anyhow!("--metrics-url {}", sanitize(&why))))?;

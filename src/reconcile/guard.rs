@@ -13,7 +13,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 use serde::Serialize;
 
-use crate::detect::{MetricsSample, Millis, Observation, Signal};
+use crate::observe::{MetricsSample, Millis, Observation, Signal};
 
 /// The field manager kubectl-capt writes with; its own entries are never evidence.
 pub const OWN_MANAGER: &str = "kubectl-capt";
@@ -572,7 +572,12 @@ mod tests {
     #[test]
     fn a_logged_pass_of_the_object_after_the_nudge_is_a_sign() {
         let key = |ns: &str, name: &str| {
-            crate::detect::ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some(ns), name)
+            crate::observe::ObjectKey::new(
+                "controlplane.cluster.x-k8s.io",
+                "CAPTControlPlane",
+                Some(ns),
+                name,
+            )
         };
         let since = 1_800_000_000_400; // the nudge, 400 ms into a second
         let pass = |at, k| Observation::reconcile(at, k, Some("r".into()));
