@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use kubectl_capt::detect::{Config, Detector};
-use kubectl_capt::observe::{FieldChange, Manager, ObjectKey, ObjectState, Observation, Write};
+use kubectl_capt::observe::{FieldChange, Manager, ObjectKey, ObjectState, Observation, ObservedWrite};
 
 const T0: i64 = 1_800_000_000_000;
 
@@ -33,7 +33,7 @@ fn stream(objects: usize, n: usize) -> Vec<Observation> {
             match k % 10 {
                 0..=3 => {
                     let ready = step.is_multiple_of(2);
-                    let w = Write {
+                    let w = ObservedWrite {
                         state: ObjectState {
                             phase: Some(if ready { "Ready" } else { "Failed" }.into()),
                             generation: Some(1),

@@ -51,7 +51,7 @@ pub struct Observation {
 pub enum Signal {
     /// The object was created or modified (a watch ADDED after the initial list, a MODIFIED, an
     /// audited create/update/patch).
-    Write { object: ObjectKey, write: Write },
+    Write { object: ObjectKey, write: ObservedWrite },
     /// The object's state as seen by a list or relist (initial list, reconnect, 410 Gone). Sets
     /// what the detector knows (phase, generation, owner); never counted as a write.
     Baseline { object: ObjectKey, state: ObjectState },
@@ -101,7 +101,7 @@ pub struct ObjectState {
 
 /// One write.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Write {
+pub struct ObservedWrite {
     pub state: ObjectState,
     /// A create rather than a modification.
     pub create: bool,
@@ -158,7 +158,7 @@ pub struct MetricsSample {
 }
 
 impl Observation {
-    pub fn write(at: Millis, object: ObjectKey, write: Write) -> Self {
+    pub fn write(at: Millis, object: ObjectKey, write: ObservedWrite) -> Self {
         Observation { at, signal: Signal::Write { object, write } }
     }
     pub fn baseline(at: Millis, object: ObjectKey, state: ObjectState) -> Self {

@@ -442,7 +442,7 @@ struct Fold {
     /// so a HOT period ends when the loop stops, not at the object's next record.
     hot_now: usize,
     next_tick: Millis,
-    /// Write scopes covered from their first record on, already told to the detector.
+    /// ObservedWrite scopes covered from their first record on, already told to the detector.
     covered: HashSet<WriteScope>,
 }
 
@@ -496,7 +496,7 @@ impl Fold {
                     Observation::write(
                         at,
                         w.object.clone(),
-                        observe::Write {
+                        observe::ObservedWrite {
                             state: w.state.clone(),
                             create: w.verb == Verb::Create,
                             manager: Some(Manager {

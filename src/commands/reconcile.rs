@@ -19,10 +19,10 @@ use crate::cli::{DryRun, ReconcileArgs, Until};
 use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::apply::{self, SendError};
 use crate::k8s::{self, Kube};
-use crate::reconcile::guard::{self, PassSign, Verdict};
+use crate::reconcile::guard::{self, GuardReport, PassSign};
 use crate::reconcile::retry;
 use crate::reconcile::{ObjectRef, Operation, Plan, Snapshot};
-use crate::render::plan::{PassView, ReconcileDocument, WriteRecord, WriteResult, pass_view, plan_diff};
+use crate::render::plan::{PassView, ReconcileDocument, WriteReport, WriteResult, pass_view, plan_diff};
 use crate::render::{Palette, sanitize, to_document};
 use crate::settings::Settings;
 
@@ -116,7 +116,7 @@ async fn reconcile(
     let palette = Palette::new(settings.color);
     let deadline = args.timeout.map(|t| Instant::now() + t);
     let mut passes: Vec<PassView> = Vec::new();
-    let mut first_guard: Option<Verdict> = None;
+    let mut first_guard: Option<GuardReport> = None;
     let mut status = ExitStatus::Ok;
     loop {
         let pass = run_pass(kube, args, settings, mode, &interrupt, passes.is_empty()).await?;
@@ -190,7 +190,7 @@ fn emit_document(
     settings: &Settings,
     mode: Mode,
     passes: &[PassView],
-    guard: Option<&Verdict>,
+    guard: Option<&GuardReport>,
 ) -> Result<()> {
     let Some(last) = passes.last() else { return Ok(()) };
     let doc = ReconcileDocument {
@@ -213,7 +213,7 @@ fn emit_document(
 /// What one pass ended with.
 struct PassOutcome {
     view: PassView,
-    guard: Verdict,
+    guard: GuardReport,
     interrupted: bool,
 }
 
@@ -233,9 +233,9 @@ async fn run_pass(
     let verbose_plan = !args.follow || settings.verbose > 0;
     let max_attempts = args.max_conflict_retries.saturating_add(1);
     // Every write sent in this pass, across attempts, in order.
-    let mut records: Vec<WriteRecord> = Vec::new();
+    let mut records: Vec<WriteReport> = Vec::new();
     let mut attempt = 0u32;
-    let mut guard_verdict: Option<Verdict> = None;
+    let mut guard_verdict: Option<GuardReport> = None;
     loop {
         attempt += 1;
         // fetch (client)
@@ -265,8 +265,8 @@ async fn run_pass(
         let now = Utc::now();
         let plan = crate::reconcile::plan(&snapshot, now);
         // render (pure) + emit
-        let planned: Vec<WriteRecord> =
-            plan.writes.iter().map(|w| WriteRecord::new(w, WriteResult::Planned)).collect();
+        let planned: Vec<WriteReport> =
+            plan.writes.iter().map(|w| WriteReport::new(w, WriteResult::Planned)).collect();
         if human && verbose_plan && (attempt > 1 || !planned.is_empty()) {
             let text = plan_text(&object, &planned, attempt, palette);
             if args.follow { note(text.trim_end()) } else { emit(&text)? }
@@ -291,7 +291,7 @@ async fn run_pass(
                 return Ok(finish(now, attempt, &plan, records, guard_verdict, true));
             }
             Applied::Conflict(done, message) => {
-                let target = done.iter().find(|r| r.result == WriteResult::Conflict).map(WriteRecord::target);
+                let target = done.iter().find(|r| r.result == WriteResult::Conflict).map(WriteReport::target);
                 let target_text = target.as_ref().map(ToString::to_string).unwrap_or_default();
                 if attempt >= max_attempts {
                     report_partial(&done, &format!("conflict on {target_text}"));
@@ -324,8 +324,8 @@ fn finish(
     time: DateTime<Utc>,
     attempts: u32,
     plan: &Plan,
-    records: Vec<WriteRecord>,
-    guard: Option<Verdict>,
+    records: Vec<WriteReport>,
+    guard: Option<GuardReport>,
     interrupted: bool,
 ) -> PassOutcome {
     PassOutcome {
@@ -341,18 +341,18 @@ enum GuardCheck<'a> {
     /// Before the first attempt; `show` prints forced or dry-run evidence (first pass only).
     First { show: bool },
     /// Before a retry after a 409: only writers that started since `earlier` are news.
-    Retry { earlier: &'a Verdict, attempt: u32 },
+    Retry { earlier: &'a GuardReport, attempt: u32 },
 }
 
 /// Refuses without `--force` when another writer is live; prints the evidence either way
 /// when it matters. `made` are the writes this pass already made (earlier attempts).
 fn enforce_guard(
-    verdict: &Verdict,
+    verdict: &GuardReport,
     object: &ObjectRef,
     force: bool,
     mode: Mode,
     check: GuardCheck<'_>,
-    made: &[WriteRecord],
+    made: &[WriteReport],
 ) -> Result<()> {
     if !verdict.blocked() {
         return Ok(());
@@ -416,8 +416,8 @@ fn refuse_incomplete(snapshot: &Snapshot, mode: Mode) -> Result<()> {
     }
     note("nothing was written: a pass needs to read every object it decides on");
     if first.message.starts_with("forbidden (403)") {
-        let resource = match apply::Target::of(&first.target.kind) {
-            Some(apply::Target::Custom(info)) => info.crd_name(),
+        let resource = match apply::WriteTarget::of(&first.target.kind) {
+            Some(apply::WriteTarget::Custom(info)) => info.crd_name(),
             _ => "secrets".to_string(),
         };
         return Err(Error::Forbidden {
@@ -430,10 +430,10 @@ fn refuse_incomplete(snapshot: &Snapshot, mode: Mode) -> Result<()> {
 }
 
 enum Applied {
-    All(Vec<WriteRecord>),
-    Interrupted(Vec<WriteRecord>),
-    Conflict(Vec<WriteRecord>, String),
-    Failed(Vec<WriteRecord>, Error),
+    All(Vec<WriteReport>),
+    Interrupted(Vec<WriteReport>),
+    Conflict(Vec<WriteReport>, String),
+    Failed(Vec<WriteReport>, Error),
 }
 
 /// Sends the plan's writes in order. After a write to an object succeeds, later writes to the
@@ -448,9 +448,9 @@ async fn apply_writes(
 ) -> Applied {
     let dry_run = mode == Mode::ServerDryRun;
     let mut moved: HashMap<(ObjectRef, String), String> = HashMap::new();
-    let mut done: Vec<WriteRecord> = Vec::with_capacity(plan.writes.len());
-    let not_made = |from: usize, done: &mut Vec<WriteRecord>| {
-        done.extend(plan.writes[from..].iter().map(|w| WriteRecord::new(w, WriteResult::NotMade)));
+    let mut done: Vec<WriteReport> = Vec::with_capacity(plan.writes.len());
+    let not_made = |from: usize, done: &mut Vec<WriteReport>| {
+        done.extend(plan.writes[from..].iter().map(|w| WriteReport::new(w, WriteResult::NotMade)));
     };
     for (i, w) in plan.writes.iter().enumerate() {
         if interrupt.is_set() {
@@ -476,24 +476,24 @@ async fn apply_writes(
                 if !dry_run && let (Some(from), Some(to)) = (planned_rv, sent.resource_version) {
                     moved.insert((w.target.clone(), from), to);
                 }
-                done.push(WriteRecord::new(
+                done.push(WriteReport::new(
                     w,
                     if dry_run { WriteResult::Accepted } else { WriteResult::Applied },
                 ));
             }
             Err(SendError::Conflict(message)) if !dry_run => {
-                done.push(WriteRecord::new(w, WriteResult::Conflict).with_error(message.clone()));
+                done.push(WriteReport::new(w, WriteResult::Conflict).with_error(message.clone()));
                 not_made(i + 1, &mut done);
                 return Applied::Conflict(done, message);
             }
             Err(SendError::Conflict(message)) => {
-                done.push(WriteRecord::new(w, WriteResult::Rejected).with_error(message));
+                done.push(WriteReport::new(w, WriteResult::Rejected).with_error(message));
             }
             Err(SendError::Failed(err)) if dry_run => {
-                done.push(WriteRecord::new(w, WriteResult::Rejected).with_error(err.to_string()));
+                done.push(WriteReport::new(w, WriteResult::Rejected).with_error(err.to_string()));
             }
             Err(SendError::Failed(err)) => {
-                done.push(WriteRecord::new(w, WriteResult::NotMade).with_error(err.to_string()));
+                done.push(WriteReport::new(w, WriteResult::NotMade).with_error(err.to_string()));
                 not_made(i + 1, &mut done);
                 return Applied::Failed(done, err);
             }
@@ -503,7 +503,7 @@ async fn apply_writes(
 }
 
 /// Says exactly which writes of a pass were made and which were not.
-fn report_partial(done: &[WriteRecord], why: &str) {
+fn report_partial(done: &[WriteReport], why: &str) {
     let made = done.iter().filter(|r| r.result == WriteResult::Applied).count();
     let mut text = format!("pass stopped ({}) after {made} of {} writes:", sanitize(why), done.len());
     for r in done {
@@ -527,7 +527,7 @@ fn op_text(op: Operation) -> &'static str {
 }
 
 /// The plan block printed before applying.
-fn plan_text(object: &ObjectRef, planned: &[WriteRecord], attempt: u32, palette: Palette) -> String {
+fn plan_text(object: &ObjectRef, planned: &[WriteReport], attempt: u32, palette: Palette) -> String {
     let head = if attempt > 1 { "Re-planned" } else { "Plan" };
     if planned.is_empty() {
         return format!("{head} for {}: in sync, no writes\n", sanitize(&object.to_string()));

@@ -468,7 +468,7 @@ pub fn table(findings: &[Finding], wide: bool, palette: Palette) -> String {
 mod tests {
     use super::*;
     use crate::detect::Config;
-    use crate::observe::{Manager, ObjectKey, ObjectState, Observation, Write};
+    use crate::observe::{Manager, ObjectKey, ObjectState, Observation, ObservedWrite};
 
     #[test]
     fn a_namespaced_watch_keeps_only_its_namespace_and_cluster_scoped_objects() {
@@ -511,7 +511,7 @@ mod tests {
         let mut changes = Vec::new();
         for k in 0..40i64 {
             let reason = if k % 2 == 0 { "Ready" } else { "SecretError" };
-            let w = Write {
+            let w = ObservedWrite {
                 state: ObjectState {
                     phase: Some(if k % 2 == 0 { "Ready" } else { "Failed" }.into()),
                     ..Default::default()

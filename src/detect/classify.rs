@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use super::state::{NONE, ObjState, WriteSig};
+use super::state::{NONE, TrackedObject, WriteSig};
 use super::window::{EVENTS, RECONCILES, WRITES};
 use super::{Cause, Config, Detector, Verdict};
 use crate::observe::Millis;
 
 /// The expected interval at `now`: the shortest of the current phase's and of any phase seen
 /// in the last minute, so an object that flips between phases is judged consistently.
-pub fn expected_at(config: &Config, st: &ObjState, now: Millis) -> Option<Duration> {
+pub fn expected_at(config: &Config, st: &TrackedObject, now: Millis) -> Option<Duration> {
     let current = config.expected_for(&st.key, st.phase.as_deref())?;
     match st.shortest_interval {
         Some((ms, at)) if now - at < 60_000 => Some(current.min(Duration::from_millis(ms as u64))),
@@ -29,7 +29,7 @@ struct Window {
     e60: u32,
 }
 
-fn window(config: &Config, st: &ObjState, now: Millis) -> Window {
+fn window(config: &Config, st: &TrackedObject, now: Millis) -> Window {
     let sec = now.div_euclid(1000);
     let hot_for = config.hot_for.as_secs().clamp(1, 60) as i64;
     let short = st.fine.scan(sec - hot_for + 1, sec);
@@ -48,7 +48,7 @@ fn window(config: &Config, st: &ObjState, now: Millis) -> Window {
 }
 
 /// The verdict for one object at `now`, and the expected interval it was judged against.
-pub fn verdict(config: &Config, st: &ObjState, now: Millis) -> (Verdict, Option<Duration>) {
+pub fn verdict(config: &Config, st: &TrackedObject, now: Millis) -> (Verdict, Option<Duration>) {
     let expected = expected_at(config, st, now);
     let w = window(config, st, now);
     let secs = w.hot_for as f64;
@@ -89,7 +89,7 @@ struct Covered {
     secs: i64,
 }
 
-fn covered(det: &Detector, st: &ObjState, now: Millis) -> Option<Covered> {
+fn covered(det: &Detector, st: &TrackedObject, now: Millis) -> Option<Covered> {
     let since = det.covered_since(&st.key)?;
     let sec = now.div_euclid(1000);
     // Whole seconds only: the second the source started in is partly uncovered.
@@ -114,7 +114,7 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
     let writes = st.recent_writes(now - 60_000);
     let n = writes.len();
     let cov = covered(det, st, now);
-    let manager = |id: u32| ObjState::manager_name(&det.managers, id);
+    let manager = |id: u32| TrackedObject::manager_name(&det.managers, id);
     let path = |id: u32| det.paths.name(id).to_string();
 
     let recreates = st.recreates_since(now - 60_000);
@@ -307,7 +307,7 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
 }
 
 /// Why passes without (enough) writes are not called a no-write loop.
-fn uncovered(det: &Detector, st: &ObjState, passes: u32, writes: u32, now: Millis) -> String {
+fn uncovered(det: &Detector, st: &TrackedObject, passes: u32, writes: u32, now: Millis) -> String {
     let seen = format!("{passes} reconcile passes and {writes} writes seen in the last minute");
     match det.covered_since(&st.key) {
         Some(since) => format!(

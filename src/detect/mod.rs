@@ -21,10 +21,10 @@ use serde::Serialize;
 use crate::hash::FxBuild;
 use crate::model::{CaptControlPlane, CaptKind, expected_interval};
 use crate::observe::{
-    MetricsSample, Millis, ObjectKey, ObjectState, Observation, Signal, Write, WriteScope, rfc3339,
+    MetricsSample, Millis, ObjectKey, ObjectState, Observation, ObservedWrite, Signal, WriteScope, rfc3339,
 };
 pub use state::is_volatile;
-use state::{Interner, ObjState};
+use state::{Interner, TrackedObject};
 pub use window::History;
 
 /// When an object is HOT or ELEVATED.
@@ -352,7 +352,7 @@ struct ControllerState {
 #[derive(Debug)]
 pub struct Detector {
     config: Config,
-    objects: Vec<ObjState>,
+    objects: Vec<TrackedObject>,
     index: HashMap<ObjectKey, u32, FxBuild>,
     paths: Interner,
     managers: Interner,
@@ -423,7 +423,9 @@ impl Detector {
         };
         let idx = self.slot(object)?;
         let owner_idx = match &obs.signal {
-            Signal::Write { write: Write { state: ObjectState { owner: Some(o), .. }, .. }, .. }
+            Signal::Write {
+                write: ObservedWrite { state: ObjectState { owner: Some(o), .. }, .. }, ..
+            }
             | Signal::Baseline { state: ObjectState { owner: Some(o), .. }, .. }
                 if self.objects[idx].owner.is_none() =>
             {
@@ -536,9 +538,9 @@ impl Detector {
     /// (key strings, phase, evidence values, history).
     pub fn bytes_per_object(&self) -> usize {
         let n = self.objects.len().max(1);
-        let heap: usize = self.objects.iter().map(ObjState::heap_bytes).sum();
+        let heap: usize = self.objects.iter().map(TrackedObject::heap_bytes).sum();
         let index = self.index.capacity() * (std::mem::size_of::<ObjectKey>() + 4 + 1) / n;
-        std::mem::size_of::<ObjState>() + heap / n + index
+        std::mem::size_of::<TrackedObject>() + heap / n + index
     }
 
     fn slot(&mut self, key: &ObjectKey) -> Option<usize> {
@@ -556,7 +558,7 @@ impl Detector {
             return None;
         }
         let i = self.objects.len();
-        self.objects.push(ObjState::new(key.clone()));
+        self.objects.push(TrackedObject::new(key.clone()));
         self.index.insert(key.clone(), i as u32);
         Some(i)
     }

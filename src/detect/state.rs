@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::window::{EVENTS, History, RECONCILES, Ring, WRITES};
 use super::{Cause, Config, ManagerStat, Series, Totals, Verdict};
 use crate::hash::{FxBuild, hash_str};
-use crate::observe::{Millis, ObjectKey, ObjectState, Write, rfc3339};
+use crate::observe::{Millis, ObjectKey, ObjectState, ObservedWrite, rfc3339};
 
 /// Writes remembered for cause classification.
 pub const RECENT: usize = 8;
@@ -131,7 +131,7 @@ impl Default for ManagerSlot {
 }
 
 #[derive(Clone, Debug)]
-pub struct ObjState {
+pub struct TrackedObject {
     pub key: ObjectKey,
     /// Observed directly (not only named as an owner).
     pub seen: bool,
@@ -175,9 +175,9 @@ pub struct ObjState {
     pub history: Option<Box<History>>,
 }
 
-impl ObjState {
+impl TrackedObject {
     pub fn new(key: ObjectKey) -> Self {
-        ObjState {
+        TrackedObject {
             key,
             seen: false,
             deleted: false,
@@ -302,7 +302,7 @@ impl ObjState {
     pub fn record_write(
         &mut self,
         at: Millis,
-        write: &Write,
+        write: &ObservedWrite,
         config: &Config,
         paths: &mut Interner,
         managers: &mut Interner,

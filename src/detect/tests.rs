@@ -27,10 +27,10 @@ fn change(path: &str, value: &str) -> FieldChange {
 }
 
 /// HL1: one pass writes Ready/True, then Failed/SecretError.
-fn hl1_write(k: usize, at: Millis) -> Write {
+fn hl1_write(k: usize, at: Millis) -> ObservedWrite {
     let (status, reason, phase) =
         if k.is_multiple_of(2) { ("True", "Ready", "Ready") } else { ("False", "SecretError", "Failed") };
-    Write {
+    ObservedWrite {
         state: ObjectState { phase: Some(phase.into()), generation: Some(1), ..Default::default() },
         manager: mgr("legacy-capt-manager", Some("status")),
         changes: vec![
@@ -57,7 +57,7 @@ fn calm_ready_object_every_30s_is_never_elevated() {
         let mut d = Detector::new(Config::default());
         for k in 0..40 {
             let at = T0 + k * 30_000;
-            let w = Write {
+            let w = ObservedWrite {
                 state: ObjectState { phase: Some("Ready".into()), generation: Some(1), ..Default::default() },
                 manager: mgr("manager", Some("status")),
                 changes: vec![change("status.workspaceStatus.state", &format!("s{k}"))],
@@ -84,7 +84,7 @@ fn hl1_flip_flop_is_hot_after_31_writes() {
         &mut d,
         (0..40).map(|k| Observation::write(T0 + k as i64 * 50, a.clone(), hl1_write(k, T0 + k as i64 * 50))),
     );
-    // Write 5 (200 ms) is a burst of half the hot rate. The object flips between Ready (30 s)
+    // ObservedWrite 5 (200 ms) is a burst of half the hot rate. The object flips between Ready (30 s)
     // and Failed (10 s), so it is judged against 10 s: write 31 (1.5 s) is more than 5x 6/min.
     assert_eq!(changes.len(), 2, "{changes:?}");
     assert_eq!((changes[0].at, changes[0].to), (T0 + 200, Verdict::Elevated));
@@ -132,7 +132,7 @@ fn writer_fight_on_unknown_kind_uses_absolute_threshold() {
     let x = deploy("x");
     let obs = (0..30).map(|k| {
         let who = if k % 2 == 0 { "kubectl-edit" } else { "autoscaler" };
-        let w = Write {
+        let w = ObservedWrite {
             state: ObjectState { generation: Some(1 + k), ..Default::default() },
             manager: mgr(who, None),
             changes: vec![change("spec.replicas", if k % 2 == 0 { "3" } else { "5" })],
@@ -165,7 +165,7 @@ fn one_controller_updating_and_patching_status_is_not_a_writer_fight() {
     let mut d = Detector::new(Config::default());
     let a = cp("a");
     let obs = (0..40).map(|k| {
-        let mut w = Write {
+        let mut w = ObservedWrite {
             state: ObjectState { phase: Some("Failed".into()), generation: Some(1), ..Default::default() },
             manager: mgr("capt-admin (manager/v0.0.0)", if k % 2 == 0 { Some("status") } else { None }),
             ..Default::default()
@@ -188,7 +188,7 @@ fn volatile_field_only_timestamps_change() {
     let x = deploy("v");
     for k in 0..60 {
         let at = T0 + k * 200;
-        let w = Write {
+        let w = ObservedWrite {
             manager: mgr("operator", Some("status")),
             changes: vec![
                 change("status.conditions[Ready].lastTransitionTime", &rfc3339(at)),
@@ -209,7 +209,7 @@ fn spec_churn_generation_rises() {
     let mut d = Detector::new(Config::default());
     let a = cp("gen");
     for k in 0..30 {
-        let w = Write {
+        let w = ObservedWrite {
             state: ObjectState { phase: Some("Ready".into()), generation: Some(1 + k), ..Default::default() },
             manager: mgr("manager", None),
             changes: vec![change("spec.controlPlaneEndpoint.host", &format!("h{k}.example"))],
@@ -229,7 +229,7 @@ fn before_endpoint_flip_flop_is_a_flip_flop_with_generation_rising() {
     let a = cp("before");
     for k in 0..30 {
         let host = if k % 2 == 0 { "https://abc.eks.amazonaws.com" } else { "abc.eks.amazonaws.com" };
-        let w = Write {
+        let w = ObservedWrite {
             state: ObjectState { phase: Some("Ready".into()), generation: Some(1 + k), ..Default::default() },
             manager: mgr("manager", None),
             changes: vec![change("spec.controlPlaneEndpoint.host", host)],
@@ -276,7 +276,7 @@ fn owned_object_churn() {
         ObjectKey::new("infrastructure.cluster.x-k8s.io", "WorkspaceTemplateApply", Some("ns"), "own-apply");
     for k in 0..40 {
         let at = T0 + k * 250;
-        let w = Write {
+        let w = ObservedWrite {
             state: ObjectState { owner: Some(owner.clone()), generation: Some(1), ..Default::default() },
             manager: mgr("terraform", Some("status")),
             changes: vec![change("status.atProvider.outputs.digest", &format!("d{k}"))],
@@ -303,14 +303,14 @@ fn owner_without_its_own_pattern_blames_the_child() {
     let child = ObjectKey::new("apps", "ReplicaSet", Some("ns"), "parent-1");
     for k in 0..40 {
         let at = T0 + k * 250;
-        let cw = Write {
+        let cw = ObservedWrite {
             state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
             manager: mgr("rs-controller", Some("status")),
             changes: vec![change("status.observedReplicas", &format!("{k}"))],
             ..Default::default()
         };
         d.observe(&Observation::write(at, child.clone(), cw));
-        let ow = Write {
+        let ow = ObservedWrite {
             manager: mgr("deploy-controller", Some("status")),
             changes: vec![change("status.replicas", &format!("{k}"))],
             ..Default::default()
@@ -358,7 +358,7 @@ fn relists_are_never_writes() {
 fn deletes_are_counted_and_marked() {
     let mut d = Detector::new(Config::default());
     let a = cp("gone");
-    d.observe(&Observation::write(T0, a.clone(), Write { create: true, ..Default::default() }));
+    d.observe(&Observation::write(T0, a.clone(), ObservedWrite { create: true, ..Default::default() }));
     d.observe(&Observation::delete(T0 + 1, a.clone()));
     let f = d.finding(&a, T0 + 2).unwrap();
     assert!(f.deleted);
@@ -375,7 +375,7 @@ fn thresholds_are_configurable() {
             Observation::write(
                 T0 + k * 1500,
                 deploy("slow"),
-                Write { changes: vec![change("spec.a", &k.to_string())], ..Default::default() },
+                ObservedWrite { changes: vec![change("spec.a", &k.to_string())], ..Default::default() },
             )
         })
     };
@@ -395,7 +395,7 @@ fn findings_are_hot_first_and_deterministic() {
     let run = || {
         let mut d = Detector::new(Config::default());
         let calm = cp("b-calm");
-        d.observe(&Observation::write(T0, calm.clone(), Write::default()));
+        d.observe(&Observation::write(T0, calm.clone(), ObservedWrite::default()));
         for k in 0..40 {
             d.observe(&Observation::write(T0 + k * 50, cp("z-hot"), hl1_write(k as usize, T0 + k * 50)));
         }
@@ -456,7 +456,7 @@ fn series_buckets_last_five_minutes() {
     let mut d = Detector::new(Config::default());
     let a = cp("s");
     for k in 0..6 {
-        d.observe(&Observation::write(T0 + k * 10_000, a.clone(), Write::default()));
+        d.observe(&Observation::write(T0 + k * 10_000, a.clone(), ObservedWrite::default()));
     }
     let s = d.series(&a, T0 + 50_000).unwrap();
     assert_eq!(s.writes.len(), 30);
@@ -469,7 +469,7 @@ fn history_covers_a_long_run_in_bounded_buckets() {
     let mut d = Detector::new(Config { history_buckets: 16, ..Config::default() });
     let a = cp("h");
     for k in 0..3600 {
-        d.observe(&Observation::write(T0 + k * 1000, a.clone(), Write::default()));
+        d.observe(&Observation::write(T0 + k * 1000, a.clone(), ObservedWrite::default()));
     }
     let h = d.history(&a).unwrap();
     assert!(h.buckets.len() <= 16);
@@ -478,7 +478,11 @@ fn history_covers_a_long_run_in_bounded_buckets() {
 
 #[test]
 fn per_object_state_is_small_and_bounded() {
-    assert!(std::mem::size_of::<state::ObjState>() < 1800, "{}", std::mem::size_of::<state::ObjState>());
+    assert!(
+        std::mem::size_of::<state::TrackedObject>() < 1800,
+        "{}",
+        std::mem::size_of::<state::TrackedObject>()
+    );
     let mut d = Detector::new(Config::default());
     for k in 0..1000 {
         for j in 0..20 {
@@ -591,7 +595,8 @@ fn cause_changes_of_a_hot_object_are_reported() {
 fn recreate_churn_names_the_pattern() {
     let mut d = Detector::new(Config::default());
     let a = deploy("phoenix");
-    let create = || Write { create: true, manager: mgr("owner-controller", None), ..Default::default() };
+    let create =
+        || ObservedWrite { create: true, manager: mgr("owner-controller", None), ..Default::default() };
     d.observe(&Observation::write(T0, a.clone(), create()));
     // Deleted and created again every second for 20 s.
     for k in 1..=20 {
@@ -609,7 +614,7 @@ fn recreate_churn_names_the_pattern() {
     d.observe(&Observation::delete(T0 + 1000, a.clone()));
     d.observe(&Observation::write(T0 + 2000, a.clone(), create()));
     for k in 3..30 {
-        d.observe(&Observation::write(T0 + k * 1000, a.clone(), Write::default()));
+        d.observe(&Observation::write(T0 + k * 1000, a.clone(), ObservedWrite::default()));
     }
     let f = d.finding(&a, T0 + 29_000).unwrap();
     assert_ne!(f.cause, Some(Cause::RecreateChurn));
@@ -624,7 +629,7 @@ fn evidence_never_ends_in_an_empty_list() {
         d.observe(&Observation::write(
             T0 + k * 500,
             a.clone(),
-            Write { manager: mgr("m", None), ..Default::default() },
+            ObservedWrite { manager: mgr("m", None), ..Default::default() },
         ));
     }
     let f = d.finding(&a, T0 + 20_000).unwrap();

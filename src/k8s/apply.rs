@@ -39,19 +39,19 @@ pub enum SendError {
 
 /// What a write targets, as the API knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
+pub enum WriteTarget {
     /// A CAPT, CAPI or provider-terraform kind.
     Custom(KindInfo),
     /// Core v1 Secret.
     Secret,
 }
 
-impl Target {
-    pub fn of(kind: &str) -> Option<Target> {
+impl WriteTarget {
+    pub fn of(kind: &str) -> Option<WriteTarget> {
         if kind == "Secret" {
-            return Some(Target::Secret);
+            return Some(WriteTarget::Secret);
         }
-        ALL_KINDS.iter().find(|k| k.kind == kind).map(|k| Target::Custom(*k))
+        ALL_KINDS.iter().find(|k| k.kind == kind).map(|k| WriteTarget::Custom(*k))
     }
 
     /// The operation, for error messages (`patch captcontrolplanes.controlplane.cluster.x-k8s.io/status`).
@@ -59,8 +59,8 @@ impl Target {
         let ns = write.target.namespace.as_deref();
         let name = Some(write.target.name.as_str());
         let op = match self {
-            Target::Custom(info) => Op::on(verb, info, ns, name),
-            Target::Secret => Op::core(verb, "secrets", "Secret", ns, name),
+            WriteTarget::Custom(info) => Op::on(verb, info, ns, name),
+            WriteTarget::Secret => Op::core(verb, "secrets", "Secret", ns, name),
         };
         if write.operation == Operation::PatchStatus { op.subresource("status") } else { op }
     }
@@ -77,7 +77,7 @@ pub fn verb(op: Operation) -> &'static str {
 
 /// The JSON a write sends, with `resource_version` set for patches. Holds Secret data for
 /// Secret writes: never print it (describe writes with [`Write::fields`] instead).
-pub fn request_body(write: &Write, target: &Target, resource_version: Option<&str>) -> Value {
+pub fn request_body(write: &Write, target: &WriteTarget, resource_version: Option<&str>) -> Value {
     let mut body = match &write.body {
         WriteBody::Json(v) => v.clone(),
         WriteBody::Secret { object, data } => with_secret_data(object, data),
@@ -107,8 +107,8 @@ pub fn request_body(write: &Write, target: &Target, resource_version: Option<&st
         && let Some(obj) = body.as_object_mut()
     {
         let (api_version, kind) = match target {
-            Target::Custom(info) => (info.api_version(), info.kind.to_string()),
-            Target::Secret => ("v1".to_string(), "Secret".to_string()),
+            WriteTarget::Custom(info) => (info.api_version(), info.kind.to_string()),
+            WriteTarget::Secret => ("v1".to_string(), "Secret".to_string()),
         };
         obj.entry("apiVersion").or_insert_with(|| json!(api_version));
         obj.entry("kind").or_insert_with(|| json!(kind));
@@ -138,7 +138,7 @@ pub async fn send(
     resource_version: Option<&str>,
     dry_run: bool,
 ) -> Result<Sent, SendError> {
-    let target = Target::of(&write.target.kind).ok_or_else(|| {
+    let target = WriteTarget::of(&write.target.kind).ok_or_else(|| {
         SendError::Failed(Error::other(format!(
             "kubectl-capt does not know how to write kind {}",
             write.target.kind
@@ -181,12 +181,12 @@ pub async fn send(
     let patch = PatchParams { dry_run, field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
     let params = Params { post, patch, delete };
     let resource_version = match target {
-        Target::Secret => {
+        WriteTarget::Secret => {
             let ns = write.target.namespace.as_deref().unwrap_or(&kube.namespace);
             let api: Api<Secret> = Api::namespaced(kube.client.clone(), ns);
             send_to(&api, write.operation, name, body, &params, "Secret").await
         }
-        Target::Custom(info) => {
+        WriteTarget::Custom(info) => {
             let ar = ApiResource {
                 group: info.group.into(),
                 version: info.version.into(),
@@ -272,7 +272,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::{FieldChange, ObjectRef};
+    use crate::reconcile::{FieldDiff, ObjectRef};
 
     fn write(kind: &str, operation: Operation, body: WriteBody, rv: Option<&str>) -> Write {
         Write {
@@ -280,7 +280,7 @@ mod tests {
             operation,
             body,
             resource_version: rv.map(Into::into),
-            fields: vec![FieldChange {
+            fields: vec![FieldDiff {
                 path: "status.phase".into(),
                 stored: None,
                 desired: Some(json!("Ready")),
@@ -296,7 +296,7 @@ mod tests {
             WriteBody::Json(json!({"status": {"phase": "Ready"}})),
             Some("41"),
         );
-        let t = Target::of("CAPTControlPlane").unwrap();
+        let t = WriteTarget::of("CAPTControlPlane").unwrap();
         let body = request_body(&w, &t, w.resource_version.as_deref());
         assert_eq!(body, json!({"metadata": {"resourceVersion": "41"}, "status": {"phase": "Ready"}}));
         // A later version from an earlier write in the same pass wins.
@@ -312,7 +312,7 @@ mod tests {
             WriteBody::Json(json!({"metadata": {"resourceVersion": "9"}, "spec": {"x": 1}})),
             None,
         );
-        let t = Target::of("WorkspaceTemplateApply").unwrap();
+        let t = WriteTarget::of("WorkspaceTemplateApply").unwrap();
         let body = request_body(&w, &t, None);
         assert_eq!(body["apiVersion"], "infrastructure.cluster.x-k8s.io/v1beta1");
         assert_eq!(body["kind"], "WorkspaceTemplateApply");
@@ -329,7 +329,7 @@ mod tests {
             WriteBody::Secret { object: json!({"type": "Opaque", "data": {"keep": "eA=="}}), data },
             None,
         );
-        let body = request_body(&w, &Target::Secret, None);
+        let body = request_body(&w, &WriteTarget::Secret, None);
         assert_eq!(body["apiVersion"], "v1");
         assert_eq!(body["data"]["ca.crt"], "VE9QU0VDUkVU");
         assert_eq!(body["data"]["keep"], "eA==");
@@ -340,11 +340,13 @@ mod tests {
 
     #[test]
     fn kinds_map_to_resources() {
-        assert_eq!(Target::of("Secret"), Some(Target::Secret));
-        assert!(matches!(Target::of("Workspace"), Some(Target::Custom(k)) if k.scope == Scope::Cluster));
-        assert_eq!(Target::of("Pod"), None);
+        assert_eq!(WriteTarget::of("Secret"), Some(WriteTarget::Secret));
+        assert!(
+            matches!(WriteTarget::of("Workspace"), Some(WriteTarget::Custom(k)) if k.scope == Scope::Cluster)
+        );
+        assert_eq!(WriteTarget::of("Pod"), None);
         let w = write("Secret", Operation::Patch, WriteBody::Json(json!({})), Some("1"));
-        let op = Target::Secret.op("patch", &w);
+        let op = WriteTarget::Secret.op("patch", &w);
         assert_eq!((op.verb, op.resource.as_str()), ("patch", "secrets"));
     }
 }

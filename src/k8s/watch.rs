@@ -180,7 +180,7 @@ pub enum Filter {
 
 /// One resource to watch.
 #[derive(Clone, Debug)]
-pub struct Target {
+pub struct WatchTarget {
     /// Display name, `plural[.group]`.
     pub name: String,
     pub resource: ApiResource,
@@ -191,9 +191,9 @@ pub struct Target {
     pub crd: Option<String>,
 }
 
-fn from_info(info: &KindInfo, selector: Option<&str>) -> Target {
+fn from_info(info: &KindInfo, selector: Option<&str>) -> WatchTarget {
     let gvk = GroupVersionKind::gvk(info.group, info.version, info.kind);
-    Target {
+    WatchTarget {
         name: info.crd_name(),
         resource: ApiResource::from_gvk_with_plural(&gvk, info.plural),
         namespaced: info.scope == crate::model::Scope::Namespaced,
@@ -204,13 +204,13 @@ fn from_info(info: &KindInfo, selector: Option<&str>) -> Target {
 }
 
 /// The CAPT kinds and the CAPT Secrets.
-pub fn capt_targets(selector: Option<&str>) -> Vec<Target> {
-    let mut t: Vec<Target> =
+pub fn capt_targets(selector: Option<&str>) -> Vec<WatchTarget> {
+    let mut t: Vec<WatchTarget> =
         [CaptControlPlane::INFO, WorkspaceTemplateApply::INFO, Workspace::INFO, <Cluster as CaptKind>::INFO]
             .iter()
             .map(|i| from_info(i, selector))
             .collect();
-    t.push(Target {
+    t.push(WatchTarget {
         name: "secrets".into(),
         resource: ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Secret"), "secrets"),
         namespaced: true,
@@ -223,7 +223,11 @@ pub fn capt_targets(selector: Option<&str>) -> Vec<Target> {
 
 /// Resolves `--kind` values (`deployments.apps`, `Deployment`, `pods`, a CAPT kind) through
 /// discovery.
-pub async fn resolve_targets(kube: &Kube, kinds: &[String], selector: Option<&str>) -> Result<Vec<Target>> {
+pub async fn resolve_targets(
+    kube: &Kube,
+    kinds: &[String],
+    selector: Option<&str>,
+) -> Result<Vec<WatchTarget>> {
     let mut out = Vec::new();
     let mut full: Option<discovery::Discovery> = None;
     for spec in kinds {
@@ -278,7 +282,7 @@ pub async fn resolve_targets(kube: &Kube, kinds: &[String], selector: Option<&st
         let name =
             if ar.group.is_empty() { ar.plural.clone() } else { format!("{}.{}", ar.plural, ar.group) };
         let secret = ar.group.is_empty() && ar.kind == "Secret";
-        out.push(Target {
+        out.push(WatchTarget {
             name: name.clone(),
             namespaced: caps.scope == Scope::Namespaced,
             filter: Filter::All,
@@ -292,7 +296,7 @@ pub async fn resolve_targets(kube: &Kube, kinds: &[String], selector: Option<&st
 }
 
 /// The kinds of `targets`, as (group, kind), for matching Events to objects.
-pub fn kinds_of(targets: &[Target]) -> BTreeSet<(String, String)> {
+pub fn kinds_of(targets: &[WatchTarget]) -> BTreeSet<(String, String)> {
     targets.iter().map(|t| (t.resource.group.clone(), t.resource.kind.clone())).collect()
 }
 
@@ -309,7 +313,7 @@ async fn send_state(tx: &Sender<Update>, name: &str, state: SourceState) -> bool
 }
 
 /// Why a watch error ends the source (forbidden, resource missing), if it does.
-fn fatal_reason(err: &watcher::Error, target: &Target, kube: &Kube) -> Option<String> {
+fn fatal_reason(err: &watcher::Error, target: &WatchTarget, kube: &Kube) -> Option<String> {
     let inner = match err {
         watcher::Error::InitialListFailed(e)
         | watcher::Error::WatchStartFailed(e)
@@ -356,7 +360,7 @@ fn short_reason(err: &watcher::Error) -> String {
     s.chars().take(120).collect()
 }
 
-fn api_for(kube: &Kube, target: &Target) -> Api<DynamicObject> {
+fn api_for(kube: &Kube, target: &WatchTarget) -> Api<DynamicObject> {
     match (target.namespaced, kube.list_namespace()) {
         (true, Some(ns)) => Api::namespaced_with(kube.client.clone(), ns, &target.resource),
         _ => Api::all_with(kube.client.clone(), &target.resource),
@@ -388,7 +392,7 @@ pub fn watch_timeout(request_timeout: Duration) -> u32 {
     (request_timeout.as_secs().saturating_sub(3)).clamp(1, 290) as u32
 }
 
-pub async fn watch_objects(kube: Kube, target: Target, request_timeout: Duration, tx: Sender<Update>) {
+pub async fn watch_objects(kube: Kube, target: WatchTarget, request_timeout: Duration, tx: Sender<Update>) {
     let name = target.name.clone();
     if !send_state(&tx, &name, SourceState::Starting).await {
         return;
@@ -469,7 +473,7 @@ pub async fn watch_events(
     request_timeout: Duration,
     tx: Sender<Update>,
 ) {
-    let target = Target {
+    let target = WatchTarget {
         name: "events".into(),
         resource: ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("", "v1", "Event"), "events"),
         namespaced: true,

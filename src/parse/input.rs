@@ -72,7 +72,7 @@ pub struct InputParser<R: Read> {
     watch: WatchState,
     events: EventState,
     metrics: MetricsParser,
-    logs: super::log_lines::LogParser,
+    logs: super::log_lines::LogInput,
     kubectl: KubectlText,
     reference: Option<Reference>,
     /// Inside a container log (a dump file, or `==== START logs ...` in a dump stream).
@@ -116,7 +116,7 @@ impl<R: Read> InputParser<R> {
             watch: WatchState::default(),
             events: EventState::default(),
             metrics: MetricsParser::default(),
-            logs: super::log_lines::LogParser::new(options.year),
+            logs: super::log_lines::LogInput::new(options.year),
             kubectl: KubectlText::default(),
             reference: options.reference,
             container_log: options.container_log,

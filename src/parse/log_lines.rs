@@ -8,14 +8,14 @@ use super::logs::{LogOptions, LogParser as Inner};
 use super::{ParseReport, ReconcileRecord, Record, RecordBody};
 
 /// Per-input state of the log parser.
-pub struct LogParser {
+pub struct LogInput {
     inner: Inner,
 }
 
-impl LogParser {
+impl LogInput {
     /// `year` is assumed for klog headers, which have none.
     pub fn new(year: i32) -> Self {
-        LogParser { inner: Inner::new(LogOptions { year }) }
+        LogInput { inner: Inner::new(LogOptions { year }) }
     }
 
     /// Reads one log line (text, or a zap JSON line as text). `line` is its line in the input.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::group_of;
 use crate::hash::{FxBuild, hash_str};
-use crate::observe::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, Write};
+use crate::observe::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, ObservedWrite};
 
 /// Longest value text reported as is.
 const SHORT: usize = 64;
@@ -96,7 +96,7 @@ impl ObjectTracker {
             None => new.fields.iter().map(|(p, _, v)| FieldChange::new(p.clone(), v.clone())).collect(),
         };
         let manager = writer(old.map(|o| o.managers.as_slice()).unwrap_or_default(), &new.managers, &changes);
-        let write = Write { state: state_of(obj), create: old.is_none(), manager, changes };
+        let write = ObservedWrite { state: state_of(obj), create: old.is_none(), manager, changes };
         self.cache.insert(key.clone(), new);
         Some(Observation::write(at, key, write))
     }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::names::Names;
 use super::writes::patch;
 use super::{
-    FieldChange, Finding, ObjectRef, Operation, Outcome, Phase, Plan, Requeue, Severity, Snapshot, Write,
+    FieldDiff, ObjectRef, Operation, Outcome, Phase, Plan, PlanFinding, Requeue, Severity, Snapshot, Write,
     WriteBody,
 };
 use crate::model::{ApiEndpoint, CP_FINALIZER, ERROR_INTERVAL, INIT_INTERVAL, WorkspaceTemplateApply};
@@ -30,7 +30,7 @@ fn delete(names: &Names, wta: &WorkspaceTemplateApply, name: &str) -> Option<Wri
         operation: Operation::Delete,
         body: WriteBody::Json(Value::Null),
         resource_version: wta.metadata.resource_version.clone(),
-        fields: vec![FieldChange { path: "metadata".into(), stored: Some(json!("present")), desired: None }],
+        fields: vec![FieldDiff { path: "metadata".into(), stored: Some(json!("present")), desired: None }],
     })
 }
 
@@ -39,7 +39,7 @@ pub fn plan(snap: &Snapshot, names: &Names) -> Plan {
     let status = cp.status.clone().unwrap_or_default();
     let cp_ref = ObjectRef::new("CAPTControlPlane", Some(&names.namespace), &names.cp);
     let mut findings = Vec::new();
-    let done = |writes: Vec<Write>, findings: Vec<Finding>, reason: &str| Plan {
+    let done = |writes: Vec<Write>, findings: Vec<PlanFinding>, reason: &str| Plan {
         status: status.clone(),
         phase: phase_of(snap),
         writes,
@@ -51,7 +51,7 @@ pub fn plan(snap: &Snapshot, names: &Names) -> Plan {
         return done(Vec::new(), findings, "deleted: no finalizer left, nothing to clean up");
     }
     if let Some(e) = snap.read_errors.first() {
-        findings.push(Finding {
+        findings.push(PlanFinding {
             severity: Severity::Error,
             object: Some(e.target.clone()),
             message: format!("cannot read: {}", e.message),
@@ -83,7 +83,7 @@ pub fn plan(snap: &Snapshot, names: &Names) -> Plan {
     if let Some(wta) = &snap.main_apply {
         writes.extend(delete(names, wta, &names.main_apply));
         if let (Some(ws), Some(_)) = (wta.workspace_name(), &snap.workspace) {
-            findings.push(Finding {
+            findings.push(PlanFinding {
                 severity: Severity::Info,
                 object: Some(cp_ref),
                 message: format!(

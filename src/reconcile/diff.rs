@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::FieldChange;
+use super::FieldDiff;
 
 /// Whether a value is the zero value of its type (an object is zero when all its fields are).
 pub fn is_zero(v: &Value) -> bool {
@@ -90,7 +90,7 @@ pub fn apply_merge(target: &mut Value, patch: &Value) {
 
 /// The changed leaves of `patch` as `{path, stored, desired}`, with `prefix` before each path.
 /// Lists of conditions are compared per `type` (`status.conditions[Ready].reason`).
-pub fn field_changes(prefix: &str, stored: &Value, patch: &Value) -> Vec<FieldChange> {
+pub fn field_changes(prefix: &str, stored: &Value, patch: &Value) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     walk(prefix, Some(stored), patch, &mut out);
     out
@@ -104,7 +104,7 @@ fn some_non_zero(v: Option<&Value>) -> Option<Value> {
     v.filter(|v| !is_zero(v)).cloned()
 }
 
-fn walk(path: &str, stored: Option<&Value>, patch: &Value, out: &mut Vec<FieldChange>) {
+fn walk(path: &str, stored: Option<&Value>, patch: &Value, out: &mut Vec<FieldDiff>) {
     match patch {
         Value::Object(p) if !p.is_empty() => {
             for (k, v) in p {
@@ -130,12 +130,12 @@ fn walk(path: &str, stored: Option<&Value>, patch: &Value, out: &mut Vec<FieldCh
                         }
                     }
                     (None, Some(dc)) => walk(&cpath, None, dc, out),
-                    _ if sc != dc => out.push(FieldChange { path: cpath, stored: sc, desired: dc }),
+                    _ if sc != dc => out.push(FieldDiff { path: cpath, stored: sc, desired: dc }),
                     _ => {}
                 }
             }
         }
-        _ => out.push(FieldChange {
+        _ => out.push(FieldDiff {
             path: path.to_string(),
             stored: some_non_zero(stored),
             desired: some_non_zero(Some(patch)).or_else(|| (!patch.is_null()).then(|| patch.clone())),

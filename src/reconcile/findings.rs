@@ -2,14 +2,14 @@
 //! controller would not converge (spec §2.9) and leftovers of upstream bugs (spec §7).
 
 use super::endpoint::{self, CA_KEY, Lookup, Source};
-use super::{Finding, ObjectRef, Severity, Snapshot};
+use super::{ObjectRef, PlanFinding, Severity, Snapshot};
 
-fn warn(object: Option<ObjectRef>, message: String) -> Finding {
-    Finding { severity: Severity::Warning, object, message }
+fn warn(object: Option<ObjectRef>, message: String) -> PlanFinding {
+    PlanFinding { severity: Severity::Warning, object, message }
 }
 
 /// What the upstream controller would do wrong on this snapshot, and stale upstream writes.
-pub fn upstream_hazards(snap: &Snapshot) -> Vec<Finding> {
+pub fn upstream_hazards(snap: &Snapshot) -> Vec<PlanFinding> {
     let mut out = Vec::new();
     let cp = &snap.control_plane;
     let ns = cp.metadata.namespace.clone().unwrap_or_default();

@@ -3,7 +3,7 @@
 //! pattern itself: each overwrites the other, every write is a watch event, and every event
 //! starts the other's next pass.
 //!
-//! Pure: the object's managedFields, what the Lease lookup found, and `now` in; a [`Verdict`]
+//! Pure: the object's managedFields, what the Lease lookup found, and `now` in; a [`GuardReport`]
 //! with its evidence out.
 
 use std::time::Duration;
@@ -124,11 +124,11 @@ fn what(subresource: Option<&str>) -> String {
 
 /// The guard's decision and everything it is based on.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Verdict {
+pub struct GuardReport {
     pub evidence: Vec<Evidence>,
 }
 
-impl Verdict {
+impl GuardReport {
     /// Whether a write must be refused without `--force`.
     pub fn blocked(&self) -> bool {
         self.evidence.iter().any(Evidence::blocks)
@@ -157,7 +157,7 @@ impl Verdict {
         out.join(", ")
     }
     /// Blocking evidence here that `earlier` did not have (a writer that started since).
-    pub fn new_writers(&self, earlier: &Verdict) -> Vec<&Evidence> {
+    pub fn new_writers(&self, earlier: &GuardReport) -> Vec<&Evidence> {
         let key = |e: &Evidence| match e {
             Evidence::RecentWrite { manager, subresource, .. } => {
                 Some(format!("w {manager} {subresource:?}"))
@@ -187,7 +187,7 @@ pub fn check(
     leases: &LeaseLookup,
     lease_name: &str,
     now: DateTime<Utc>,
-) -> Verdict {
+) -> GuardReport {
     let mut evidence = Vec::new();
     // The newest entry per (manager, subresource); our own entries never count.
     let mut writes: Vec<(&ManagedFieldsEntry, DateTime<Utc>)> = managed_fields
@@ -230,7 +230,7 @@ pub fn check(
         }
         LeaseLookup::Skipped => {}
     }
-    Verdict { evidence }
+    GuardReport { evidence }
 }
 
 /// CAPT's Lease: the configured name, or held by a CAPT manager pod under another name.

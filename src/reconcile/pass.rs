@@ -15,12 +15,12 @@ use super::applies::{self, SECRET_VARIABLES};
 use super::endpoint::{self, CA_KEY, ENDPOINT_KEY, Endpoint, Lookup, Source};
 use super::names::Names;
 use super::status::{
-    CREATING_MESSAGE, NO_CLUSTER_MESSAGE, Observed, Verdict, desired_cluster_status, desired_cp_status,
+    CREATING_MESSAGE, Decision, NO_CLUSTER_MESSAGE, Observed, desired_cluster_status, desired_cp_status,
     go_time_string, workspace_status,
 };
 use super::writes::patch;
 use super::{
-    Finding, ObjectRef, Operation, Outcome, Phase, Plan, Requeue, SecretInfo, Severity, Snapshot, Write,
+    ObjectRef, Operation, Outcome, Phase, Plan, PlanFinding, Requeue, SecretInfo, Severity, Snapshot, Write,
     findings, secrets,
 };
 use crate::model::{
@@ -38,7 +38,7 @@ struct Pass<'a> {
     now: DateTime<Utc>,
     cp: CaptControlPlane,
     writes: Vec<Write>,
-    findings: Vec<Finding>,
+    findings: Vec<PlanFinding>,
     observed: Observed,
     endpoint: Option<ApiEndpoint>,
 }
@@ -67,10 +67,10 @@ impl<'a> Pass<'a> {
         format!("{}/{}", self.names.namespace, name)
     }
     fn finding(&mut self, severity: Severity, object: Option<ObjectRef>, message: String) {
-        self.findings.push(Finding { severity, object, message });
+        self.findings.push(PlanFinding { severity, object, message });
     }
 
-    fn run(&mut self) -> Verdict {
+    fn run(&mut self) -> Decision {
         let snap = self.snap;
         let names = self.names.clone();
         let meta = &mut self.cp.metadata;
@@ -83,7 +83,7 @@ impl<'a> Pass<'a> {
             for e in &snap.read_errors {
                 self.finding(Severity::Error, Some(e.target.clone()), format!("cannot read: {}", e.message));
             }
-            return Verdict::Fail {
+            return Decision::Fail {
                 reason: "ReadError".into(),
                 message: format!("Failed to read {}: {}", first.target, first.message),
                 why: format!("cannot read {}", first.target),
@@ -93,7 +93,7 @@ impl<'a> Pass<'a> {
         let Some(cluster) = &snap.cluster else {
             let cluster = ObjectRef::new("Cluster", Some(&names.namespace), &names.cp);
             self.finding(Severity::Warning, Some(cluster.clone()), format!("owner {cluster} does not exist"));
-            return Verdict::Wait {
+            return Decision::Wait {
                 message: NO_CLUSTER_MESSAGE.into(),
                 why: format!("waiting for owner Cluster {}/{}", names.namespace, names.cp),
             };
@@ -106,7 +106,7 @@ impl<'a> Pass<'a> {
                 template_ref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(names.namespace.clone());
             let target = ObjectRef::new("WorkspaceTemplate", Some(&ns), &template_ref.name);
             self.finding(Severity::Error, Some(target), "the WorkspaceTemplate does not exist".into());
-            return Verdict::Fail {
+            return Decision::Fail {
                 reason: "WorkspaceTemplateNotFound".into(),
                 message: format!(
                     "Failed to get WorkspaceTemplate: workspacetemplates.infrastructure.cluster.x-k8s.io {:?} not found",
@@ -134,7 +134,7 @@ impl<'a> Pass<'a> {
         let Some(wta) = &snap.main_apply else {
             // The apply this pass creates has no Workspace yet.
             self.observed.workspace_status = Some(Default::default());
-            return Verdict::Wait {
+            return Decision::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
                     "waiting for WorkspaceTemplateApply {}/{} to be applied",
@@ -153,7 +153,7 @@ impl<'a> Pass<'a> {
             if let Some(msg) = wta_error {
                 return self.workspace_error(apply_ref, msg);
             }
-            return Verdict::Wait {
+            return Decision::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
                     "waiting for WorkspaceTemplateApply {}/{} to create its Workspace",
@@ -164,7 +164,7 @@ impl<'a> Pass<'a> {
         let ws_ref = ObjectRef::new("Workspace", None, ws_name);
         let Some(workspace) = &snap.workspace else {
             self.finding(Severity::Error, Some(ws_ref), format!("named by {apply_ref} but does not exist"));
-            return Verdict::Fail {
+            return Decision::Fail {
                 reason: "WorkspaceStatusUpdateFailed".into(),
                 message: format!(
                     "Failed to update workspace status: failed to get workspace: workspaces.tf.upbound.io {ws_name:?} not found"
@@ -179,7 +179,7 @@ impl<'a> Pass<'a> {
         }
         if !wta_ready {
             let state = wta.ready_condition().map(|c| c.reason().to_string()).filter(|r| !r.is_empty());
-            return Verdict::Wait {
+            return Decision::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
                     "waiting for WorkspaceTemplateApply {}/{} to become Ready{}",
@@ -218,7 +218,7 @@ impl<'a> Pass<'a> {
             }
             Lookup::Bad { source, error } => {
                 let from = if source == Source::Secret { &secret_from } else { &outputs_from };
-                return Verdict::Fail {
+                return Decision::Fail {
                     reason: "EndpointError".into(),
                     message: format!("Failed to get cluster endpoint: {}", error.describe(from)),
                     why: format!("bad endpoint in {from}"),
@@ -226,7 +226,7 @@ impl<'a> Pass<'a> {
             }
             Lookup::None if secret.is_none() => return self.wait_for_connection_secret(&secret_name),
             Lookup::None => {
-                return Verdict::Wait {
+                return Decision::Wait {
                     message: CREATING_MESSAGE.into(),
                     why: format!(
                         "waiting for an endpoint in Workspace {ws_name} outputs or Secret {secret_name}"
@@ -236,7 +236,7 @@ impl<'a> Pass<'a> {
         };
         let Some(secret) = secret else { return self.wait_for_connection_secret(&secret_name) };
         let Some(ca) = secret.get(CA_KEY).filter(|v| !v.is_empty()) else {
-            return Verdict::Fail {
+            return Decision::Fail {
                 reason: "SecretError".into(),
                 message: format!("Failed to get certificate authority data: {CA_KEY} not found in secret"),
                 why: format!("Secret {secret_name} has no {CA_KEY}"),
@@ -247,16 +247,16 @@ impl<'a> Pass<'a> {
         self.cp.spec.control_plane_endpoint = Some(endpoint.api.clone());
         self.kubeconfig_apply(cluster, secret, &endpoint, ca, ws_name);
         self.secrets(ca);
-        Verdict::Ready
+        Decision::Ready
     }
 
-    fn workspace_error(&mut self, apply: ObjectRef, message: String) -> Verdict {
+    fn workspace_error(&mut self, apply: ObjectRef, message: String) -> Decision {
         self.finding(Severity::Error, Some(apply.clone()), format!("Ready=False: {message}"));
-        Verdict::Fail { reason: "WorkspaceError".into(), message, why: format!("{apply} failed") }
+        Decision::Fail { reason: "WorkspaceError".into(), message, why: format!("{apply} failed") }
     }
 
-    fn wait_for_connection_secret(&self, name: &str) -> Verdict {
-        Verdict::Wait {
+    fn wait_for_connection_secret(&self, name: &str) -> Decision {
+        Decision::Wait {
             message: CREATING_MESSAGE.into(),
             why: format!("waiting for connection secret {name}"),
         }
@@ -414,7 +414,7 @@ impl<'a> Pass<'a> {
     }
 
     /// Turns the verdict into the status writes and the requeue, in sending order.
-    fn finish(mut self, verdict: Verdict) -> Plan {
+    fn finish(mut self, verdict: Decision) -> Plan {
         let snap = self.snap;
         let stored_cp = &snap.control_plane;
         let mut writes = Vec::new();
@@ -477,7 +477,7 @@ impl<'a> Pass<'a> {
         ));
 
         let (outcome, after, why, phase) = match &verdict {
-            Verdict::Ready => {
+            Decision::Ready => {
                 let why = if secrets_ready {
                     "ready".to_string()
                 } else {
@@ -488,16 +488,16 @@ impl<'a> Pass<'a> {
                 };
                 (Outcome::Ready, READY_INTERVAL, why, Phase::Ready)
             }
-            Verdict::Wait { why, .. } => {
-                self.findings.push(Finding {
+            Decision::Wait { why, .. } => {
+                self.findings.push(PlanFinding {
                     severity: Severity::Info,
                     object: Some(self.cp_ref()),
                     message: format!("not ready: {why}"),
                 });
                 (Outcome::Waiting, INIT_INTERVAL, why.clone(), Phase::Creating)
             }
-            Verdict::Fail { reason, message, why } => {
-                self.findings.push(Finding {
+            Decision::Fail { reason, message, why } => {
+                self.findings.push(PlanFinding {
                     severity: Severity::Error,
                     object: Some(self.cp_ref()),
                     message: format!("Failed ({reason}): {message}"),

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Finding, Names, ObjectRef, Operation, Plan, ReadError, SecretInfo, Snapshot};
+use super::{Names, ObjectRef, Operation, Plan, PlanFinding, ReadError, SecretInfo, Snapshot};
 use crate::model::{Condition, find_condition};
 
 /// One object in the tree.
@@ -79,7 +79,7 @@ pub struct Report {
     pub in_sync: bool,
     pub drift: Vec<Drift>,
     pub tree: Node,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<PlanFinding>,
     pub age_seconds: Option<i64>,
 }
 

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 
 use super::names::Names;
 use super::writes::{REDACTED, controller_ref};
-use super::{FieldChange, ObjectRef, Operation, SecretBytes, SecretInfo, Write, WriteBody};
+use super::{FieldDiff, ObjectRef, Operation, SecretBytes, SecretInfo, Write, WriteBody};
 use crate::model::{CLUSTER_NAME_LABEL, CLUSTER_SECRET_TYPE, CaptControlPlane};
 
-fn redacted_change(key: &str, stored: bool) -> FieldChange {
-    FieldChange {
+fn redacted_change(key: &str, stored: bool) -> FieldDiff {
+    FieldDiff {
         path: format!("data.{key}"),
         stored: stored.then(|| Value::String(REDACTED.into())),
         desired: Some(Value::String(REDACTED.into())),
@@ -83,7 +83,7 @@ pub fn kubeconfig_write(
                 target,
                 operation: Operation::Create,
                 fields: vec![
-                    FieldChange {
+                    FieldDiff {
                         path: format!("metadata.labels.{CLUSTER_NAME_LABEL}"),
                         stored: None,
                         desired: Some(json!(cluster)),
@@ -101,7 +101,7 @@ pub fn kubeconfig_write(
             if label.map(String::as_str) != Some(cluster) {
                 object = json!({ "metadata": { "labels": { CLUSTER_NAME_LABEL: cluster } } });
                 // Every stored field of a Secret is treated as secret, labels included.
-                fields.push(FieldChange {
+                fields.push(FieldDiff {
                     path: format!("metadata.labels.{CLUSTER_NAME_LABEL}"),
                     stored: label.map(|_| Value::String(REDACTED.into())),
                     desired: Some(json!(cluster)),

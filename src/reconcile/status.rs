@@ -10,7 +10,7 @@ use crate::model::{
 
 /// What the pass decided, before it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Decision {
     Ready,
     /// A transient wait: `Creating`, 5 s. `message` is the condition message; `why` the
     /// requeue reason.
@@ -42,7 +42,7 @@ pub struct Observed {
 /// `stored` with the verdict's fields set.
 pub fn desired_cp_status(
     stored: &CaptControlPlaneStatus,
-    verdict: &Verdict,
+    verdict: &Decision,
     observed: &Observed,
     now: DateTime<Utc>,
 ) -> CaptControlPlaneStatus {
@@ -50,18 +50,18 @@ pub fn desired_cp_status(
     let conditions = s.conditions.take().unwrap_or_default();
     let mut wts = s.workspace_template_status.take().unwrap_or_default();
     let (want, phase) = match verdict {
-        Verdict::Ready => (
+        Decision::Ready => (
             Want { type_: "Ready", status: true, reason: "Ready", message: READY_MESSAGE, severity: None },
             "Ready",
         ),
-        Verdict::Wait { message, .. } => {
+        Decision::Wait { message, .. } => {
             (Want { type_: "Ready", status: false, reason: "Creating", message, severity: None }, "Creating")
         }
-        Verdict::Fail { reason, message, .. } => {
+        Decision::Fail { reason, message, .. } => {
             (Want { type_: "Ready", status: false, reason, message, severity: None }, "Failed")
         }
     };
-    let ready = *verdict == Verdict::Ready;
+    let ready = *verdict == Decision::Ready;
     s.conditions = Some(upsert(&conditions, &want, now));
     s.phase = Some(phase.to_string());
     s.ready = Some(ready);
@@ -69,7 +69,7 @@ pub fn desired_cp_status(
     s.initialized = Some(ready || stored.initialized.unwrap_or(false));
     wts.ready = Some(ready);
     match verdict {
-        Verdict::Fail { reason, message, .. } => {
+        Decision::Fail { reason, message, .. } => {
             s.failure_reason = Some(reason.clone());
             s.failure_message = Some(message.clone());
             wts.last_failure_message = Some(message.clone());
@@ -122,30 +122,30 @@ pub fn go_time_string(raw: &str) -> String {
 /// `stored` Cluster status with what the CAPTControlPlane's verdict implies.
 pub fn desired_cluster_status(
     stored: &ClusterStatus,
-    verdict: &Verdict,
+    verdict: &Decision,
     secrets_ready: bool,
     now: DateTime<Utc>,
 ) -> ClusterStatus {
     let mut s = stored.clone();
-    let ready = *verdict == Verdict::Ready;
+    let ready = *verdict == Decision::Ready;
     s.control_plane_ready = Some(ready);
     let conditions = s.conditions.take().unwrap_or_default();
     let initialized = find_condition(Some(&conditions), CLUSTER_CONDITION).is_some_and(Condition::is_true);
     let want = match verdict {
         // One-way: once initialized, a control plane stays initialized.
         _ if initialized => None,
-        Verdict::Ready if secrets_ready => {
+        Decision::Ready if secrets_ready => {
             Some(Want { type_: CLUSTER_CONDITION, status: true, reason: "", message: "", severity: None })
         }
-        Verdict::Ready => None,
-        Verdict::Wait { .. } => Some(Want {
+        Decision::Ready => None,
+        Decision::Wait { .. } => Some(Want {
             type_: CLUSTER_CONDITION,
             status: false,
             reason: "ControlPlaneNotReady",
             message: "Control plane is not ready",
             severity: Some("Info"),
         }),
-        Verdict::Fail { reason, message, .. } => {
+        Decision::Fail { reason, message, .. } => {
             Some(Want { type_: CLUSTER_CONDITION, status: false, reason, message, severity: Some("Error") })
         }
     };
@@ -155,7 +155,7 @@ pub fn desired_cluster_status(
     });
     // Mirrors the CAPTControlPlane's failure fields, so they clear on recovery (B2).
     match verdict {
-        Verdict::Fail { reason, message, .. } => {
+        Decision::Fail { reason, message, .. } => {
             s.failure_reason = Some(reason.clone());
             s.failure_message = Some(message.clone());
         }

@@ -95,7 +95,7 @@ pub enum Operation {
 /// `stored`/`desired` values are the string `"<redacted>"` (or absent).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FieldChange {
+pub struct FieldDiff {
     /// Dotted path, e.g. `status.conditions[Ready].reason`, `spec.controlPlaneEndpoint.host`.
     pub path: String,
     pub stored: Option<Value>,
@@ -129,7 +129,7 @@ pub struct Write {
     /// `metadata.resourceVersion` of the object the plan was computed from (optimistic
     /// concurrency); `None` for creates.
     pub resource_version: Option<String>,
-    pub fields: Vec<FieldChange>,
+    pub fields: Vec<FieldDiff>,
 }
 
 /// The three phases the controller writes.
@@ -193,7 +193,7 @@ pub enum Severity {
 /// A human-readable finding: why not ready, what is missing, what looks wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Finding {
+pub struct PlanFinding {
     pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<ObjectRef>,
@@ -209,7 +209,7 @@ pub struct Plan {
     /// Every write, in the order they are sent.
     pub writes: Vec<Write>,
     pub requeue: Requeue,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<PlanFinding>,
 }
 
 impl Plan {

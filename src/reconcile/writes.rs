@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::diff::{field_changes, merge_diff};
-use super::{FieldChange, ObjectRef, Operation, Write, WriteBody};
+use super::{FieldDiff, ObjectRef, Operation, Write, WriteBody};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 pub const REDACTED: &str = "<redacted>";
@@ -38,7 +38,7 @@ pub fn create(target: ObjectRef, object: Value) -> Write {
 
 /// Replaces the shown values of fields whose path ends in one of `keys` (values copied from a
 /// Secret) with `<redacted>`.
-pub fn redact(fields: &mut [FieldChange], keys: &[&str]) {
+pub fn redact(fields: &mut [FieldDiff], keys: &[&str]) {
     for f in fields {
         if keys.iter().any(|k| f.path.ends_with(&format!(".{k}"))) {
             f.stored = f.stored.as_ref().map(|_| Value::String(REDACTED.into()));

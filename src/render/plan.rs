@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Palette, sanitize};
-use crate::reconcile::{FieldChange, ObjectRef, Operation, Plan, Write};
+use crate::reconcile::{FieldDiff, ObjectRef, Operation, Plan, Write};
 
 /// What shows in place of a Secret value.
 pub const REDACTED: &str = "<redacted>";
@@ -46,21 +46,21 @@ impl WriteResult {
 /// One write as reported: `{kind, namespace, name, operation, fields, result}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WriteRecord {
+pub struct WriteReport {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
     pub operation: Operation,
-    pub fields: Vec<FieldChange>,
+    pub fields: Vec<FieldDiff>,
     pub result: WriteResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
-impl WriteRecord {
+impl WriteReport {
     pub fn new(write: &Write, result: WriteResult) -> Self {
-        WriteRecord {
+        WriteReport {
             kind: write.target.kind.clone(),
             namespace: write.target.namespace.clone(),
             name: write.target.name.clone(),
@@ -80,7 +80,7 @@ impl WriteRecord {
 }
 
 /// Field changes with every Secret value replaced by [`REDACTED`].
-pub fn redact(target: &ObjectRef, fields: &[FieldChange]) -> Vec<FieldChange> {
+pub fn redact(target: &ObjectRef, fields: &[FieldDiff]) -> Vec<FieldDiff> {
     let secret = target.kind == "Secret";
     fields
         .iter()
@@ -88,7 +88,7 @@ pub fn redact(target: &ObjectRef, fields: &[FieldChange]) -> Vec<FieldChange> {
             let hide = secret && (is_under(&f.path, "data") || is_under(&f.path, "stringData"));
             let mask = |v: &Option<Value>| v.as_ref().map(|_| Value::String(REDACTED.into()));
             if hide {
-                FieldChange { path: f.path.clone(), stored: mask(&f.stored), desired: mask(&f.desired) }
+                FieldDiff { path: f.path.clone(), stored: mask(&f.stored), desired: mask(&f.desired) }
             } else {
                 f.clone()
             }
@@ -108,7 +108,7 @@ pub struct PassView {
     pub time: DateTime<Utc>,
     /// 1 + the number of conflict retries.
     pub attempts: u32,
-    pub writes: Vec<WriteRecord>,
+    pub writes: Vec<WriteReport>,
     pub phase: Option<String>,
     pub requeue_after_seconds: Option<u64>,
     pub requeue_reason: String,
@@ -158,7 +158,7 @@ pub fn requeue_text(after: Option<u64>, reason: &str) -> String {
 }
 
 /// A pass view from a plan and what happened to its writes.
-pub fn pass_view(time: DateTime<Utc>, attempts: u32, plan: &Plan, writes: Vec<WriteRecord>) -> PassView {
+pub fn pass_view(time: DateTime<Utc>, attempts: u32, plan: &Plan, writes: Vec<WriteReport>) -> PassView {
     PassView {
         time,
         attempts,
@@ -178,7 +178,7 @@ pub struct ReconcileDocument {
     /// `apply`, `client-dry-run`, `server-dry-run`.
     pub mode: &'static str,
     /// The writes of the last pass.
-    pub writes: Vec<WriteRecord>,
+    pub writes: Vec<WriteReport>,
     pub phase: Option<String>,
     pub requeue_after_seconds: Option<u64>,
     pub requeue_reason: String,
@@ -197,7 +197,7 @@ pub struct ReconcileDocument {
 /// + Secret team-a/demo-ca  create
 ///     data.ca.crt: <redacted>
 /// ```
-pub fn plan_diff(writes: &[WriteRecord], palette: Palette) -> String {
+pub fn plan_diff(writes: &[WriteReport], palette: Palette) -> String {
     let mut out = String::new();
     for w in writes {
         let (mark, verb) = match w.operation {
@@ -217,7 +217,7 @@ pub fn plan_diff(writes: &[WriteRecord], palette: Palette) -> String {
     out
 }
 
-fn field_line(f: &FieldChange, op: Operation, palette: Palette) -> String {
+fn field_line(f: &FieldDiff, op: Operation, palette: Palette) -> String {
     let path = sanitize(&f.path);
     match (&f.stored, &f.desired) {
         (_, Some(d)) if op == Operation::Create => format!("{path}: {}", palette.good(&value_text(d))),
@@ -253,11 +253,11 @@ mod tests {
     use crate::reconcile::{SecretBytes, WriteBody};
     use serde_json::json;
 
-    fn change(path: &str, stored: Option<Value>, desired: Option<Value>) -> FieldChange {
-        FieldChange { path: path.into(), stored, desired }
+    fn change(path: &str, stored: Option<Value>, desired: Option<Value>) -> FieldDiff {
+        FieldDiff { path: path.into(), stored, desired }
     }
 
-    fn write(kind: &str, name: &str, operation: Operation, fields: Vec<FieldChange>) -> Write {
+    fn write(kind: &str, name: &str, operation: Operation, fields: Vec<FieldDiff>) -> Write {
         Write {
             target: ObjectRef::new(kind, Some("team-a"), name),
             operation,
@@ -270,7 +270,7 @@ mod tests {
     #[test]
     fn diff_shows_each_object_and_field() {
         let writes = vec![
-            WriteRecord::new(
+            WriteReport::new(
                 &write(
                     "CAPTControlPlane",
                     "demo",
@@ -283,7 +283,7 @@ mod tests {
                 ),
                 WriteResult::Planned,
             ),
-            WriteRecord::new(
+            WriteReport::new(
                 &write("WorkspaceTemplateApply", "demo-kubeconfig-apply", Operation::Create, vec![]),
                 WriteResult::Planned,
             ),
@@ -317,7 +317,7 @@ mod tests {
             object: json!({}),
             data: [("ca.crt".to_string(), SecretBytes::new(b"NEWSECRET".to_vec()))].into(),
         };
-        let rec = WriteRecord::new(&w, WriteResult::Applied);
+        let rec = WriteReport::new(&w, WriteResult::Applied);
         let text = plan_diff(std::slice::from_ref(&rec), Palette::new(false));
         let doc = serde_json::to_string(&rec).unwrap();
         for leaked in ["T0xEU0VDUkVU", "TkVXU0VDUkVU", "LEAK", "NEWSECRET"] {
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn long_and_hostile_values_are_cut_and_escaped() {
         let long = "x".repeat(300);
-        let rec = WriteRecord::new(
+        let rec = WriteReport::new(
             &write(
                 "Cluster",
                 "demo\u{1b}[2J",
@@ -351,7 +351,7 @@ mod tests {
     #[test]
     fn summary_line_counts_made_writes() {
         let rec = |result| {
-            WriteRecord::new(&write("CAPTControlPlane", "demo", Operation::PatchStatus, vec![]), result)
+            WriteReport::new(&write("CAPTControlPlane", "demo", Operation::PatchStatus, vec![]), result)
         };
         let pass = PassView {
             time: DateTime::parse_from_rfc3339("2026-11-27T10:00:05Z").unwrap().to_utc(),
