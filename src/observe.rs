@@ -188,6 +188,45 @@ impl Observation {
     }
 }
 
+/// The state of one source, shown in the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceState {
+    Starting,
+    /// Listing (the first time, or a relist after 410 Gone / a reconnect).
+    Listing {
+        relist: bool,
+    },
+    Watching,
+    Reconnecting {
+        attempt: u32,
+        reason: String,
+    },
+    Unavailable(String),
+    Off(String),
+    /// Following a file: what was read so far.
+    Reading(String),
+    /// A finite source (a file, stdin) was read to the end.
+    Done(String),
+}
+
+impl std::fmt::Display for SourceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceState::Starting => f.write_str("starting"),
+            SourceState::Listing { relist: false } => f.write_str("listing"),
+            SourceState::Listing { relist: true } => f.write_str("relisting"),
+            SourceState::Watching => f.write_str("watching"),
+            SourceState::Reconnecting { attempt, reason } => {
+                write!(f, "reconnecting (attempt {attempt}: {reason})")
+            }
+            SourceState::Unavailable(why) => write!(f, "unavailable ({why})"),
+            SourceState::Off(why) => write!(f, "off ({why})"),
+            SourceState::Reading(what) => write!(f, "reading ({what})"),
+            SourceState::Done(what) => write!(f, "done ({what})"),
+        }
+    }
+}
+
 /// RFC 3339 text of a [`Millis`].
 pub fn rfc3339(at: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(at)

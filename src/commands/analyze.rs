@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Datelike, Utc};
-use comfy_table::{Cell, Color};
+use comfy_table::Cell;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -680,8 +680,6 @@ fn value_text(v: &serde_json::Value) -> String {
 
 // ---- render ----
 
-const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
 /// Activity per second (writes or passes, whichever is higher, plus events) of one object in
 /// `cells` equal cells over `[start, end]`.
 pub fn resample(h: &History, start: Millis, end: Millis, cells: usize) -> Vec<f64> {
@@ -698,16 +696,9 @@ pub fn resample(h: &History, start: Millis, end: Millis, cells: usize) -> Vec<f6
     out.iter().map(|c| c / cell_secs).collect()
 }
 
+/// A fixed-width sparkline of `values` (nearest bar; blank for zero).
 pub fn sparkline(values: &[f64]) -> String {
-    let max = values.iter().cloned().fold(0.0, f64::max);
-    values
-        .iter()
-        .map(
-            |&v| {
-                if v <= 0.0 || max <= 0.0 { ' ' } else { SPARK[(((v / max) * 7.0).round() as usize).min(7)] }
-            },
-        )
-        .collect()
+    render::spark::line(values, render::spark::Bars::Nearest)
 }
 
 fn verdict_cell(v: Verdict, color: bool) -> Cell {
@@ -715,11 +706,7 @@ fn verdict_cell(v: Verdict, color: bool) -> Cell {
     if !color {
         return c;
     }
-    match v {
-        Verdict::Hot => c.fg(Color::Red),
-        Verdict::Elevated => c.fg(Color::Yellow),
-        Verdict::Ok => c.fg(Color::Green),
-    }
+    c.fg(render::palette::verdict_color(v))
 }
 
 fn object_name(f: &Finding) -> String {

@@ -6,16 +6,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use comfy_table::{Cell, Color};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::commands::{emit, note};
-use crate::detect::{Detector, Finding, Summary, Verdict, VerdictChange};
+use crate::detect::{Detector, Finding, Summary, VerdictChange};
 use crate::error::{ExitStatus, Result};
-use crate::k8s::watch::{self as sources, SourceState, Update, now_ms};
-use crate::observe::rfc3339;
+use crate::k8s::watch::{self as sources, Update, now_ms};
+use crate::observe::{SourceState, rfc3339};
 use crate::render::OutputFormat;
+use crate::render::watch::{change_line, header, table};
 use crate::render::{self, Palette, sanitize};
 use crate::settings::{LogSource, Settings, WatchSettings};
 
@@ -332,143 +332,10 @@ fn strip_newline(s: &str) -> String {
     s.trim_end_matches('\n').to_string()
 }
 
-/// `sources: captcontrolplanes watching · logs unavailable (403 on pods/log) · …`
-pub fn header(states: &BTreeMap<String, SourceState>, palette: Palette) -> String {
-    let parts: Vec<String> = states
-        .iter()
-        .map(|(name, state)| {
-            let short = name.split('.').next().unwrap_or(name);
-            let text = sanitize(&format!("{short}: {state}"));
-            match state {
-                SourceState::Watching | SourceState::Done(_) => text,
-                SourceState::Unavailable(_) => palette.warn(&text),
-                SourceState::Reconnecting { .. } => palette.bad(&text),
-                _ => palette.dim(&text),
-            }
-        })
-        .collect();
-    format!("sources: {}\n", parts.join(" · "))
-}
-
-/// One line per verdict change, or per cause change of an object that stays HOT or ELEVATED
-/// (not a terminal).
-pub fn change_line(detector: &Detector, change: &VerdictChange, palette: Palette) -> String {
-    let evidence = detector
-        .finding(&change.object, change.at)
-        .and_then(|f| f.evidence.first().cloned())
-        .map(|e| format!(": {}", sanitize(&e)))
-        .unwrap_or_default();
-    let to = paint(palette, change.to, change.to.as_str());
-    let cause = |c: Option<crate::detect::Cause>| c.map_or("-", |c| c.as_str());
-    let what = if change.cause_only() {
-        format!("{to}, cause {} → {}", cause(change.previous_cause), cause(change.cause))
-    } else {
-        format!("{} → {to}{}", change.from, change.cause.map(|c| format!(" {c}")).unwrap_or_default())
-    };
-    format!("{} {} {what}{evidence}\n", rfc3339(change.at), sanitize(&change.object.to_string()))
-}
-
-fn paint(palette: Palette, verdict: Verdict, text: &str) -> String {
-    match verdict {
-        Verdict::Hot => palette.bad(text),
-        Verdict::Elevated => palette.warn(text),
-        Verdict::Ok => palette.good(text),
-    }
-}
-
-const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
-/// A sparkline of `values` scaled to their maximum (blank for zero).
-pub fn sparkline(values: &[u32]) -> String {
-    let max = values.iter().copied().max().unwrap_or(0);
-    values
-        .iter()
-        .map(|&v| {
-            if v == 0 || max == 0 {
-                ' '
-            } else {
-                SPARKS[((u64::from(v) * 8 - 1) / u64::from(max)).min(7) as usize]
-            }
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
-}
-
-fn rate(v: f64) -> String {
-    if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
-}
-
-/// The findings table.
-pub fn table(findings: &[Finding], wide: bool, palette: Palette) -> String {
-    let mut headers = vec![
-        "kind",
-        "name",
-        "phase",
-        "writes/min",
-        "passes/min",
-        "events/min",
-        "expected",
-        "verdict",
-        "cause",
-        "last 5m",
-    ];
-    if wide {
-        headers.extend(["managers", "evidence"]);
-    }
-    let mut t = render::table(&headers);
-    if palette.enabled {
-        t.enforce_styling();
-    } else {
-        t.force_no_tty();
-    }
-    for f in findings {
-        let name = match &f.namespace {
-            Some(ns) => format!("{ns}/{}", f.name),
-            None => f.name.clone(),
-        };
-        let colour = match f.verdict {
-            Verdict::Hot => Color::Red,
-            Verdict::Elevated => Color::Yellow,
-            Verdict::Ok => Color::Green,
-        };
-        let verdict = if f.verdict == f.peak_verdict {
-            f.verdict.to_string()
-        } else {
-            format!("{} (was {})", f.verdict, f.peak_verdict)
-        };
-        let mut verdict_cell = Cell::new(verdict);
-        if palette.enabled {
-            verdict_cell = verdict_cell.fg(colour);
-        }
-        let mut row = vec![
-            Cell::new(sanitize(&f.kind)),
-            Cell::new(sanitize(&name)),
-            Cell::new(sanitize(f.phase.as_deref().unwrap_or("-"))),
-            Cell::new(rate(f.writes_per_minute)),
-            Cell::new(rate(f.reconciles_per_minute)),
-            Cell::new(rate(f.events_per_minute)),
-            Cell::new(f.expected_interval_seconds.map_or("-".into(), |s| format!("{s}s"))),
-            verdict_cell,
-            Cell::new(f.cause.map_or("-".into(), |c| c.to_string())),
-            Cell::new(sparkline(&f.series)),
-        ];
-        if wide {
-            let managers: Vec<String> =
-                f.managers.iter().map(|m| format!("{} ({})", m.manager, m.writes)).collect();
-            row.push(Cell::new(sanitize(&managers.join(", "))));
-            row.push(Cell::new(sanitize(&f.evidence.join("; "))));
-        }
-        t.add_row(row);
-    }
-    render::table_to_string(&t)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Config;
-    use crate::observe::{Manager, ObjectKey, ObjectState, Observation, ObservedWrite};
+    use crate::observe::{ObjectKey, Observation};
 
     #[test]
     fn a_namespaced_watch_keeps_only_its_namespace_and_cluster_scoped_objects() {
@@ -483,65 +350,5 @@ mod tests {
         assert!(!in_scope(&pass(Some("other")), Some("demo")), "a log line about another namespace");
         assert!(in_scope(&pass(None), Some("demo")), "cluster-scoped");
         assert!(in_scope(&pass(Some("other")), None), "-A");
-    }
-
-    #[test]
-    fn sparklines_scale_to_the_maximum() {
-        assert_eq!(sparkline(&[0, 1, 2, 4, 8]), " ▁▂▄█");
-        assert_eq!(sparkline(&[0, 0]), "");
-        assert_eq!(sparkline(&[3, 0, 0]), "█");
-    }
-
-    #[test]
-    fn header_names_unavailable_sources() {
-        let mut s = BTreeMap::new();
-        s.insert("captcontrolplanes.controlplane.cluster.x-k8s.io".to_string(), SourceState::Watching);
-        s.insert("logs".to_string(), SourceState::Unavailable("403 on pods/log".into()));
-        assert_eq!(
-            header(&s, Palette::new(false)),
-            "sources: captcontrolplanes: watching · logs: unavailable (403 on pods/log)\n"
-        );
-    }
-
-    #[test]
-    fn table_and_change_lines() {
-        let mut d = Detector::new(Config::default());
-        let key = ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some("demo"), "a");
-        let t0 = 1_800_000_000_000;
-        let mut changes = Vec::new();
-        for k in 0..40i64 {
-            let reason = if k % 2 == 0 { "Ready" } else { "SecretError" };
-            let w = ObservedWrite {
-                state: ObjectState {
-                    phase: Some(if k % 2 == 0 { "Ready" } else { "Failed" }.into()),
-                    ..Default::default()
-                },
-                manager: Some(Manager {
-                    name: "legacy-capt-manager".into(),
-                    operation: "Update".into(),
-                    subresource: Some("status".into()),
-                    time: None,
-                }),
-                changes: vec![crate::observe::FieldChange::new(
-                    "status.conditions[Ready].reason",
-                    Some(reason.into()),
-                )],
-                ..Default::default()
-            };
-            changes.extend(d.observe(&Observation::write(t0 + k * 50, key.clone(), w)));
-        }
-        let line = change_line(&d, changes.last().unwrap(), Palette::new(false));
-        assert!(line.starts_with("2027-01-15T08:00:01.500Z CAPTControlPlane demo/a ELEVATED → HOT status-flip-flop: status.conditions[Ready].reason alternates"), "{line}");
-        let text = table(&d.findings(t0 + 2_000), false, Palette::new(false));
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("KIND"), "{text}");
-        assert!(
-            lines[1].contains("demo/a")
-                && lines[1].contains("HOT")
-                && lines[1].contains("status-flip-flop")
-                && lines[1].contains("10s"),
-            "{text}"
-        );
-        assert!(lines[1].ends_with('█'), "{text}");
     }
 }

@@ -22,7 +22,7 @@ use super::pod_streams::{Action, PodInfo, PodStreams, StreamKey};
 use super::{Kube, Op, error_chain};
 use crate::error::{Error, Result};
 use crate::model::{CaptControlPlane, CaptKind, Cluster, KindInfo, Workspace, WorkspaceTemplateApply};
-use crate::observe::{Millis, Observation, WriteScope};
+use crate::observe::{Millis, Observation, SourceState, WriteScope};
 use crate::parse::logs::{LineTime, LogOptions, LogStats, LogStream};
 use crate::parse::objects::{EventTracker, ObjectTracker, regarding};
 
@@ -129,45 +129,6 @@ fn text_of(body: Vec<u8>) -> String {
 pub enum Update {
     Observe(Box<Observation>),
     Source { name: String, state: SourceState },
-}
-
-/// The state of one source, shown in the header.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SourceState {
-    Starting,
-    /// Listing (the first time, or a relist after 410 Gone / a reconnect).
-    Listing {
-        relist: bool,
-    },
-    Watching,
-    Reconnecting {
-        attempt: u32,
-        reason: String,
-    },
-    Unavailable(String),
-    Off(String),
-    /// Following a file: what was read so far.
-    Reading(String),
-    /// A finite source (a file, stdin) was read to the end.
-    Done(String),
-}
-
-impl std::fmt::Display for SourceState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SourceState::Starting => f.write_str("starting"),
-            SourceState::Listing { relist: false } => f.write_str("listing"),
-            SourceState::Listing { relist: true } => f.write_str("relisting"),
-            SourceState::Watching => f.write_str("watching"),
-            SourceState::Reconnecting { attempt, reason } => {
-                write!(f, "reconnecting (attempt {attempt}: {reason})")
-            }
-            SourceState::Unavailable(why) => write!(f, "unavailable ({why})"),
-            SourceState::Off(why) => write!(f, "off ({why})"),
-            SourceState::Reading(what) => write!(f, "reading ({what})"),
-            SourceState::Done(what) => write!(f, "done ({what})"),
-        }
-    }
 }
 
 /// Which objects of a resource to keep.

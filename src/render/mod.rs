@@ -4,6 +4,9 @@
 pub mod palette;
 pub mod plan;
 pub mod plot;
+pub mod spark;
+pub mod status;
+pub mod watch;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;

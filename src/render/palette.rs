@@ -2,6 +2,8 @@
 
 use colored::{ColoredString, Colorize};
 
+use crate::detect::Verdict;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Palette {
     pub enabled: bool,
@@ -28,5 +30,22 @@ impl Palette {
     }
     pub fn bold(&self, s: &str) -> String {
         self.paint(s, |s| s.bold())
+    }
+    /// A detector verdict's colour: OK green, ELEVATED yellow, HOT red and bold.
+    pub fn verdict(&self, verdict: Verdict, text: &str) -> String {
+        match verdict {
+            Verdict::Hot => self.bad(text),
+            Verdict::Elevated => self.warn(text),
+            Verdict::Ok => self.good(text),
+        }
+    }
+}
+
+/// The same colours for a table cell.
+pub fn verdict_color(verdict: Verdict) -> comfy_table::Color {
+    match verdict {
+        Verdict::Hot => comfy_table::Color::Red,
+        Verdict::Elevated => comfy_table::Color::Yellow,
+        Verdict::Ok => comfy_table::Color::Green,
     }
 }
