@@ -62,6 +62,8 @@ pub enum Error {
     ConflictExhausted { kind: String, name: String, attempts: u32 },
     #[error("another writer is active on {object} ({writers}); {}", written_so_far(*made))]
     OtherWriter { object: String, writers: String, made: usize },
+    #[error("cannot tell whether {object} is ready: the decision needs {input}")]
+    Undetermined { object: String, input: String, can_i: Option<String> },
     #[error("kubeconfig: {0}")]
     Config(String),
     #[error("{0}")]
@@ -145,6 +147,9 @@ impl Error {
             Error::Unobservable(_) => Some(
                 "pass the controller's log (--controller-logs FILE) or metrics (--metrics-url URL) to see a pass that writes nothing".into(),
             ),
+            Error::Undetermined { can_i: Some(can_i), .. } => Some(format!(
+                "ask for RBAC: kubectl auth can-i {can_i} (README lists what each command needs)"
+            )),
             Error::OtherWriter { .. } => Some(
                 "stop the controller, or use --nudge to make it reconcile; --force writes anyway".into(),
             ),

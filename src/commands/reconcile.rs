@@ -21,7 +21,7 @@ use crate::k8s::apply::{self, SendError};
 use crate::k8s::{self, Kube};
 use crate::reconcile::guard::{self, GuardReport, PassSign};
 use crate::reconcile::retry;
-use crate::reconcile::{ObjectRef, Operation, Plan, Snapshot};
+use crate::reconcile::{ObjectRef, Operation, Plan, ReadFailure, Snapshot};
 use crate::render::plan::{PassView, ReconcileDocument, WriteReport, WriteResult, pass_view, plan_diff};
 use crate::render::{Palette, sanitize, to_document};
 use crate::settings::Settings;
@@ -405,28 +405,24 @@ fn jitter() -> f64 {
 }
 
 /// A snapshot with reads that failed (forbidden, server errors) is not a basis for writes: the
-/// core would report them as a failure and write that into the object's status.
+/// core cannot tell what the pass would write without them.
 fn refuse_incomplete(snapshot: &Snapshot, mode: Mode) -> Result<()> {
-    let Some(first) = snapshot.read_errors.first() else { return Ok(()) };
+    let Some(first) = snapshot.unreadable.first() else { return Ok(()) };
     if mode == Mode::ClientDryRun {
         return Ok(());
     }
-    for e in &snapshot.read_errors {
-        note(&format!("cannot read {}: {}", e.target, sanitize(&e.message)));
+    for u in &snapshot.unreadable {
+        note(&format!("cannot read {}: {}", u.target, sanitize(&u.why())));
     }
     note("nothing was written: a pass needs to read every object it decides on");
-    if first.message.starts_with("forbidden (403)") {
-        let resource = match apply::WriteTarget::of(&first.target.kind) {
-            Some(apply::WriteTarget::Custom(info)) => info.crd_name(),
-            _ => "secrets".to_string(),
-        };
-        return Err(Error::Forbidden {
-            verb: "get".into(),
-            resource,
+    match &first.failure {
+        ReadFailure::Forbidden { verb, resource } => Err(Error::Forbidden {
+            verb: verb.clone(),
+            resource: resource.clone(),
             namespace: first.target.namespace.clone(),
-        });
+        }),
+        _ => Err(Error::other(format!("cannot read {}: {}", first.target, first.why()))),
     }
-    Err(Error::other(format!("cannot read {}: {}", first.target, first.message)))
 }
 
 enum Applied {

@@ -11,7 +11,8 @@
 //! the namespace): 5 + 4N calls.
 //!
 //! NotFound becomes an absent object; 401, an unreachable server and a missing CRD are errors;
-//! anything else (403 on Secrets, 500) goes to `read_errors` for the core to report.
+//! anything else (403 on Secrets, 500) marks the input [`Unreadable`]: the core decides without
+//! it when it can and says the decision is undetermined when it cannot.
 
 use std::collections::BTreeMap;
 
@@ -25,13 +26,22 @@ use crate::error::{Error, Result};
 use crate::model::{
     CaptControlPlane, CaptKind, Cluster, Workspace, WorkspaceTemplate, WorkspaceTemplateApply,
 };
-use crate::reconcile::{Names, ObjectRef, ReadError, SecretInfo, Snapshot};
+use crate::reconcile::{Names, ObjectRef, ReadFailure, SecretInfo, Snapshot, Unreadable};
 
 /// Secret GETs run at most this many at a time in [`fetch_all`].
 const SECRET_CONCURRENCY: usize = 8;
 
 /// A read that did not find the object, found it, or failed softly.
-type Soft<T> = std::result::Result<Option<T>, ReadError>;
+type Soft<T> = std::result::Result<Option<T>, Unreadable>;
+
+/// What a soft failure tells the core: the RBAC rule for a 403, the status code of an answer.
+fn failure(err: Error) -> ReadFailure {
+    match err {
+        Error::Forbidden { verb, resource, .. } => ReadFailure::Forbidden { verb, resource },
+        Error::Api { code, .. } => ReadFailure::ServerError { code },
+        other => ReadFailure::Failed { detail: other.to_string() },
+    }
+}
 
 /// Errors that stop the command rather than become a finding.
 fn is_hard(e: &Error) -> bool {
@@ -50,7 +60,7 @@ fn soften<T>(kube: &Kube, res: kube::Result<T>, op: &Op, target: ObjectRef) -> R
             if is_hard(&err) {
                 return Err(err);
             }
-            Ok(Err(ReadError { target, message: err.to_string() }))
+            Ok(Err(Unreadable { target, failure: failure(err) }))
         }
     }
 }
@@ -79,7 +89,7 @@ async fn list_kind<K>(
     kube: &Kube,
     api: Api<K>,
     namespace: Option<&str>,
-) -> Result<std::result::Result<Vec<K>, String>>
+) -> Result<std::result::Result<Vec<K>, ReadFailure>>
 where
     K: CaptKind + kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -88,7 +98,7 @@ where
         Ok(list) => Ok(Ok(list.items)),
         Err(e) => {
             let err = kube.error(&Op::on("list", &info, namespace, None), e);
-            if is_hard(&err) { Err(err) } else { Ok(Err(err.to_string())) }
+            if is_hard(&err) { Err(err) } else { Ok(Err(failure(err))) }
         }
     }
 }
@@ -100,7 +110,7 @@ async fn get_secret(kube: &Kube, namespace: &str, name: &str) -> Result<Soft<Sec
     soften(kube, res, &op, ObjectRef::new("Secret", Some(namespace), name))
 }
 
-fn take<T>(soft: Soft<T>, errors: &mut Vec<ReadError>) -> Option<T> {
+fn take<T>(soft: Soft<T>, errors: &mut Vec<Unreadable>) -> Option<T> {
     soft.unwrap_or_else(|e| {
         errors.push(e);
         None
@@ -127,7 +137,7 @@ async fn secrets(kube: &Kube, names: &Names, snap: &mut Snapshot) -> Result<()> 
         get_secret(kube, ns, &names.kubeconfig_secret),
         get_secret(kube, ns, &names.ca_secret),
     );
-    let errors = &mut snap.read_errors;
+    let errors = &mut snap.unreadable;
     snap.connection_secret = take(conn?, errors);
     snap.outputs_kubeconfig_secret = take(outputs?, errors);
     snap.kubeconfig_secret = take(kubeconfig?, errors);
@@ -187,20 +197,20 @@ pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<
     snap.outputs_kubeconfig_secret = secrets_done.outputs_kubeconfig_secret;
     snap.kubeconfig_secret = secrets_done.kubeconfig_secret;
     snap.ca_secret = secrets_done.ca_secret;
-    snap.read_errors.extend(secrets_done.read_errors);
-    snap.cluster = take(cluster?, &mut snap.read_errors);
-    snap.template = take(template?, &mut snap.read_errors);
+    snap.unreadable.extend(secrets_done.unreadable);
+    snap.cluster = take(cluster?, &mut snap.unreadable);
+    snap.template = take(template?, &mut snap.unreadable);
     match applies? {
         Ok(list) => join_applies(&names, &list, &mut snap),
-        Err(message) => snap.read_errors.push(ReadError {
+        Err(failure) => snap.unreadable.push(Unreadable {
             target: ObjectRef::new("WorkspaceTemplateApply", Some(namespace), &names.main_apply),
-            message,
+            failure,
         }),
     }
     if let Some(ws) = snap.main_apply.as_ref().and_then(|a| a.workspace_name()).map(str::to_string) {
         snap.workspace = take(
             get_kind::<Workspace>(kube, Api::all(kube.client.clone()), None, &ws).await?,
-            &mut snap.read_errors,
+            &mut snap.unreadable,
         );
     }
     Ok(snap)
@@ -246,9 +256,9 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
             Ok(list) => {
                 snap.cluster = cluster_ix.get(&key(Some(&ns), Some(&names.cp))).map(|&i| list[i].clone())
             }
-            Err(m) => snap.read_errors.push(ReadError {
+            Err(m) => snap.unreadable.push(Unreadable {
                 target: ObjectRef::new("Cluster", Some(&ns), &names.cp),
-                message: m.clone(),
+                failure: m.clone(),
             }),
         }
         let tns = template_namespace(&cp, &names);
@@ -258,15 +268,15 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
             Ok(_) if namespace.is_some_and(|n| n != tns) => {
                 snap.template = take(
                     get_kind::<WorkspaceTemplate>(kube, api_in(kube, Some(&tns)), Some(&tns), &tname).await?,
-                    &mut snap.read_errors,
+                    &mut snap.unreadable,
                 );
             }
             Ok(list) => {
                 snap.template = template_ix.get(&key(Some(&tns), Some(&tname))).map(|&i| list[i].clone())
             }
-            Err(m) => snap.read_errors.push(ReadError {
+            Err(m) => snap.unreadable.push(Unreadable {
                 target: ObjectRef::new("WorkspaceTemplate", Some(&tns), &tname),
-                message: m.clone(),
+                failure: m.clone(),
             }),
         }
         match &applies {
@@ -278,9 +288,9 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
                     .collect();
                 join_applies(&names, &mine, &mut snap);
             }
-            Err(m) => snap.read_errors.push(ReadError {
+            Err(m) => snap.unreadable.push(Unreadable {
                 target: ObjectRef::new("WorkspaceTemplateApply", Some(&ns), &names.main_apply),
-                message: m.clone(),
+                failure: m.clone(),
             }),
         }
         if let Some(ws) = snap.main_apply.as_ref().and_then(|a| a.workspace_name()).map(str::to_string) {
@@ -290,8 +300,8 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
                         list.iter().find(|w| w.metadata.name.as_deref() == Some(ws.as_str())).cloned()
                 }
                 Err(m) => snap
-                    .read_errors
-                    .push(ReadError { target: ObjectRef::new("Workspace", None, &ws), message: m.clone() }),
+                    .unreadable
+                    .push(Unreadable { target: ObjectRef::new("Workspace", None, &ws), failure: m.clone() }),
             }
         }
         snaps.push((names, snap));

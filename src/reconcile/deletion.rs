@@ -10,7 +10,7 @@ use super::{
     FieldDiff, ObjectRef, Operation, Outcome, Phase, Plan, PlanFinding, Requeue, Severity, Snapshot, Write,
     WriteBody,
 };
-use crate::model::{ApiEndpoint, CP_FINALIZER, ERROR_INTERVAL, INIT_INTERVAL, WorkspaceTemplateApply};
+use crate::model::{ApiEndpoint, CP_FINALIZER, INIT_INTERVAL, WorkspaceTemplateApply};
 
 fn phase_of(snap: &Snapshot) -> Option<Phase> {
     match snap.control_plane.status.as_ref()?.phase.as_deref()? {
@@ -45,28 +45,15 @@ pub fn plan(snap: &Snapshot, names: &Names) -> Plan {
         writes,
         requeue: Requeue { after: None, outcome: Outcome::Done, reason: reason.into() },
         findings,
+        unreadable: Vec::new(),
     };
     let finalizers = cp.metadata.finalizers.clone().unwrap_or_default();
     if !finalizers.iter().any(|f| f == CP_FINALIZER) {
         return done(Vec::new(), findings, "deleted: no finalizer left, nothing to clean up");
     }
-    if let Some(e) = snap.read_errors.first() {
-        findings.push(PlanFinding {
-            severity: Severity::Error,
-            object: Some(e.target.clone()),
-            message: format!("cannot read: {}", e.message),
-        });
-        return Plan {
-            status: status.clone(),
-            phase: phase_of(snap),
-            writes: Vec::new(),
-            requeue: Requeue {
-                after: Some(ERROR_INTERVAL),
-                outcome: Outcome::Serious,
-                reason: format!("deleting: cannot read {}", e.target),
-            },
-            findings,
-        };
+    // Every step below depends on what was read: an unreadable input leaves it undetermined.
+    if let Some(u) = snap.unreadable.first() {
+        return super::pass::undetermined(snap, names, u.clone());
     }
 
     let mut writes = Vec::new();
@@ -100,6 +87,7 @@ pub fn plan(snap: &Snapshot, names: &Names) -> Plan {
                     reason: format!("deleting: waiting for Workspace {ws} to be deleted"),
                 },
                 findings,
+                unreadable: Vec::new(),
             };
         }
     }

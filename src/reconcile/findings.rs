@@ -41,7 +41,7 @@ pub fn upstream_hazards(snap: &Snapshot) -> Vec<PlanFinding> {
             ),
         ));
     }
-    if cp.metadata.deletion_timestamp.is_some() || snap.cluster.is_none() || !snap.read_errors.is_empty() {
+    if cp.metadata.deletion_timestamp.is_some() || snap.cluster.is_none() || !snap.unreadable.is_empty() {
         return out;
     }
     let Some(wta) = &snap.main_apply else { return out };

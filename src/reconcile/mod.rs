@@ -57,9 +57,10 @@ impl Requeue {
     /// `30s: ready`, `5s: waiting for connection secret default/demo-eks-connection`,
     /// `none: deleted: finalizer removed`.
     pub fn display(&self) -> String {
-        match self.after {
-            Some(d) => format!("{}s: {}", d.as_secs(), self.reason),
-            None => format!("none: {}", self.reason),
+        match (self.after, self.outcome) {
+            (_, Outcome::Undetermined) => format!("unknown: {}", self.reason),
+            (Some(d), _) => format!("{}s: {}", d.as_secs(), self.reason),
+            (None, _) => format!("none: {}", self.reason),
         }
     }
 }

@@ -20,8 +20,8 @@ use super::status::{
 };
 use super::writes::patch;
 use super::{
-    ObjectRef, Operation, Outcome, Phase, Plan, PlanFinding, Requeue, SecretInfo, Severity, Snapshot, Write,
-    findings, secrets,
+    ObjectRef, Operation, Outcome, Phase, Plan, PlanFinding, Requeue, SecretInfo, Severity, Snapshot,
+    Unreadable, Write, findings, secrets,
 };
 use crate::model::{
     ApiEndpoint, CP_FINALIZER, CaptControlPlane, Cluster, ERROR_INTERVAL, INIT_INTERVAL, READY_INTERVAL,
@@ -55,8 +55,45 @@ pub fn plan(snap: &Snapshot, now: DateTime<Utc>) -> Plan {
         observed: Observed::default(),
         endpoint: None,
     };
-    let verdict = pass.run();
-    pass.finish(verdict)
+    match pass.run() {
+        Ok(verdict) => pass.finish(verdict),
+        Err(blind) => undetermined(snap, &pass.names, blind),
+    }
+}
+
+/// The plan of a pass that needed an input it could not read: no decision, so no phase, no
+/// writes and no requeue; the stored status stands. The findings name every unreadable input
+/// and the RBAC that would allow reading it.
+pub(super) fn undetermined(snap: &Snapshot, names: &Names, needed: Unreadable) -> Plan {
+    let cp = ObjectRef::new("CAPTControlPlane", Some(&names.namespace), &names.cp);
+    let mut findings = vec![PlanFinding {
+        severity: Severity::Warning,
+        object: Some(cp),
+        message: format!(
+            "undetermined: the decision needs {}, which kubectl-capt cannot read ({}); the controller may well read it, so no phase, requeue or drift is shown",
+            needed.target,
+            needed.why()
+        ),
+    }];
+    for u in &snap.unreadable {
+        findings.push(PlanFinding {
+            severity: Severity::Warning,
+            object: Some(u.target.clone()),
+            message: format!("cannot read: {}", u.why()),
+        });
+    }
+    Plan {
+        status: snap.control_plane.status.clone().unwrap_or_default(),
+        phase: None,
+        writes: Vec::new(),
+        requeue: Requeue {
+            after: None,
+            outcome: Outcome::Undetermined,
+            reason: format!("cannot read {} ({})", needed.target, needed.why()),
+        },
+        findings,
+        unreadable: vec![needed],
+    }
 }
 
 impl<'a> Pass<'a> {
@@ -69,8 +106,16 @@ impl<'a> Pass<'a> {
     fn finding(&mut self, severity: Severity, object: Option<ObjectRef>, message: String) {
         self.findings.push(PlanFinding { severity, object, message });
     }
+    /// `Err` when the pass is about to use an input that could not be read.
+    fn need(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), Unreadable> {
+        let target = ObjectRef::new(kind, namespace, name);
+        match self.snap.unreadable.iter().find(|u| u.target == target) {
+            Some(u) => Err(u.clone()),
+            None => Ok(()),
+        }
+    }
 
-    fn run(&mut self) -> Decision {
+    fn run(&mut self) -> Result<Decision, Unreadable> {
         let snap = self.snap;
         let names = self.names.clone();
         let meta = &mut self.cp.metadata;
@@ -79,46 +124,45 @@ impl<'a> Pass<'a> {
             finalizers.push(CP_FINALIZER.to_string());
         }
 
-        if let Some(first) = snap.read_errors.first() {
-            for e in &snap.read_errors {
-                self.finding(Severity::Error, Some(e.target.clone()), format!("cannot read: {}", e.message));
-            }
-            return Decision::Fail {
-                reason: "ReadError".into(),
-                message: format!("Failed to read {}: {}", first.target, first.message),
-                why: format!("cannot read {}", first.target),
-            };
+        // Inputs the decision did not need are named; those it needs end it undetermined.
+        for u in &snap.unreadable {
+            self.finding(Severity::Info, Some(u.target.clone()), format!("cannot read: {}", u.why()));
         }
 
+        self.need("Cluster", Some(&names.namespace), &names.cp)?;
         let Some(cluster) = &snap.cluster else {
             let cluster = ObjectRef::new("Cluster", Some(&names.namespace), &names.cp);
             self.finding(Severity::Warning, Some(cluster.clone()), format!("owner {cluster} does not exist"));
-            return Decision::Wait {
+            return Ok(Decision::Wait {
                 message: NO_CLUSTER_MESSAGE.into(),
                 why: format!("waiting for owner Cluster {}/{}", names.namespace, names.cp),
-            };
+            });
         };
         self.ensure_owner_ref(cluster);
 
         let template_ref = &snap.control_plane.spec.workspace_template_ref;
+        let template_ns =
+            template_ref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(names.namespace.clone());
+        self.need("WorkspaceTemplate", Some(&template_ns), &template_ref.name)?;
         if snap.template.is_none() {
-            let ns =
-                template_ref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(names.namespace.clone());
+            let ns = template_ns;
             let target = ObjectRef::new("WorkspaceTemplate", Some(&ns), &template_ref.name);
             self.finding(Severity::Error, Some(target), "the WorkspaceTemplate does not exist".into());
-            return Decision::Fail {
+            return Ok(Decision::Fail {
                 reason: "WorkspaceTemplateNotFound".into(),
                 message: format!(
                     "Failed to get WorkspaceTemplate: workspacetemplates.infrastructure.cluster.x-k8s.io {:?} not found",
                     template_ref.name
                 ),
                 why: format!("WorkspaceTemplate {ns}/{} not found", template_ref.name),
-            };
+            });
         }
 
         if self.cp.spec.workspace_template_apply_name.as_deref().unwrap_or("").is_empty() {
             self.cp.spec.workspace_template_apply_name = Some(names.main_apply.clone());
         }
+        // One LIST reads the main, kubeconfig and vpc applies: unreadable means all three.
+        self.need("WorkspaceTemplateApply", Some(&names.namespace), &names.main_apply)?;
         let owned = applies::main_owned(&snap.control_plane, &names, snap.vpc_apply_exists);
         if let Some(w) = applies::write(
             &snap.control_plane,
@@ -134,13 +178,13 @@ impl<'a> Pass<'a> {
         let Some(wta) = &snap.main_apply else {
             // The apply this pass creates has no Workspace yet.
             self.observed.workspace_status = Some(Default::default());
-            return Decision::Wait {
+            return Ok(Decision::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
                     "waiting for WorkspaceTemplateApply {}/{} to be applied",
                     names.namespace, names.main_apply
                 ),
-            };
+            });
         };
         if let Some(t) = wta.status.as_ref().and_then(|s| s.last_applied_time.as_deref()) {
             self.observed.last_applied_revision = Some(go_time_string(t));
@@ -151,35 +195,36 @@ impl<'a> Pass<'a> {
         let Some(ws_name) = wta.workspace_name() else {
             self.observed.workspace_status = Some(Default::default());
             if let Some(msg) = wta_error {
-                return self.workspace_error(apply_ref, msg);
+                return Ok(self.workspace_error(apply_ref, msg));
             }
-            return Decision::Wait {
+            return Ok(Decision::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
                     "waiting for WorkspaceTemplateApply {}/{} to create its Workspace",
                     names.namespace, names.main_apply
                 ),
-            };
+            });
         };
         let ws_ref = ObjectRef::new("Workspace", None, ws_name);
+        self.need("Workspace", None, ws_name)?;
         let Some(workspace) = &snap.workspace else {
             self.finding(Severity::Error, Some(ws_ref), format!("named by {apply_ref} but does not exist"));
-            return Decision::Fail {
+            return Ok(Decision::Fail {
                 reason: "WorkspaceStatusUpdateFailed".into(),
                 message: format!(
                     "Failed to update workspace status: failed to get workspace: workspaces.tf.upbound.io {ws_name:?} not found"
                 ),
                 why: format!("Workspace {ws_name} not found"),
-            };
+            });
         };
         self.observed.workspace_status = Some(workspace_status(workspace));
 
         if let Some(msg) = wta_error {
-            return self.workspace_error(apply_ref, msg);
+            return Ok(self.workspace_error(apply_ref, msg));
         }
         if !wta_ready {
             let state = wta.ready_condition().map(|c| c.reason().to_string()).filter(|r| !r.is_empty());
-            return Decision::Wait {
+            return Ok(Decision::Wait {
                 message: CREATING_MESSAGE.into(),
                 why: format!(
                     "waiting for WorkspaceTemplateApply {}/{} to become Ready{}",
@@ -187,10 +232,19 @@ impl<'a> Pass<'a> {
                     names.main_apply,
                     state.map(|s| format!(" ({s})")).unwrap_or_default()
                 ),
-            };
+            });
         }
 
-        // Ready path: endpoint, then the connection Secret's CA.
+        // Ready path: endpoint, then the connection Secret's CA, then the Secrets it writes.
+        let ns = Some(names.namespace.as_str());
+        for secret in [
+            &names.connection_secret,
+            &names.ca_secret,
+            &names.outputs_kubeconfig_secret,
+            &names.kubeconfig_secret,
+        ] {
+            self.need("Secret", ns, secret)?;
+        }
         let secret = snap.connection_secret.as_ref();
         let secret_name = self.secret_ref(&names.connection_secret);
         let outputs_from = format!("Workspace {ws_name} output {ENDPOINT_KEY}");
@@ -218,36 +272,36 @@ impl<'a> Pass<'a> {
             }
             Lookup::Bad { source, error } => {
                 let from = if source == Source::Secret { &secret_from } else { &outputs_from };
-                return Decision::Fail {
+                return Ok(Decision::Fail {
                     reason: "EndpointError".into(),
                     message: format!("Failed to get cluster endpoint: {}", error.describe(from)),
                     why: format!("bad endpoint in {from}"),
-                };
+                });
             }
-            Lookup::None if secret.is_none() => return self.wait_for_connection_secret(&secret_name),
+            Lookup::None if secret.is_none() => return Ok(self.wait_for_connection_secret(&secret_name)),
             Lookup::None => {
-                return Decision::Wait {
+                return Ok(Decision::Wait {
                     message: CREATING_MESSAGE.into(),
                     why: format!(
                         "waiting for an endpoint in Workspace {ws_name} outputs or Secret {secret_name}"
                     ),
-                };
+                });
             }
         };
-        let Some(secret) = secret else { return self.wait_for_connection_secret(&secret_name) };
+        let Some(secret) = secret else { return Ok(self.wait_for_connection_secret(&secret_name)) };
         let Some(ca) = secret.get(CA_KEY).filter(|v| !v.is_empty()) else {
-            return Decision::Fail {
+            return Ok(Decision::Fail {
                 reason: "SecretError".into(),
                 message: format!("Failed to get certificate authority data: {CA_KEY} not found in secret"),
                 why: format!("Secret {secret_name} has no {CA_KEY}"),
-            };
+            });
         };
 
         self.endpoint = Some(endpoint.api.clone());
         self.cp.spec.control_plane_endpoint = Some(endpoint.api.clone());
         self.kubeconfig_apply(cluster, secret, &endpoint, ca, ws_name);
         self.secrets(ca);
-        Decision::Ready
+        Ok(Decision::Ready)
     }
 
     fn workspace_error(&mut self, apply: ObjectRef, message: String) -> Decision {
@@ -512,6 +566,7 @@ impl<'a> Pass<'a> {
             writes,
             requeue: Requeue { after: Some(after), outcome, reason: why },
             findings: self.findings,
+            unreadable: Vec::new(),
         }
     }
 }

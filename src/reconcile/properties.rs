@@ -205,10 +205,10 @@ fn build(c: &Choice) -> Snapshot {
         1 => full.ca_secret.clone(),
         _ => Some(secret("demo-ca", &[("tls.crt", b"x")])),
     };
-    let read_errors = if c.errors == 0 {
-        vec![ReadError {
+    let unreadable = if c.errors == 0 {
+        vec![Unreadable {
             target: ObjectRef::new("Secret", Some("default"), "demo-ca"),
-            message: "forbidden".into(),
+            failure: ReadFailure::Forbidden { verb: "get".into(), resource: "secrets".into() },
         }]
     } else {
         Vec::new()
@@ -225,7 +225,7 @@ fn build(c: &Choice) -> Snapshot {
         outputs_kubeconfig_secret,
         kubeconfig_secret,
         ca_secret,
-        read_errors,
+        unreadable,
     }
 }
 
@@ -252,7 +252,28 @@ proptest! {
             prop_assert!(diff::zero_eq(&serde_json::to_value(&stored).unwrap(), &serde_json::to_value(&first.status).unwrap()));
         } else {
             // Deletion moves on (wait → done) but never writes twice.
-            prop_assert!(matches!(second.requeue.outcome, Outcome::Done | Outcome::Waiting | Outcome::Serious));
+            prop_assert!(matches!(second.requeue.outcome, Outcome::Done | Outcome::Waiting | Outcome::Serious | Outcome::Undetermined));
+        }
+    }
+
+    /// An unreadable input either leaves the pass undetermined (no phase, writes or requeue;
+    /// the stored status stands) or did not matter: the same plan whether the object is in
+    /// fact absent or present.
+    #[test]
+    fn an_unreadable_input_decides_nothing_or_does_not_matter(c in choice()) {
+        let blind = build(&Choice { errors: 0, ..c.clone() });
+        let p = plan(&blind, now());
+        if p.determined() {
+            for ca in [None, ready().ca_secret] {
+                let seeing = Snapshot { unreadable: Vec::new(), ca_secret: ca, ..blind.clone() };
+                let q = plan(&seeing, now());
+                prop_assert_eq!(&p.writes, &q.writes);
+                prop_assert_eq!((&p.phase, &p.requeue), (&q.phase, &q.requeue));
+            }
+        } else {
+            prop_assert!(p.writes.is_empty() && p.phase.is_none() && p.requeue.after.is_none());
+            prop_assert_eq!(p.requeue.outcome, Outcome::Undetermined);
+            prop_assert_eq!(&p.status, &blind.control_plane.status.clone().unwrap_or_default());
         }
     }
 
@@ -264,7 +285,7 @@ proptest! {
             Outcome::Ready => Some(30),
             Outcome::Serious => Some(10),
             Outcome::Waiting => Some(5),
-            Outcome::Done => None,
+            Outcome::Done | Outcome::Undetermined => None,
         };
         prop_assert_eq!(secs, want);
         prop_assert!(!p.requeue.reason.is_empty());

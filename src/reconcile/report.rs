@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Names, ObjectRef, Operation, Plan, PlanFinding, ReadError, SecretInfo, Snapshot};
+use super::{Names, ObjectRef, Operation, Plan, PlanFinding, ReadFailure, SecretInfo, Snapshot, Unreadable};
 use crate::model::{Condition, find_condition};
 
 /// One object in the tree.
@@ -56,14 +56,37 @@ pub struct Stored {
     pub reason: Option<String>,
 }
 
+/// An input that could not be read, as the `status` document shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreadableInput {
+    pub object: ObjectRef,
+    #[serde(flatten)]
+    pub failure: ReadFailure,
+    /// The RBAC rule that would allow the read (403 only): `get secrets in namespace "team-a"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rbac: Option<String>,
+    /// Whether the decision needed it (then the decision is undetermined).
+    pub needed: bool,
+}
+
+/// The phase shown when the decision is undetermined.
+pub const UNKNOWN_PHASE: &str = "Unknown";
+
 /// The `status` document for one CAPTControlPlane.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub namespace: String,
     pub name: String,
-    /// The phase one pass decides now.
+    /// The phase one pass decides now; `Unknown` when undetermined.
     pub phase: Option<String>,
+    /// False when something the decision depends on could not be read: then the phase is
+    /// `Unknown`, there is no requeue, no drift and no decided condition, and `unreadable`
+    /// says what to ask for.
+    pub determined: bool,
+    /// Every input that could not be read.
+    pub unreadable: Vec<UnreadableInput>,
     pub ready: bool,
     pub reason: Option<String>,
     pub message: Option<String>,
@@ -76,7 +99,8 @@ pub struct Report {
     pub requeue: String,
     pub outcome: super::Outcome,
     pub conditions: Vec<Condition>,
-    pub in_sync: bool,
+    /// `null` when undetermined.
+    pub in_sync: Option<bool>,
     pub drift: Vec<Drift>,
     pub tree: Node,
     pub findings: Vec<PlanFinding>,
@@ -103,7 +127,7 @@ fn cond_text(c: Option<&Condition>) -> (Option<bool>, Option<String>) {
 
 struct Builder<'a> {
     now: DateTime<Utc>,
-    errors: &'a [ReadError],
+    errors: &'a [Unreadable],
 }
 
 impl Builder<'_> {
@@ -119,7 +143,7 @@ impl Builder<'_> {
             condition: None,
             age_seconds: None,
             keys: None,
-            detail: unreadable.map(|e| e.message.clone()),
+            detail: unreadable.map(Unreadable::why),
             children: Vec::new(),
         }
     }
@@ -149,7 +173,7 @@ impl Builder<'_> {
 }
 
 fn tree(snap: &Snapshot, names: &Names, now: DateTime<Utc>) -> Node {
-    let b = Builder { now, errors: &snap.read_errors };
+    let b = Builder { now, errors: &snap.unreadable };
     let ns = names.namespace.as_str();
     let cp = &snap.control_plane;
     let cp_status = cp.status.as_ref();
@@ -249,11 +273,32 @@ pub fn report(snap: &Snapshot, plan: &Plan, now: DateTime<Utc>) -> Report {
         .filter(|e| !e.is_zero())
         .map(|e| format!("{}:{}", e.host, e.port));
     let deleting = cp.metadata.deletion_timestamp.is_some();
+    let determined = plan.determined();
+    // Undetermined: the plan's status is the stored one, which is not a decision.
+    let cond = cond.filter(|_| determined);
+    let unreadable = snap
+        .unreadable
+        .iter()
+        .map(|u| UnreadableInput {
+            object: u.target.clone(),
+            failure: u.failure.clone(),
+            rbac: u.rbac(),
+            needed: plan.unreadable.contains(u),
+        })
+        .collect();
     Report {
         namespace: names.namespace.clone(),
         name: names.cp.clone(),
-        phase: if deleting { Some("Deleting".into()) } else { plan.status.phase.clone() },
-        ready: plan.status.ready.unwrap_or(false) && !deleting,
+        phase: if !determined {
+            Some(UNKNOWN_PHASE.into())
+        } else if deleting {
+            Some("Deleting".into())
+        } else {
+            plan.status.phase.clone()
+        },
+        determined,
+        unreadable,
+        ready: determined && plan.status.ready.unwrap_or(false) && !deleting,
         reason: cond.map(|c| c.reason().to_string()),
         message: cond.map(|c| c.message().to_string()),
         stored: Stored {
@@ -262,13 +307,13 @@ pub fn report(snap: &Snapshot, plan: &Plan, now: DateTime<Utc>) -> Report {
             reason: stored_cond.map(|c| c.reason().to_string()),
         },
         endpoint,
-        secrets_ready: plan.status.secrets_ready.unwrap_or(false),
+        secrets_ready: determined && plan.status.secrets_ready.unwrap_or(false),
         requeue_after_seconds: plan.requeue.after.map(|d| d.as_secs()),
         requeue_reason: plan.requeue.reason.clone(),
         requeue: plan.requeue.display(),
         outcome: plan.requeue.outcome,
-        conditions: plan.status.conditions.clone().unwrap_or_default(),
-        in_sync: plan.in_sync(),
+        conditions: if determined { plan.status.conditions.clone().unwrap_or_default() } else { Vec::new() },
+        in_sync: determined.then(|| plan.in_sync()),
         drift,
         tree: tree(snap, &names, now),
         findings: plan.findings.clone(),
@@ -286,7 +331,7 @@ mod tests {
     fn ready_report_is_in_sync_and_lists_key_names_only() {
         let snap = ready();
         let r = report(&snap, &plan(&snap, now()), now());
-        assert!(r.in_sync && r.ready && r.drift.is_empty());
+        assert!(r.in_sync == Some(true) && r.ready && r.drift.is_empty() && r.determined);
         assert_eq!(r.requeue, "30s: ready");
         assert_eq!(r.endpoint.as_deref(), Some("abc.gr7.ap-northeast-1.eks.amazonaws.com:443"));
         assert_eq!(r.tree.kind, "Cluster");
@@ -305,7 +350,7 @@ mod tests {
     fn drift_lists_each_field_and_missing_objects_show() {
         let snap = Snapshot { control_plane: fresh_cp(), ..Snapshot::default() };
         let r = report(&snap, &plan(&snap, now()), now());
-        assert!(!r.in_sync);
+        assert_eq!(r.in_sync, Some(false));
         assert_eq!(r.tree.state, "missing");
         assert!(r.drift.iter().any(|d| d.path == "metadata.finalizers"));
         assert!(

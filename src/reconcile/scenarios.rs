@@ -625,26 +625,72 @@ fn hl6_endpoint_from_raw_secret_and_missing_ca_is_one_secret_error() {
     });
 }
 
+fn forbidden_secret(name: &str) -> Unreadable {
+    Unreadable {
+        target: ObjectRef::new("Secret", Some("default"), name),
+        failure: ReadFailure::Forbidden { verb: "get".into(), resource: "secrets".into() },
+    }
+}
+
+/// HL7 as the tool sees it: a read it may not make is its own blindness, never a Failed status.
 #[test]
-fn hl7_read_error_is_failed_with_no_child_writes() {
+fn an_unreadable_input_the_decision_needs_leaves_it_undetermined() {
     let mut snap = ready();
     snap.kubeconfig_secret = None;
-    snap.read_errors.push(ReadError {
-        target: ObjectRef::new("Secret", Some("default"), "demo-kubeconfig"),
-        message: "forbidden (403): cannot get secrets in namespace \"default\"".into(),
+    snap.unreadable.push(forbidden_secret("demo-kubeconfig"));
+    let p = plan(&snap, now());
+    assert!(!p.determined());
+    assert!(p.writes.is_empty(), "no drift from an undetermined pass: {:?}", p.writes);
+    assert_eq!(p.phase, None);
+    assert_eq!((p.requeue.after, p.requeue.outcome), (None, Outcome::Undetermined));
+    assert_eq!(
+        p.requeue.display(),
+        "unknown: cannot read Secret default/demo-kubeconfig (forbidden (403): needs get secrets in namespace \"default\")"
+    );
+    assert_eq!(p.status, snap.control_plane.status.clone().unwrap_or_default(), "the stored status stands");
+    assert_eq!(p.unreadable, vec![forbidden_secret("demo-kubeconfig")]);
+    assert_eq!(p.unreadable[0].rbac().as_deref(), Some("get secrets in namespace \"default\""));
+    assert!(p.findings.iter().all(|f| f.severity < Severity::Error), "{:?}", p.findings);
+    assert!(p.findings.iter().any(|f| f.message.contains("undetermined")), "{:?}", p.findings);
+
+    // A server error on the first input the pass needs.
+    let mut snap = ready();
+    snap.cluster = None;
+    snap.unreadable.push(Unreadable {
+        target: ObjectRef::new("Cluster", Some("default"), "demo"),
+        failure: ReadFailure::ServerError { code: 503 },
     });
-    let p = run(Case {
-        name: "HL7",
-        snap,
-        phase: Some("Failed"),
-        reason: Some("ReadError"),
-        requeue: "10s: ReadError: cannot read Secret default/demo-kubeconfig",
-        writes: vec![
-            ("Cluster", CP, Operation::PatchStatus),
-            ("CAPTControlPlane", CP, Operation::PatchStatus),
-        ],
-    });
-    assert!(p.findings.iter().any(|f| f.severity == Severity::Error && f.message.contains("403")));
+    let p = plan(&snap, now());
+    assert!(!p.determined() && p.writes.is_empty());
+    assert_eq!(p.requeue.reason, "cannot read Cluster default/demo (the API server answered 503)");
+    assert_eq!(p.unreadable[0].rbac(), None);
+
+    // The deletion path decides on what it reads too.
+    let mut snap = ready();
+    snap.control_plane.metadata.deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()));
+    snap.unreadable.push(forbidden_secret("demo-ca"));
+    let p = plan(&snap, now());
+    assert!(!p.determined() && p.writes.is_empty() && p.requeue.after.is_none());
+}
+
+/// What the pass decides before it needs an unreadable input is decided as usual.
+#[test]
+fn an_unreadable_input_the_decision_does_not_need_changes_nothing() {
+    let base = Snapshot { cluster: None, ..ready() };
+    let mut blind = base.clone();
+    blind.connection_secret = None;
+    blind.unreadable.push(forbidden_secret("demo-eks-connection"));
+    let (seeing, p) = (plan(&base, now()), plan(&blind, now()));
+    assert!(p.determined(), "{:?}", p.requeue);
+    assert_eq!(p.writes, seeing.writes);
+    assert_eq!((p.phase, &p.requeue), (Some(Phase::Creating), &seeing.requeue));
+    assert!(
+        p.findings.iter().any(|f| f.severity == Severity::Info
+            && f.message == "cannot read: forbidden (403): needs get secrets in namespace \"default\""),
+        "{:?}",
+        p.findings
+    );
 }
 
 #[test]

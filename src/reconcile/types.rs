@@ -37,17 +37,55 @@ pub struct Snapshot {
     pub kubeconfig_secret: Option<SecretInfo>,
     /// `<ns>/<cp>-ca`.
     pub ca_secret: Option<SecretInfo>,
-    /// Reads that failed for a reason other than "not found" (forbidden, server error); the core
-    /// classifies them as serious errors instead of treating the object as absent.
-    pub read_errors: Vec<ReadError>,
+    /// Inputs that could not be read (forbidden, server error): neither present nor absent.
+    /// A pass that needs one of them is undetermined (see [`Plan::unreadable`]); one that
+    /// decides before needing them is decided as usual.
+    pub unreadable: Vec<Unreadable>,
 }
 
-/// A read of one object that failed.
+/// An input of the pass that could not be read. This is the reader's blindness, not the
+/// object's state: the controller may well be able to read it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReadError {
+pub struct Unreadable {
     pub target: ObjectRef,
-    pub message: String,
+    #[serde(flatten)]
+    pub failure: ReadFailure,
+}
+
+/// Why an input could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "failure")]
+pub enum ReadFailure {
+    /// 403: the request `verb resource` (in the target's namespace) is not allowed.
+    Forbidden { verb: String, resource: String },
+    /// The API server answered with this HTTP status (5xx, 429, …).
+    #[serde(rename_all = "camelCase")]
+    ServerError { code: u16 },
+    /// No usable answer (timeout, connection reset, an object that does not decode).
+    Failed { detail: String },
+}
+
+impl Unreadable {
+    /// The RBAC rule that would allow the read: `get secrets in namespace "team-a"`.
+    pub fn rbac(&self) -> Option<String> {
+        let ReadFailure::Forbidden { verb, resource } = &self.failure else { return None };
+        Some(match &self.target.namespace {
+            Some(ns) => format!("{verb} {resource} in namespace {ns:?}"),
+            None => format!("{verb} {resource} (cluster-wide)"),
+        })
+    }
+
+    /// `forbidden (403): needs get secrets in namespace "team-a"`, `the API server answered 503`.
+    pub fn why(&self) -> String {
+        match &self.failure {
+            ReadFailure::Forbidden { .. } => {
+                format!("forbidden (403): needs {}", self.rbac().unwrap_or_default())
+            }
+            ReadFailure::ServerError { code } => format!("the API server answered {code}"),
+            ReadFailure::Failed { detail } => detail.clone(),
+        }
+    }
 }
 
 /// Which object a write or finding is about.
@@ -162,6 +200,8 @@ pub enum Outcome {
     Serious,
     /// The object is being deleted and nothing is left to wait for: no requeue.
     Done,
+    /// Something the decision depends on could not be read: no decision, no requeue.
+    Undetermined,
 }
 
 /// When the controller would look again, and why.
@@ -210,11 +250,18 @@ pub struct Plan {
     pub writes: Vec<Write>,
     pub requeue: Requeue,
     pub findings: Vec<PlanFinding>,
+    /// What the decision needed and could not read. Non-empty: the decision is undetermined
+    /// (no phase, no writes, no requeue; `status` is the stored one).
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl Plan {
     /// Whether the pass would change nothing.
     pub fn in_sync(&self) -> bool {
         self.writes.is_empty()
+    }
+    /// Whether the pass could decide (it read everything its decision depends on).
+    pub fn determined(&self) -> bool {
+        self.unreadable.is_empty()
     }
 }

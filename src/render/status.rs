@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{Palette, sanitize};
-use crate::reconcile::Severity;
 use crate::reconcile::report::{Node, Report};
+use crate::reconcile::{ReadFailure, Severity};
 
 fn phase_colored(phase: Option<&str>, p: Palette) -> String {
     let s = sanitize(phase.unwrap_or("<none>"));
@@ -41,7 +41,11 @@ pub fn list_text(reports: &[Report], wide: bool, all_namespaces: bool, p: Palett
         row.push(if r.ready { p.good("true") } else { "false".into() });
         row.push(r.endpoint.as_deref().map(sanitize).unwrap_or_else(|| "<none>".into()));
         row.push(r.requeue_after_seconds.map(|s| format!("{s}s")).unwrap_or_else(|| "-".into()));
-        row.push(if r.in_sync { "0".into() } else { p.warn(&r.drift.len().to_string()) });
+        row.push(match r.in_sync {
+            Some(true) => "0".into(),
+            Some(false) => p.warn(&r.drift.len().to_string()),
+            None => "?".into(),
+        });
         row.push(age_of(r.age_seconds));
         if wide {
             row.push(sanitize(r.reason.as_deref().unwrap_or("-")));
@@ -135,7 +139,25 @@ pub fn object_text(r: &Report, wide: bool, p: Palette) -> String {
         r.endpoint.as_deref().map(sanitize).unwrap_or_else(|| "<none>".into())
     ));
     out.push_str(&format!("Requeue:   {}\n", sanitize(&r.requeue)));
-    if r.in_sync {
+    if !r.determined {
+        out.push_str(&format!("Drift:     {}\n", p.warn("unknown (undetermined)")));
+        for u in &r.unreadable {
+            let why = match &u.rbac {
+                Some(rbac) => format!("forbidden (403); kubectl-capt needs {rbac}"),
+                None => match &u.failure {
+                    ReadFailure::ServerError { code } => format!("the API server answered {code}"),
+                    ReadFailure::Failed { detail } => detail.clone(),
+                    ReadFailure::Forbidden { .. } => "forbidden (403)".into(),
+                },
+            };
+            out.push_str(&format!(
+                "Unreadable: {}: {}{}\n",
+                sanitize(&u.object.to_string()),
+                sanitize(&why),
+                if u.needed { " (the decision needs it)" } else { "" }
+            ));
+        }
+    } else if r.in_sync == Some(true) {
         out.push_str(&format!("Drift:     {}\n", p.good("in sync")));
     } else {
         let objects: std::collections::BTreeSet<String> =

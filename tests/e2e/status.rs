@@ -173,14 +173,77 @@ async fn status_of_each_state_and_the_list() {
     assert!(String::from_utf8_lossy(&all.stdout).contains(&format!("namespace: {ns}")));
     assert_eq!(run(env, &["status", "-n", &ns, "--fail-if-not-ready"], false).status.code(), Some(3));
 
-    // The read-only user may not read Secrets: a computed status that says so, not a crash.
-    let ro = run(env, &["status", &names[0], "-n", &ns, "-o", "json"], true);
-    assert_no_secret(&ro, &secrets, "read-only");
-    let doc = json_of(&ro, "read-only");
-    assert_eq!(doc["reason"], "ReadError");
-    assert_eq!(doc["requeueAfterSeconds"], 10);
-    let findings = doc["findings"].to_string();
-    assert!(findings.contains("403") && findings.contains("secrets"), "{findings}");
+    // The read-only user (capt-viewer) may read the CAPT objects but not Secrets. Its 403 is its
+    // own blindness, not the cluster's state: a decision that needs a Secret is Unknown and
+    // names the permission; one made before any Secret is needed is the admin's decision.
+    let rbac = format!("get secrets in namespace \"{ns}\"");
+    let mut unknown = Vec::new();
+    for ((state, phase, ..), name) in STATES.iter().zip(&names) {
+        let ro = run(env, &["status", name, "-n", &ns, "-o", "json"], true);
+        assert_no_secret(&ro, &secrets, state);
+        let doc = json_of(&ro, &format!("read-only {state}"));
+        assert_ne!(doc["reason"], "ReadError", "{state}: {doc:#}");
+        let unreadable = doc["unreadable"].as_array().unwrap_or_else(|| panic!("{state}: {doc:#}"));
+        assert!(
+            !unreadable.is_empty() && unreadable.iter().all(|u| u["rbac"] == rbac.as_str()),
+            "{state}: every unreadable input is a Secret and names the RBAC: {doc:#}"
+        );
+        if doc["determined"] == false {
+            unknown.push(*state);
+            assert_eq!(doc["phase"], "Unknown", "{state}: {doc:#}");
+            assert_eq!(doc["ready"], false, "{state}");
+            assert!(doc["requeueAfterSeconds"].is_null(), "{state}: no requeue: {doc:#}");
+            assert!(doc["inSync"].is_null() && doc["drift"] == json!([]), "{state}: no drift: {doc:#}");
+            assert!(unreadable.iter().any(|u| u["needed"] == true), "{state}: {doc:#}");
+            assert!(doc["requeue"].as_str().unwrap().contains(&rbac), "{state}: {doc:#}");
+            // What can be decided without the Secrets is still shown.
+            assert_eq!(doc["tree"]["children"][0]["kind"], "CAPTControlPlane", "{state}");
+            assert!(doc["stored"]["phase"].is_string() || doc["stored"]["phase"].is_null(), "{state}");
+            let table = run(env, &["status", name, "-n", &ns], true);
+            let text = String::from_utf8_lossy(&table.stdout);
+            assert!(table.status.success(), "{state}: {}", String::from_utf8_lossy(&table.stderr));
+            assert!(text.contains("Phase:     Unknown"), "{state}:\n{text}");
+            assert!(
+                text.contains(&format!("kubectl-capt needs {rbac} (the decision needs it)")),
+                "{state}:\n{text}"
+            );
+            assert!(!text.contains("Failed ("), "{state}:\n{text}");
+            // The gate cannot say ready or not ready: exit 1 naming the permission.
+            let gate = run(env, &["status", name, "-n", &ns, "--fail-if-not-ready"], true);
+            let err = String::from_utf8_lossy(&gate.stderr);
+            assert_eq!(gate.status.code(), Some(1), "{state}: {err}");
+            assert!(err.contains("cannot tell whether") && err.contains(&rbac), "{state}: {err}");
+            assert!(err.contains(&format!("kubectl auth can-i get secrets -n {ns}")), "{state}: {err}");
+        } else {
+            // Decided before any Secret was needed: exactly what the admin sees.
+            let admin = json_of(&run(env, &["status", name, "-n", &ns, "-o", "json"], false), state);
+            for field in ["phase", "reason", "requeueAfterSeconds", "drift", "inSync"] {
+                assert_eq!(doc[field], admin[field], "{state}: {field}");
+            }
+            assert_eq!(doc["phase"], *phase, "{state}");
+            assert!(unreadable.iter().all(|u| u["needed"] == false), "{state}: {doc:#}");
+        }
+    }
+    // Every state whose decision reads a Secret (the ready path) is Unknown for the viewer.
+    assert_eq!(unknown, ["ready", "ready-no-ca", "no-endpoint"], "Unknown for the read-only user");
+    let list = run(env, &["status", "-n", &ns, "-o", "json"], true);
+    let items = json_of(&list, "read-only list")["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), STATES.len());
+    for item in &items {
+        let i: usize = item["name"].as_str().unwrap().rsplit('-').next().unwrap().parse().unwrap();
+        let want = if unknown.contains(&STATES[i].0) { "Unknown" } else { STATES[i].1 };
+        assert_eq!(item["phase"], want, "read-only list item {}", item["name"]);
+    }
+    let all = run(env, &["status", "-A"], true);
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert!(all.status.success(), "{}", String::from_utf8_lossy(&all.stderr));
+    for (i, (state, ..)) in STATES.iter().enumerate() {
+        let row =
+            text.lines().find(|l| l.contains(&format!("{ns}-{i} "))).unwrap_or_else(|| panic!("{text}"));
+        if unknown.contains(state) {
+            assert!(row.contains("Unknown") && !row.contains("Failed"), "{state}: {row}");
+        }
+    }
 
     // A missing object is an error (exit 1) that names it.
     let missing = run(env, &["status", "nope", "-n", &ns], false);
