@@ -5,6 +5,7 @@
 //! network, the clock or the environment; [`k8s`] is the only module that holds a client, and
 //! [`commands`] wires them together: fetch → compute → render → emit.
 
+pub mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod crd;

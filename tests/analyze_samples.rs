@@ -5,9 +5,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use kubectl_capt::commands::analyze::{Input, analyze, render_text};
+use kubectl_capt::analysis::{Input, analyze};
 use kubectl_capt::detect::{Config, Verdict};
 use kubectl_capt::parse::Restrict;
+use kubectl_capt::render::analyze::render_text;
 
 #[test]
 fn real_samples_parse_cleanly_and_are_not_hot() {

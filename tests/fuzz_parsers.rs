@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use kubectl_capt::commands::analyze::{Input, analyze};
+use kubectl_capt::analysis::{Input, analyze};
 use kubectl_capt::detect::Config;
 use kubectl_capt::parse::container::{ByteCounter, open_stream_input};
 use kubectl_capt::parse::kubectl_text::{KubectlText, parse_age, parse_event_age};
@@ -271,7 +271,7 @@ proptest! {
             Input::new("b", Box::new(std::io::Cursor::new(FIXTURES[g].to_vec())), 2026),
         ];
         let a = analyze(inputs, Restrict::Any, Config { history_buckets: 32, ..Config::default() }).unwrap();
-        let _ = kubectl_capt::commands::analyze::render_text(&a, 5, true, false);
-        let _ = kubectl_capt::render::plot::svg(&kubectl_capt::commands::analyze::plot_data(&a, 5)).unwrap();
+        let _ = kubectl_capt::render::analyze::render_text(&a, 5, true, false);
+        let _ = kubectl_capt::render::plot::svg(&kubectl_capt::render::analyze::plot_data(&a, 5)).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! One module per subcommand. Each is fetch → compute → render → emit: only the fetch and
 //! apply steps touch the cluster, compute is the pure core, render is pure formatting.
 
-pub mod analyze;
+mod analyze;
 mod complete;
 pub mod completion;
 mod reconcile;

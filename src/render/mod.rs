@@ -1,6 +1,7 @@
 //! Pure formatting: view models in, text out. JSON and YAML are serialised from the same view
 //! the tables are built from, never scraped from a table. Nothing here prints.
 
+pub mod analyze;
 pub mod palette;
 pub mod plan;
 pub mod plot;

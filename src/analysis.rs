@@ -1,0 +1,663 @@
+//! The analysis behind `kubectl capt analyze`: every input's records, merged in time order
+//! across inputs, folded through the hot-loop detector, plus what only a whole file can tell
+//! (peaks, HOT periods, every writer). Pure: readers in, an [`Analysis`] out.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use crate::detect::{Config, Detector, Finding, History, Summary, Verdict, VerdictChange};
+use crate::error::{Error, Result};
+use crate::observe::{self, Manager, Millis, ObjectKey, Observation, Signal, WriteScope};
+use crate::parse::container::Compression;
+use crate::parse::{InputOptions, InputParser, ParseReport, Record, RecordBody, Reference, Restrict, Verb};
+
+/// Whole-run timeline buckets kept per object (they widen as a file's time span grows).
+pub const HISTORY_BUCKETS: usize = 512;
+
+/// One input to read: its name (for the report), the reader, the year klog lines are in, and
+/// what kubectl ages in it are relative to.
+pub struct Input {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    pub year: i32,
+    pub reference: Option<Reference>,
+    /// A container log of a cluster dump (other programs' lines are not relevant).
+    pub container_log: bool,
+    /// How it was stored (already undone in `reader`), for the footer.
+    pub compression: Option<Compression>,
+}
+
+impl Input {
+    /// A plain input without a reference time.
+    pub fn new(name: &str, reader: Box<dyn Read + Send>, year: i32) -> Self {
+        Input {
+            name: name.to_string(),
+            reader,
+            year,
+            reference: None,
+            container_log: false,
+            compression: None,
+        }
+    }
+}
+
+/// What the analysis found.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Every object, worst first.
+    pub rows: Vec<Row>,
+    pub summary: Summary,
+    pub inputs: Vec<ParseReport>,
+    /// The time span of the data.
+    pub start: Option<Millis>,
+    pub end: Option<Millis>,
+}
+
+/// One object: the detector's finding at the object's worst moment, plus what only a whole
+/// file can tell.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Most writes, passes or events in one second.
+    pub peak_per_second: u32,
+    /// Most in any 60 s.
+    pub peak_per_minute: u32,
+    /// When the object was HOT (RFC 3339).
+    pub hot_periods: Vec<Period>,
+    #[serde(skip)]
+    pub hot_ms: Vec<(Millis, Millis)>,
+    #[serde(skip)]
+    pub history: Option<History>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+impl Analysis {
+    pub fn any_hot(&self) -> bool {
+        self.rows.iter().any(|r| r.finding.verdict == Verdict::Hot)
+    }
+}
+
+/// Reads every input to the end and folds the records through the detector, in time order
+/// across inputs (each input is assumed to be roughly in time order, as logs are).
+pub fn analyze(inputs: Vec<Input>, restrict: Restrict, config: Config) -> Result<Analysis> {
+    analyze_counting(inputs, restrict, config, &AtomicU64::new(0))
+}
+
+/// [`analyze`], counting the records read into `records` (for the progress bar).
+pub fn analyze_counting(
+    inputs: Vec<Input>,
+    restrict: Restrict,
+    config: Config,
+    records: &AtomicU64,
+) -> Result<Analysis> {
+    let mut sources = Vec::new();
+    for i in inputs {
+        let options = InputOptions {
+            reference: i.reference,
+            container_log: i.container_log,
+            ..InputOptions::new(restrict, i.year)
+        };
+        let parser = InputParser::new(&i.name, i.reader, options)
+            .map_err(|e| Error::other(format!("cannot read {}: {e}", i.name)))?;
+        sources.push(Source {
+            parser: Peekable { parser, next: None },
+            last_at: None,
+            compression: i.compression,
+        });
+    }
+    let mut read: u64 = 0;
+    let mut fold = Fold::new(config);
+    loop {
+        let mut best: Option<(usize, Millis)> = None;
+        for (i, s) in sources.iter_mut().enumerate() {
+            if let Some(r) = s.parser.peek() {
+                let t = r.at.map(|t| t.timestamp_millis()).or(s.last_at).unwrap_or(Millis::MIN);
+                if best.is_none_or(|(_, bt)| t < bt) {
+                    best = Some((i, t));
+                }
+            }
+        }
+        let Some((i, _)) = best else { break };
+        let s = &mut sources[i];
+        let Some(record) = s.parser.next() else { continue };
+        read += 1;
+        if read.is_multiple_of(1024) {
+            records.store(read, Ordering::Relaxed);
+        }
+        let at = record.at.map(|t| t.timestamp_millis()).or(s.last_at).or(fold.end).unwrap_or(0);
+        s.last_at = Some(at);
+        // An audit log shows every write from its first record on; a watch dump, the writes of
+        // the kinds it holds from their first version on.
+        let object = match &record.body {
+            RecordBody::Write(w) => Some(&w.object),
+            RecordBody::Seen(seen) => Some(&seen.object),
+            _ => None,
+        };
+        if let Some(o) = object {
+            let scope = if s.parser.parser.report().records.contains_key("audit") {
+                WriteScope::All
+            } else {
+                WriteScope::Kind { group: o.group.clone(), kind: o.kind.clone() }
+            };
+            fold.cover(scope, at);
+        }
+        fold.record(i, &record, at);
+    }
+    records.store(read, Ordering::Relaxed);
+    let inputs = sources
+        .into_iter()
+        .map(|s| {
+            let mut r = s.parser.into_report();
+            r.compression = s.compression.map(|c| c.as_str().to_string());
+            r
+        })
+        .collect();
+    Ok(fold.finish(inputs))
+}
+
+struct Source {
+    parser: Peekable,
+    last_at: Option<Millis>,
+    compression: Option<Compression>,
+}
+
+/// An input parser with one record of look-ahead (keeps access to the report).
+struct Peekable {
+    parser: InputParser<Box<dyn Read + Send>>,
+    next: Option<Record>,
+}
+
+impl Peekable {
+    fn peek(&mut self) -> Option<&Record> {
+        if self.next.is_none() {
+            self.next = self.parser.next();
+        }
+        self.next.as_ref()
+    }
+    fn next(&mut self) -> Option<Record> {
+        self.next.take().or_else(|| self.parser.next())
+    }
+    fn into_report(self) -> ParseReport {
+        self.parser.into_report()
+    }
+}
+
+/// Peak count in one second and in any 60 s, over a stream in (roughly) time order.
+#[derive(Clone, Debug)]
+struct Peak {
+    head: i64,
+    ring: [u32; 60],
+    sum: u32,
+    per_second: u32,
+    per_minute: u32,
+}
+
+impl Default for Peak {
+    fn default() -> Self {
+        Peak { head: i64::MIN, ring: [0; 60], sum: 0, per_second: 0, per_minute: 0 }
+    }
+}
+
+impl Peak {
+    fn add(&mut self, at: Millis, n: u32) {
+        let sec = at.div_euclid(1000);
+        if self.head == i64::MIN {
+            self.head = sec;
+        } else if sec > self.head {
+            let gap = (sec - self.head).min(60);
+            for k in 1..=gap {
+                let slot = (self.head + k).rem_euclid(60) as usize;
+                self.sum -= self.ring[slot];
+                self.ring[slot] = 0;
+            }
+            self.head = sec;
+        } else if sec <= self.head - 60 {
+            return;
+        }
+        let slot = sec.rem_euclid(60) as usize;
+        self.ring[slot] = self.ring[slot].saturating_add(n);
+        self.sum = self.sum.saturating_add(n);
+        self.per_second = self.per_second.max(self.ring[slot]);
+        self.per_minute = self.per_minute.max(self.sum);
+    }
+}
+
+#[derive(Default)]
+struct ObjectExtra {
+    writes: Peak,
+    passes: Peak,
+    events: Peak,
+    last_pass: Option<String>,
+    hot: Vec<(Millis, Option<Millis>)>,
+    worst: Option<Finding>,
+}
+
+/// Metric samples of the scrape being read, per input.
+#[derive(Default)]
+struct Scrape {
+    input: usize,
+    number: u32,
+    at: Millis,
+    controllers: std::collections::BTreeMap<String, observe::MetricsSample>,
+}
+
+/// The fold: records in, detector state and per-object extras out.
+struct Fold {
+    det: Detector,
+    extra: HashMap<ObjectKey, ObjectExtra>,
+    scrape: Option<Scrape>,
+    start: Option<Millis>,
+    end: Option<Millis>,
+    /// Objects HOT now; while there are any, the detector is ticked every second of data time
+    /// so a HOT period ends when the loop stops, not at the object's next record.
+    hot_now: usize,
+    next_tick: Millis,
+    /// ObservedWrite scopes covered from their first record on, already told to the detector.
+    covered: HashSet<WriteScope>,
+}
+
+impl Fold {
+    fn new(config: Config) -> Self {
+        Fold {
+            det: Detector::new(config),
+            extra: HashMap::new(),
+            scrape: None,
+            start: None,
+            end: None,
+            hot_now: 0,
+            next_tick: Millis::MIN,
+            covered: HashSet::new(),
+        }
+    }
+
+    fn cover(&mut self, scope: WriteScope, at: Millis) {
+        if !self.covered.contains(&scope) {
+            self.det.observe(&Observation::coverage(at, scope.clone(), Some(at)));
+            self.covered.insert(scope);
+        }
+    }
+
+    fn tick_until(&mut self, at: Millis) {
+        while self.hot_now > 0 && self.next_tick <= at {
+            let t = self.next_tick;
+            self.next_tick += 1000;
+            for c in self.det.tick(t) {
+                self.on_change(c);
+            }
+        }
+        if self.hot_now == 0 {
+            self.next_tick = self.next_tick.max(at.div_euclid(1000) * 1000 + 1000);
+        }
+    }
+
+    fn record(&mut self, input: usize, r: &Record, at: Millis) {
+        self.tick_until(at);
+        if r.at.is_some() && !matches!(r.body, RecordBody::Sample(_)) {
+            self.start = Some(self.start.map_or(at, |s| s.min(at)));
+            self.end = Some(self.end.map_or(at, |e| e.max(at)));
+        }
+        let obs = match &r.body {
+            RecordBody::Write(w) => {
+                let e = self.extra.entry(w.object.clone()).or_default();
+                e.writes.add(at, 1);
+                if w.verb == Verb::Delete {
+                    Observation::delete(at, w.object.clone())
+                } else {
+                    Observation::write(
+                        at,
+                        w.object.clone(),
+                        observe::ObservedWrite {
+                            state: w.state.clone(),
+                            create: w.verb == Verb::Create,
+                            manager: Some(Manager {
+                                name: w.writer.to_string(),
+                                operation: w.operation.clone(),
+                                subresource: w.subresource.clone(),
+                                time: Some(at),
+                            }),
+                            changes: w
+                                .fields
+                                .iter()
+                                .map(|f| {
+                                    observe::FieldChange::new(
+                                        f.path.clone(),
+                                        f.value.as_ref().map(value_text),
+                                    )
+                                })
+                                .collect(),
+                        },
+                    )
+                }
+            }
+            RecordBody::Seen(s) => Observation::baseline(at, s.object.clone(), s.state.clone()),
+            RecordBody::Reconcile(p) => {
+                let e = self.extra.entry(p.object.clone()).or_default();
+                if p.reconcile_id.is_none() || p.reconcile_id != e.last_pass {
+                    e.passes.add(at, 1);
+                    e.last_pass.clone_from(&p.reconcile_id);
+                }
+                Observation::reconcile(at, p.object.clone(), p.reconcile_id.clone())
+            }
+            RecordBody::Event(ev) => {
+                let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
+                self.extra.entry(ev.object.clone()).or_default().events.add(at, n);
+                let reason = match &ev.source {
+                    Some(src) => format!("{} from {src}", ev.reason),
+                    None => ev.reason.clone(),
+                };
+                Observation::events(at, ev.object.clone(), n, Some(reason))
+            }
+            RecordBody::Sample(s) => {
+                self.sample(input, s, r.at.map(|t| t.timestamp_millis()).unwrap_or(at));
+                return;
+            }
+        };
+        if let Some(change) = self.det.observe(&obs) {
+            self.on_change(change);
+        }
+    }
+
+    fn sample(&mut self, input: usize, s: &crate::parse::MetricSample, at: Millis) {
+        if self.scrape.as_ref().is_some_and(|c| c.input != input || c.number != s.scrape) {
+            self.flush_scrape();
+        }
+        let scrape =
+            self.scrape.get_or_insert_with(|| Scrape { input, number: s.scrape, at, ..Scrape::default() });
+        scrape.at = scrape.at.max(at);
+        crate::parse::metrics::accumulate(&mut scrape.controllers, &s.name, &s.labels, s.value);
+    }
+
+    fn flush_scrape(&mut self) {
+        if let Some(s) = self.scrape.take() {
+            for m in crate::parse::metrics::with_process_start(s.controllers) {
+                self.det.observe(&Observation { at: s.at, signal: Signal::Metrics(m) });
+            }
+        }
+    }
+
+    fn on_change(&mut self, c: VerdictChange) {
+        if c.cause_only() {
+            // HOT periods are unchanged; a worst moment whose cause was not known yet takes the
+            // cause found since.
+            let e = self.extra.entry(c.object.clone()).or_default();
+            if e.worst.as_ref().is_some_and(|w| w.verdict == c.to && w.cause.is_none())
+                && let Some(f) = self.det.finding(&c.object, c.at)
+                && f.verdict == c.to
+            {
+                e.worst = Some(f);
+            }
+            return;
+        }
+        if c.to == Verdict::Hot {
+            self.hot_now += 1;
+        }
+        if c.from == Verdict::Hot {
+            self.hot_now = self.hot_now.saturating_sub(1);
+        }
+        let e = self.extra.entry(c.object.clone()).or_default();
+        if c.to == Verdict::Hot {
+            e.hot.push((c.at, None));
+        }
+        if c.from == Verdict::Hot
+            && let Some(last) = e.hot.last_mut()
+            && last.1.is_none()
+        {
+            last.1 = Some(c.at);
+        }
+        // Keep the finding at the object's worst moment: when it gets there, and again just
+        // before it cools down (with the evidence of the whole hot period).
+        let at = if c.to < c.from { c.at - 1 } else { c.at };
+        let level = c.to.max(c.from);
+        if e.worst.as_ref().is_none_or(|w| w.verdict <= level)
+            && let Some(f) = self.det.finding(&c.object, at)
+            && f.verdict == level
+        {
+            e.worst = Some(f);
+        }
+    }
+
+    fn finish(mut self, inputs: Vec<ParseReport>) -> Analysis {
+        self.flush_scrape();
+        let now = self.det.now().max(self.end.unwrap_or(Millis::MIN));
+        if now != Millis::MIN {
+            for c in self.det.tick(now) {
+                self.on_change(c);
+            }
+        }
+        let summary = self.det.summary(now);
+        let mut rows: Vec<Row> = self
+            .det
+            .findings(now)
+            .into_iter()
+            .map(|f| {
+                let key = f.key();
+                let e = self.extra.remove(&key).unwrap_or_default();
+                let finding = worst_of(f, e.worst);
+                let hot_ms: Vec<(Millis, Millis)> =
+                    e.hot.iter().map(|&(a, b)| (a, b.unwrap_or(now))).collect();
+                Row {
+                    peak_per_second: e.writes.per_second.max(e.passes.per_second).max(e.events.per_second),
+                    peak_per_minute: e.writes.per_minute.max(e.passes.per_minute).max(e.events.per_minute),
+                    hot_periods: hot_ms
+                        .iter()
+                        .map(|&(a, b)| Period { from: observe::rfc3339(a), to: observe::rfc3339(b) })
+                        .collect(),
+                    hot_ms,
+                    history: self.det.history(&key).cloned(),
+                    finding,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.finding
+                .verdict
+                .cmp(&a.finding.verdict)
+                .then(b.peak_per_minute.cmp(&a.peak_per_minute))
+                .then(activity(&b.finding).cmp(&activity(&a.finding)))
+                .then_with(|| a.finding.key().cmp(&b.finding.key()))
+        });
+        Analysis { rows, summary, inputs, start: self.start, end: self.end }
+    }
+}
+
+fn activity(f: &Finding) -> u64 {
+    f.totals.writes.max(f.totals.reconciles) + f.totals.events
+}
+
+/// The finding at the end of the data, with verdict, cause and evidence from the object's worst
+/// moment when that was worse than the end (a loop that stopped before the file ended).
+fn worst_of(end: Finding, worst: Option<Finding>) -> Finding {
+    match worst {
+        Some(w) if w.verdict > end.verdict => Finding {
+            verdict: w.verdict,
+            cause: w.cause,
+            evidence: w.evidence,
+            observed_at: w.observed_at,
+            expected_interval_seconds: w.expected_interval_seconds.or(end.expected_interval_seconds),
+            changed_fields: if end.changed_fields.is_empty() { w.changed_fields } else { end.changed_fields },
+            ..end
+        },
+        _ => end,
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+// ---- render ----
+
+/// Activity per second (writes or passes, whichever is higher, plus events) of one object in
+/// `cells` equal cells over `[start, end]`.
+pub fn resample(h: &History, start: Millis, end: Millis, cells: usize) -> Vec<f64> {
+    let cells = cells.max(1);
+    let span = (end - start).max(1) as f64;
+    let mut out = vec![0.0; cells];
+    for (i, b) in h.buckets.iter().enumerate() {
+        let t = h.start + i as i64 * h.width_ms;
+        let pos = ((t - start) as f64 / span * cells as f64).floor();
+        let cell = (pos.max(0.0) as usize).min(cells - 1);
+        out[cell] += f64::from(b[0].max(b[1]).saturating_add(b[2]));
+    }
+    let cell_secs = (span / 1000.0 / cells as f64).max(h.width_ms as f64 / 1000.0).max(1e-3);
+    out.iter().map(|c| c / cell_secs).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::analyze::{render_text, sparkline};
+
+    fn input(name: &str, text: &str) -> Input {
+        Input::new(name, Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), 2026)
+    }
+
+    fn audit_line(id: usize, at_ms: i64, reason: &str) -> String {
+        let t = chrono::DateTime::from_timestamp_millis(at_ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"id-{id}","stage":"ResponseComplete","requestURI":"/apis/controlplane.cluster.x-k8s.io/v1beta1/namespaces/ns/captcontrolplanes/a/status?fieldManager=legacy","verb":"patch","user":{{"username":"admin"}},"userAgent":"legacy-loop/0.1","objectRef":{{"resource":"captcontrolplanes","namespace":"ns","name":"a","apiGroup":"controlplane.cluster.x-k8s.io","apiVersion":"v1beta1","subresource":"status"}},"responseStatus":{{"code":200}},"requestObject":{{"status":{{"conditions":[{{"type":"Ready","reason":"{reason}"}}]}}}},"requestReceivedTimestamp":"{t}","stageTimestamp":"{t}"}}"#
+        )
+    }
+
+    fn loop_log(seconds: i64, per_second: i64) -> String {
+        let t0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        let mut s = String::new();
+        let mut id = 0;
+        for ms in (0..seconds * 1000).step_by((1000 / per_second) as usize) {
+            for reason in ["Ready", "SecretError"] {
+                id += 1;
+                s.push_str(&audit_line(id, t0 + ms, reason));
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn a_looping_object_is_hot_with_its_writer() {
+        let mut text = loop_log(20, 5);
+        text.push_str("not json at all\n");
+        let a = analyze(
+            vec![input("audit.log", &text)],
+            Restrict::Any,
+            Config { history_buckets: 64, ..Config::default() },
+        )
+        .unwrap();
+        assert!(a.any_hot());
+        let r = &a.rows[0];
+        assert_eq!(r.finding.name, "a");
+        assert_eq!(r.finding.verdict, Verdict::Hot);
+        assert_eq!(r.finding.totals.writes, 200);
+        assert_eq!(r.peak_per_second, 10);
+        assert_eq!(r.peak_per_minute, 200);
+        assert!(r.finding.managers[0].manager.starts_with("legacy (admin"), "{:?}", r.finding.managers);
+        assert_eq!(r.finding.cause, Some(crate::detect::Cause::StatusFlipFlop));
+        assert_eq!(r.hot_ms.len(), 1);
+        assert_eq!(a.inputs[0].unknown.first_lines, vec![201]);
+        let text = render_text(&a, 10, false, false);
+        assert!(text.contains("CAPTControlPlane"), "{text}");
+        assert!(text.contains("HOT"), "{text}");
+        assert!(text.contains("TIMELINE"), "{text}");
+        assert!(text.contains("1 unknown format (line 201)"), "{text}");
+    }
+
+    #[test]
+    fn a_calm_object_is_ok_and_a_loop_that_stopped_stays_hot() {
+        let t0 = 1_767_225_600_000;
+        let mut text = String::new();
+        for i in 0..20 {
+            text.push_str(&audit_line(
+                i,
+                t0 + i as i64 * 30_000,
+                if i % 2 == 0 { "Ready" } else { "Creating" },
+            ));
+            text.push('\n');
+        }
+        let a = analyze(vec![input("calm", &text)], Restrict::Any, Config::default()).unwrap();
+        assert!(!a.any_hot());
+        assert_eq!(a.rows[0].finding.verdict, Verdict::Ok);
+
+        // A 15 s loop, then 10 minutes of quiet: still reported HOT, with its period.
+        let mut text = loop_log(15, 5);
+        text.push_str(&audit_line(999_999, t0 + 600_000, "Ready"));
+        let a = analyze(vec![input("loop", &text)], Restrict::Any, Config::default()).unwrap();
+        assert!(a.any_hot());
+        let r = &a.rows[0];
+        assert_eq!(r.finding.verdict, Verdict::Hot);
+        assert!(r.finding.cause.is_some());
+        assert_eq!(r.hot_ms.len(), 1);
+        assert!(r.hot_ms[0].1 < t0 + 600_000, "the hot period ended before the last write");
+    }
+
+    #[test]
+    fn inputs_merge_by_time_and_empty_inputs_are_fine() {
+        let a = analyze(vec![input("empty", ""), input("blank", "\n\n")], Restrict::Any, Config::default())
+            .unwrap();
+        assert!(a.rows.is_empty());
+        assert!(render_text(&a, 10, false, false).contains("No objects found"));
+        let both = loop_log(12, 2);
+        let lines: Vec<&str> = both.lines().collect();
+        let first: Vec<&str> = lines.iter().step_by(2).copied().collect();
+        let second: Vec<&str> = lines.iter().skip(1).step_by(2).copied().collect();
+        let a = analyze(
+            vec![input("one", &first.join("\n")), input("two", &second.join("\n"))],
+            Restrict::Any,
+            Config::default(),
+        )
+        .unwrap();
+        assert_eq!(a.rows[0].finding.totals.writes, 48);
+        assert!(a.any_hot());
+    }
+
+    #[test]
+    fn a_single_scrape_gives_lifetime_averages() {
+        let text = "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1767225400\n\
+                    controller_runtime_reconcile_total{controller=\"captcontrolplane\",result=\"success\"} 300 1767225600000\n\
+                    controller_runtime_reconcile_total{controller=\"captcontrolplane\",result=\"error\"} 100 1767225600000\n";
+        let a = analyze(vec![input("metrics.txt", text)], Restrict::Any, Config::default()).unwrap();
+        let c = &a.summary.controllers[0];
+        assert!(c.lifetime_average);
+        assert_eq!((c.reconciles_per_second, c.errors_per_second), (Some(2.0), Some(0.5)));
+        let text = render_text(&a, 10, false, false);
+        assert!(text.contains("2.000 (lifetime avg)"), "{text}");
+    }
+
+    #[test]
+    fn peaks() {
+        let mut p = Peak::default();
+        for s in 0..100 {
+            p.add(s * 1000, 1);
+        }
+        p.add(99_500, 4);
+        assert_eq!(p.per_second, 5);
+        assert_eq!(p.per_minute, 64);
+        p.add(1_000, 100); // too old for the ring
+        assert_eq!(p.per_second, 5);
+    }
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 4.0]), " ▃▅█");
+        assert_eq!(sparkline(&[0.0, 0.0]), "  ");
+        let mut h = History::new(0, 1000, 8);
+        h.add(0, 0, 2);
+        h.add(3000, 0, 4);
+        let v = resample(&h, 0, 4000, 4);
+        assert_eq!(v, vec![2.0, 0.0, 0.0, 4.0]);
+    }
+}
