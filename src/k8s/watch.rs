@@ -353,78 +353,14 @@ pub fn watch_timeout(request_timeout: Duration) -> u32 {
     (request_timeout.as_secs().saturating_sub(3)).clamp(1, 290) as u32
 }
 
+/// Watches one resource's objects: a baseline per listed object, then every write and delete.
 pub async fn watch_objects(kube: Kube, target: WatchTarget, request_timeout: Duration, tx: Sender<Update>) {
-    let name = target.name.clone();
-    if !send_state(&tx, &name, SourceState::Starting).await {
-        return;
-    }
-    let mut config = watcher::Config::default().timeout(watch_timeout(request_timeout));
-    if let Some(sel) = &target.selector {
-        config = config.labels(sel);
-    }
-    let mut stream = watcher(api_for(&kube, &target), config).default_backoff().boxed();
-    let mut tracker = ObjectTracker::new();
-    let mut attempt = 0u32;
-    let mut listed = false;
-    let keep = |v: &Value| target.filter == Filter::All || is_capt_secret(v);
-    let scope = WriteScope::Kind { group: target.resource.group.clone(), kind: target.resource.kind.clone() };
-    while let Some(item) = stream.next().await {
-        let now = now_ms();
-        let obs = match item {
-            Ok(watcher::Event::Init) => {
-                if !send_state(&tx, &name, SourceState::Listing { relist: listed }).await {
-                    return;
-                }
-                // A relist follows a gap (410 Gone): writes in it were missed.
-                listed.then(|| Observation::coverage(now, scope.clone(), None))
-            }
-            Ok(watcher::Event::InitApply(o)) => {
-                to_value(&o).filter(keep).and_then(|v| tracker.baseline(now, &v))
-            }
-            Ok(watcher::Event::InitDone) => {
-                listed = true;
-                attempt = 0;
-                if !send_state(&tx, &name, SourceState::Watching).await {
-                    return;
-                }
-                // Every write after the list is seen from here on.
-                Some(Observation::coverage(now, scope.clone(), Some(now)))
-            }
-            Ok(watcher::Event::Apply(o)) => {
-                let v = to_value(&o).filter(keep);
-                let obs = v.and_then(|v| tracker.applied(now, &v));
-                if attempt > 0 {
-                    attempt = 0;
-                    if !send_state(&tx, &name, SourceState::Watching).await {
-                        return;
-                    }
-                }
-                obs
-            }
-            Ok(watcher::Event::Delete(o)) => to_value(&o).filter(keep).and_then(|v| tracker.deleted(now, &v)),
-            Err(e) => {
-                if let Some(why) = fatal_reason(&e, &target, &kube) {
-                    let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
-                    return;
-                }
-                attempt += 1;
-                let state = SourceState::Reconnecting { attempt, reason: short_reason(&e) };
-                if !send_state(&tx, &name, state).await {
-                    return;
-                }
-                None
-            }
-        };
-        if let Some(o) = obs
-            && tx.send(Update::Observe(Box::new(o))).await.is_err()
-        {
-            return;
-        }
-    }
-}
-
-fn to_value(o: &DynamicObject) -> Option<Value> {
-    serde_json::to_value(o).ok()
+    let source = ObjectSource {
+        tracker: ObjectTracker::new(),
+        keep_all: target.filter == Filter::All,
+        scope: WriteScope::Kind { group: target.resource.group.clone(), kind: target.resource.kind.clone() },
+    };
+    follow_watch(kube, target, request_timeout, tx, source).await;
 }
 
 /// Watches core/v1 Events about objects of `kinds`, as count deltas.
@@ -442,62 +378,157 @@ pub async fn watch_events(
         selector: None,
         crd: None,
     };
+    follow_watch(kube, target, request_timeout, tx, EventSource { tracker: EventTracker::new(), kinds })
+        .await;
+}
+
+/// What one watched resource makes of the watcher's events; [`follow_watch`] is the same loop
+/// (list, watch, reconnect, report the source's state) for every resource.
+trait WatchSource {
+    /// Whether a write after a reconnect reports the source as watching again (objects); Events
+    /// stay reconnecting until the next list.
+    const RESUME_ON_WRITE: bool;
+    /// A list begins; `relist`: after an earlier one (a gap).
+    fn listing(&mut self, now: Millis, relist: bool) -> Option<Observation>;
+    fn listed_object(&mut self, now: Millis, v: &Value) -> Option<Observation>;
+    /// The list is complete; watching from here.
+    fn listed(&mut self, now: Millis) -> Option<Observation>;
+    fn applied(&mut self, now: Millis, v: &Value) -> Option<Observation>;
+    fn deleted(&mut self, now: Millis, v: &Value) -> Option<Observation>;
+}
+
+struct ObjectSource {
+    tracker: ObjectTracker,
+    /// Every object, or only CAPT's Secrets.
+    keep_all: bool,
+    scope: WriteScope,
+}
+
+impl ObjectSource {
+    fn keep(&self, v: &Value) -> bool {
+        self.keep_all || is_capt_secret(v)
+    }
+}
+
+impl WatchSource for ObjectSource {
+    const RESUME_ON_WRITE: bool = true;
+    fn listing(&mut self, now: Millis, relist: bool) -> Option<Observation> {
+        // A relist follows a gap (410 Gone): writes in it were missed.
+        relist.then(|| Observation::coverage(now, self.scope.clone(), None))
+    }
+    fn listed_object(&mut self, now: Millis, v: &Value) -> Option<Observation> {
+        self.keep(v).then(|| self.tracker.baseline(now, v)).flatten()
+    }
+    fn listed(&mut self, now: Millis) -> Option<Observation> {
+        // Every write after the list is seen from here on.
+        Some(Observation::coverage(now, self.scope.clone(), Some(now)))
+    }
+    fn applied(&mut self, now: Millis, v: &Value) -> Option<Observation> {
+        self.keep(v).then(|| self.tracker.applied(now, v)).flatten()
+    }
+    fn deleted(&mut self, now: Millis, v: &Value) -> Option<Observation> {
+        self.keep(v).then(|| self.tracker.deleted(now, v)).flatten()
+    }
+}
+
+struct EventSource {
+    tracker: EventTracker,
+    /// `(group, kind)` of the objects whose Events count.
+    kinds: BTreeSet<(String, String)>,
+}
+
+impl WatchSource for EventSource {
+    const RESUME_ON_WRITE: bool = false;
+    fn listing(&mut self, _: Millis, _: bool) -> Option<Observation> {
+        None
+    }
+    fn listed_object(&mut self, _: Millis, v: &Value) -> Option<Observation> {
+        self.tracker.baseline(v);
+        None
+    }
+    fn listed(&mut self, _: Millis) -> Option<Observation> {
+        None
+    }
+    fn applied(&mut self, now: Millis, v: &Value) -> Option<Observation> {
+        let relevant = regarding(v).is_some_and(|k| self.kinds.contains(&(k.group, k.kind)));
+        relevant.then(|| self.tracker.applied(now, v)).flatten()
+    }
+    fn deleted(&mut self, _: Millis, v: &Value) -> Option<Observation> {
+        self.tracker.deleted(v);
+        None
+    }
+}
+
+/// The watch loop every resource shares: list, watch, reconnect with back-off, report the
+/// source's state, send what `source` makes of each event. Ends on a fatal error or when the
+/// receiver is gone.
+async fn follow_watch<S: WatchSource>(
+    kube: Kube,
+    target: WatchTarget,
+    request_timeout: Duration,
+    tx: Sender<Update>,
+    mut source: S,
+) {
     let name = target.name.clone();
     if !send_state(&tx, &name, SourceState::Starting).await {
         return;
     }
-    let config = watcher::Config::default().timeout(watch_timeout(request_timeout));
+    let mut config = watcher::Config::default().timeout(watch_timeout(request_timeout));
+    if let Some(sel) = &target.selector {
+        config = config.labels(sel);
+    }
     let mut stream = watcher(api_for(&kube, &target), config).default_backoff().boxed();
-    let mut tracker = EventTracker::new();
-    let mut attempt = 0;
+    let mut attempt = 0u32;
     let mut listed = false;
-    let relevant = |v: &Value| regarding(v).is_some_and(|k| kinds.contains(&(k.group, k.kind)));
     while let Some(item) = stream.next().await {
         let now = now_ms();
+        let mut state = None;
         let obs = match item {
             Ok(watcher::Event::Init) => {
-                let _ = send_state(&tx, &name, SourceState::Listing { relist: listed }).await;
-                None
+                state = Some(SourceState::Listing { relist: listed });
+                source.listing(now, listed)
             }
-            Ok(watcher::Event::InitApply(o)) => {
-                if let Some(v) = to_value(&o) {
-                    tracker.baseline(&v);
-                }
-                None
-            }
+            Ok(watcher::Event::InitApply(o)) => to_value(&o).and_then(|v| source.listed_object(now, &v)),
             Ok(watcher::Event::InitDone) => {
                 listed = true;
                 attempt = 0;
-                let _ = send_state(&tx, &name, SourceState::Watching).await;
-                None
+                state = Some(SourceState::Watching);
+                source.listed(now)
             }
             Ok(watcher::Event::Apply(o)) => {
-                to_value(&o).filter(relevant).and_then(|v| tracker.applied(now, &v))
-            }
-            Ok(watcher::Event::Delete(o)) => {
-                if let Some(v) = to_value(&o) {
-                    tracker.deleted(&v);
+                let obs = to_value(&o).and_then(|v| source.applied(now, &v));
+                if S::RESUME_ON_WRITE && attempt > 0 {
+                    attempt = 0;
+                    state = Some(SourceState::Watching);
                 }
-                None
+                obs
             }
+            Ok(watcher::Event::Delete(o)) => to_value(&o).and_then(|v| source.deleted(now, &v)),
             Err(e) => {
                 if let Some(why) = fatal_reason(&e, &target, &kube) {
                     let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
                     return;
                 }
                 attempt += 1;
-                let _ =
-                    send_state(&tx, &name, SourceState::Reconnecting { attempt, reason: short_reason(&e) })
-                        .await;
+                state = Some(SourceState::Reconnecting { attempt, reason: short_reason(&e) });
                 None
             }
         };
+        if let Some(state) = state
+            && !send_state(&tx, &name, state).await
+        {
+            return;
+        }
         if let Some(o) = obs
             && tx.send(Update::Observe(Box::new(o))).await.is_err()
         {
             return;
         }
     }
+}
+
+fn to_value(o: &DynamicObject) -> Option<Value> {
+    serde_json::to_value(o).ok()
 }
 
 /// Follows the logs of every container of the controller pods, watching the pods so that
