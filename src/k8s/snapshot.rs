@@ -117,17 +117,6 @@ fn take<T>(soft: Soft<T>, errors: &mut Vec<Unreadable>) -> Option<T> {
     })
 }
 
-/// Where the WorkspaceTemplate is looked up: the ref's namespace, else the CAPTControlPlane's
-/// (upstream always uses the CAPTControlPlane's, B3).
-pub fn template_namespace(cp: &CaptControlPlane, names: &Names) -> String {
-    cp.spec
-        .workspace_template_ref
-        .namespace
-        .clone()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| names.namespace.clone())
-}
-
 /// The four Secrets of one CAPTControlPlane.
 async fn secrets(kube: &Kube, names: &Names, snap: &mut Snapshot) -> Result<()> {
     let ns = names.namespace.as_str();
@@ -169,7 +158,7 @@ pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<
     let cp = api.get(name).await.map_err(|e| kube.error(&op, e))?;
     let names = Names::of(&cp);
     let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
-    let template_ns = template_namespace(&cp, &names);
+    let template_ns = names.template_namespace(&cp.spec.workspace_template_ref);
     let template_name = cp.spec.workspace_template_ref.name.clone();
     let (cluster, template, applies, secrets_done) = tokio::join!(
         get_kind::<Cluster>(kube, api_in(kube, Some(namespace)), Some(namespace), name),
@@ -261,7 +250,7 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
                 failure: m.clone(),
             }),
         }
-        let tns = template_namespace(&cp, &names);
+        let tns = names.template_namespace(&cp.spec.workspace_template_ref);
         let tname = cp.spec.workspace_template_ref.name.clone();
         match &templates {
             // A template in another namespace than the listed one needs its own GET.

@@ -50,13 +50,7 @@ pub fn main_owned(cp: &CaptControlPlane, names: &Names, vpc_exists: bool) -> Own
     Owned {
         template_ref: WorkspaceTemplateRef {
             name: spec.workspace_template_ref.name.clone(),
-            namespace: Some(
-                spec.workspace_template_ref
-                    .namespace
-                    .clone()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| names.namespace.clone()),
-            ),
+            namespace: Some(names.template_namespace(&spec.workspace_template_ref)),
         },
         variables,
         connection_secret: SecretRef {

@@ -45,14 +45,13 @@ pub fn snapshot_from_yaml(yaml: &str, namespace: &str, name: &str) -> Result<Sna
     let names = Names::of(&cp);
     let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
     snap.cluster = find("Cluster", name).map(|d| parse::<Cluster>(with_ns(d), "Cluster")).transpose()?;
-    let template_ns = cp.spec.workspace_template_ref.namespace.clone().filter(|n| !n.is_empty());
+    let template_ns = names.template_namespace(&cp.spec.workspace_template_ref);
     snap.template = docs
         .iter()
         .find(|d| {
             d["kind"] == "WorkspaceTemplate"
                 && meta(d, "name").as_deref() == Some(cp.spec.workspace_template_ref.name.as_str())
-                && meta(d, "namespace").or_else(|| Some(namespace.to_string()))
-                    == template_ns.clone().or_else(|| Some(namespace.to_string()))
+                && meta(d, "namespace").unwrap_or_else(|| namespace.to_string()) == template_ns
         })
         .cloned()
         .map(|d| parse::<WorkspaceTemplate>(with_ns(d), "WorkspaceTemplate"))

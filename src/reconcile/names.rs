@@ -40,6 +40,12 @@ impl Names {
         }
     }
 
+    /// Where the WorkspaceTemplate of `template_ref` is looked up: the ref's namespace, else
+    /// the CAPTControlPlane's (upstream always uses the CAPTControlPlane's, B3).
+    pub fn template_namespace(&self, template_ref: &crate::model::WorkspaceTemplateRef) -> String {
+        template_ref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| self.namespace.clone())
+    }
+
     /// The names for a CAPTControlPlane object.
     pub fn of(cp: &crate::model::CaptControlPlane) -> Self {
         Names::new(

@@ -141,8 +141,7 @@ impl<'a> Pass<'a> {
         self.ensure_owner_ref(cluster);
 
         let template_ref = &snap.control_plane.spec.workspace_template_ref;
-        let template_ns =
-            template_ref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(names.namespace.clone());
+        let template_ns = names.template_namespace(template_ref);
         self.need("WorkspaceTemplate", Some(&template_ns), &template_ref.name)?;
         if snap.template.is_none() {
             let ns = template_ns;

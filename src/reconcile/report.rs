@@ -188,7 +188,7 @@ fn tree(snap: &Snapshot, names: &Names, now: DateTime<Utc>) -> Node {
     }
 
     let tref = &cp.spec.workspace_template_ref;
-    let tns = tref.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(ns.to_string());
+    let tns = names.template_namespace(tref);
     let mut template = b.node("WorkspaceTemplate", Some(&tns), &tref.name);
     if let Some(t) = &snap.template {
         template = b.present(template, &t.metadata, None);
