@@ -64,6 +64,8 @@ pub enum Error {
     OtherWriter { object: String, writers: String, made: usize },
     #[error("cannot tell whether {object} is ready: the decision needs {input}")]
     Undetermined { object: String, input: String, can_i: Option<String> },
+    #[error("no object source could be watched: {0}")]
+    NothingWatched(String),
     #[error("kubeconfig: {0}")]
     Config(String),
     #[error("{0}")]
@@ -144,6 +146,9 @@ impl Error {
             Error::ConflictExhausted { .. } => {
                 Some("another writer is changing the object; see kubectl capt watch, or retry with --max-conflict-retries".into())
             }
+            Error::NothingWatched(_) => Some(
+                "check the kinds are served (kubectl api-resources) and RBAC: kubectl auth can-i list,watch RESOURCE (README lists what each command needs)".into(),
+            ),
             Error::Unobservable(_) => Some(
                 "pass the controller's log (--controller-logs FILE) or metrics (--metrics-url URL) to see a pass that writes nothing".into(),
             ),

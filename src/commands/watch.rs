@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::commands::{emit, note};
 use crate::detect::{Detector, Finding, Summary, VerdictChange};
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::watch::{self as sources, Update, now_ms};
 use crate::observe::{SourceState, rfc3339};
 use crate::render::OutputFormat;
@@ -35,6 +35,10 @@ fn in_scope(o: &crate::observe::Observation, namespace: Option<&str>) -> bool {
 
 pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus> {
     let kube = crate::k8s::connect(&settings.target).await?;
+    // One request first: an unreachable server or rejected credentials end the run with the
+    // usual one-line error instead of sources that retry forever and a run that ends "OK".
+    let op = crate::k8s::Op::core("get", "/version", "version", None, None);
+    kube.client.apiserver_version().await.map_err(|e| kube.error(&op, e))?;
     let targets = if args.kinds.is_empty() {
         sources::capt_targets(args.selector.as_deref())
     } else {
@@ -48,6 +52,9 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
     let mut tasks = tokio::task::JoinSet::new();
     let mut states: BTreeMap<String, SourceState> = BTreeMap::new();
     let kinds = sources::kinds_of(&targets);
+    // The object sources: without one of them watching, the run has seen nothing.
+    let objects: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    let mut watched = std::collections::BTreeSet::new();
     for t in targets {
         states.insert(t.name.clone(), SourceState::Starting);
         tasks.spawn(sources::watch_objects(kube.clone(), t, settings.target.request_timeout, tx.clone()));
@@ -120,7 +127,13 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
                 }
                 Some(Update::Source { name, state }) => {
                     view.source(&name, &state);
+                    if state == SourceState::Watching {
+                        watched.insert(name.clone());
+                    }
                     states.insert(name, state);
+                    if blind_to_all(&objects, &states) {
+                        break;
+                    }
                 }
                 None => {
                     open = false;
@@ -143,11 +156,35 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
         t.flush()?;
     }
 
+    if !interrupted && watched.is_empty() {
+        return Err(Error::NothingWatched(
+            objects
+                .iter()
+                .map(|o| format!("{o}: {}", states.get(o).map(ToString::to_string).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
     let now = now_ms();
     detector.tick(now);
     let findings = detector.findings(now);
+    let blind: BTreeMap<String, String> = states
+        .iter()
+        .filter_map(|(k, v)| match v {
+            SourceState::Unavailable(why) => Some((k.clone(), why.clone())),
+            _ => None,
+        })
+        .collect();
+    if !blind.is_empty() {
+        let list: Vec<String> = blind.iter().map(|(k, v)| format!("{k} ({v})")).collect();
+        note(&sanitize(&format!(
+            "warning: blind to {}: what they would show is not counted",
+            list.join(", ")
+        )));
+    }
     let summary = RunSummary {
         detector: detector.summary(now),
+        blind,
         sources: states.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
         started_at: rfc3339(started),
         duration_seconds: (now - started) as f64 / 1000.0,
@@ -163,6 +200,12 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
     })
 }
 
+/// Whether every object source has become unavailable (401, 403, CRD missing): nothing left
+/// that could be watched.
+fn blind_to_all(objects: &[String], states: &BTreeMap<String, SourceState>) -> bool {
+    !objects.is_empty() && objects.iter().all(|o| matches!(states.get(o), Some(SourceState::Unavailable(_))))
+}
+
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -176,6 +219,8 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 pub struct RunSummary {
     #[serde(flatten)]
     pub detector: Summary,
+    /// The sources that could not be read (403, CRD missing, …) and why: blind spots.
+    pub blind: BTreeMap<String, String>,
     /// Each source's final state.
     pub sources: BTreeMap<String, String>,
     pub started_at: String,
@@ -315,6 +360,12 @@ impl View {
                     s.baselines,
                     summary.duration_seconds
                 );
+                let line = if summary.blind.is_empty() {
+                    line
+                } else {
+                    let names: Vec<&str> = summary.blind.keys().map(String::as_str).collect();
+                    format!("{line}; blind: {}", sanitize(&names.join(", ")))
+                };
                 if self.live {
                     text.push_str(&format!("{line}\n"));
                     self.redraw(&text)
@@ -334,6 +385,21 @@ fn strip_newline(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn blind_to_all_only_when_every_object_source_is_unavailable() {
+        use super::{BTreeMap, SourceState, blind_to_all};
+        let objects = vec!["a".to_string(), "b".to_string()];
+        let mut states = BTreeMap::new();
+        states.insert("a".to_string(), SourceState::Unavailable("CRD a is not installed".into()));
+        states.insert("events".to_string(), SourceState::Watching);
+        assert!(!blind_to_all(&objects, &states), "b has not reported yet");
+        states.insert("b".to_string(), SourceState::Reconnecting { attempt: 1, reason: "x".into() });
+        assert!(!blind_to_all(&objects, &states));
+        states.insert("b".to_string(), SourceState::Unavailable("403 on list/watch b".into()));
+        assert!(blind_to_all(&objects, &states));
+        assert!(!blind_to_all(&[], &states));
+    }
+
     use super::*;
     use crate::observe::{ObjectKey, Observation};
 

@@ -221,6 +221,84 @@ async fn readonly_user_works_and_forbidden_sources_are_reported() {
     assert_eq!(s["events"], format!("unavailable (403 on list/watch events in {ns})"), "{s}");
     assert_eq!(s["logs"], "unavailable (403 on list pods in capt-system)", "{s}");
     assert!(w.stderr.contains("watch: logs: unavailable (403 on list pods in capt-system)"), "{}", w.stderr);
+    // The blind sources are named in the summary, JSON and table, and warned about.
+    let blind = w.summary["blind"].as_object().unwrap_or_else(|| panic!("{}", w.summary));
+    let names: Vec<&str> = blind.keys().map(String::as_str).collect();
+    assert_eq!(names, ["events", "logs", "secrets"], "{}", w.summary);
+    assert!(w.stderr.contains("warning: blind to events (403 on list/watch events in"), "{}", w.stderr);
+    let mut cmd = env.capt_readonly();
+    cmd.args(["watch", "-n", &ns, "--duration", "3s"]);
+    let w = tokio::task::spawn_blocking(move || start(cmd).finish_raw()).await.unwrap();
+    assert_eq!(w.code, Some(0), "stderr:\n{}", w.stderr);
+    assert!(w.stderr.contains("; blind: events, logs, secrets"), "{}", w.stderr);
+}
+
+/// A kubeconfig of this environment changed by `edit`, in the state directory.
+fn kubeconfig_with(
+    env: &crate::support::TestEnv,
+    name: &str,
+    edit: impl Fn(&mut serde_json::Value),
+) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(&env.kubeconfig).expect("read kubeconfig");
+    let mut doc: serde_json::Value = serde_yaml_ng::from_str(&text).expect("kubeconfig YAML");
+    edit(&mut doc);
+    let path = env.state_dir.join(name);
+    std::fs::write(&path, serde_yaml_ng::to_string(&doc).expect("yaml")).expect("write kubeconfig");
+    path
+}
+
+/// Nothing watched is not "OK": an unreachable server and rejected credentials end the run at
+/// once with the usual one-line error (exit 1), whatever `--duration` says.
+#[test]
+fn watch_exits_1_when_nothing_can_be_watched() {
+    let env = env();
+    let port = env.server.rsplit(':').next().expect("server port").trim_end_matches('/').to_string();
+    let dead = kubeconfig_with(env, "watch-dead-kubeconfig", |d| {
+        let server =
+            d["clusters"][0]["cluster"]["server"].as_str().unwrap().replace(&format!(":{port}"), ":1");
+        d["clusters"][0]["cluster"]["server"] = server.into();
+    });
+    let bad_token = kubeconfig_with(env, "watch-bad-token-kubeconfig", |d| {
+        d["users"][0]["user"] = serde_json::json!({"token": "not-a-valid-token"});
+    });
+    for (kubeconfig, first_line, hint) in [
+        (&dead, "kubectl-capt: cannot reach the API server at", "hint: check the context"),
+        (&bad_token, "kubectl-capt: unauthorized (401)", "hint: re-authenticate"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = env
+            .capt()
+            .env("KUBECONFIG", kubeconfig)
+            .args(["watch", "--duration", "3s", "-o", "json"])
+            .output()
+            .expect("run kubectl-capt");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {stderr}", kubeconfig.display());
+        assert!(stderr.starts_with(first_line), "{stderr}");
+        assert!(stderr.lines().any(|l| l.starts_with(hint)), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "no summary claims a result: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    }
+}
+
+/// Thresholds that make no sense are usage errors naming the accepted range.
+#[test]
+fn nonsense_thresholds_exit_2() {
+    let env = env();
+    for (args, range) in [
+        (&["--hot-rate", "0"][..], "more than 0 and at most 1000"),
+        (&["--hot-factor", "-1"], "1 to 1000"),
+        (&["--hot-for", "90s"], "1s to 60s"),
+    ] {
+        let out = env.capt().args(["watch", "--once"]).args(args).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(range), "{args:?}: {stderr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
