@@ -467,6 +467,9 @@ fn a_writer_that_starts_between_attempts_stops_the_pass_unless_forced() {
         let cp = env.state_dir.join(format!("{ns}-cp.yaml"));
         std::fs::write(&cp, BARE_CP).expect("write cp");
         env.kubectl_ok(&["create", "-n", &ns, "-f", cp.to_str().unwrap(), "--field-manager=kubectl-capt"]);
+        // No test may have listed WorkspaceTemplateApplies yet on a fresh server, whose watch
+        // cache then answers 429 for a moment; kubectl waits that out (Retry-After).
+        env.kubectl_ok(&["get", "workspacetemplateapplies", "-n", &ns]);
         let mut cmd = env.capt();
         cmd.args(["reconcile", "-n", &ns, "demo", "--pause-before-apply", "2s", "-o", "json"])
             .stdout(Stdio::piped())
