@@ -365,7 +365,7 @@ async fn metrics_are_scraped_through_the_api_server_and_a_bad_url_is_reported() 
     let env = env();
     let ns = env.namespace("watch-metrics");
     let mut cmd = env.capt();
-    cmd.args(["watch", "-n", &ns, "--duration", "12s", "-o", "json", "--no-logs", "--no-events"]);
+    cmd.args(["watch", "-n", &ns, "--duration", "20s", "-o", "json", "--no-logs", "--no-events"]);
     cmd.args(["--metrics-url", "/metrics"]);
     let w: Finished = tokio::task::spawn_blocking(move || start(cmd).finish()).await.unwrap();
     assert_eq!(w.code, Some(0), "stderr:\n{}", w.stderr);
