@@ -22,7 +22,7 @@ async fn watch_survives_an_api_server_restart_without_inventing_writes() {
     env.apply_objects(&ns, &calm_yaml("a")).await;
 
     let mut cmd = env.capt();
-    cmd.args(["watch", "-n", &ns, "--duration", "40s", "-o", "json", "--no-logs"]);
+    cmd.args(["watch", "-n", &ns, "--duration", "60s", "-o", "json", "--no-logs"]);
     let watch = start(cmd);
     watch.wait_for("captcontrolplanes.controlplane.cluster.x-k8s.io: watching", Duration::from_secs(15));
 
@@ -32,9 +32,12 @@ async fn watch_survives_an_api_server_restart_without_inventing_writes() {
         .unwrap();
 
     tokio::task::spawn_blocking(move || env.restart_apiserver()).await.unwrap();
-    // The watch notices the restart and reconnects with back-off.
+    // The watch notices the restart and reconnects with back-off. Writes made while it is
+    // disconnected are folded into the relist's baseline (never invented), so the generator
+    // starts only once the watch is watching again.
     let w = tokio::task::spawn_blocking(move || {
         watch.wait_for("reconnecting", Duration::from_secs(20));
+        watch.wait_for_nth("captcontrolplanes.controlplane.cluster.x-k8s.io: watching", 2, Duration::from_secs(60));
         watch
     })
     .await

@@ -103,6 +103,15 @@ impl Running {
         }
     }
 
+    /// Waits until `needle` has been printed `n` times (a source that reconnects prints its state again).
+    pub fn wait_for_nth(&self, needle: &str, n: usize, timeout: Duration) {
+        let start = Instant::now();
+        while self.stderr().matches(needle).count() < n {
+            assert!(start.elapsed() < timeout, "watch printed {needle:?} fewer than {n} times; stderr:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits for the end; stdout is left as text.
     pub fn finish_raw(mut self) -> Finished {
         let status = self.child.wait().expect("wait for watch");
