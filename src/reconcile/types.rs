@@ -265,3 +265,21 @@ impl Plan {
         self.unreadable.is_empty()
     }
 }
+
+/// How writes are sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    Apply,
+    ClientDryRun,
+    ServerDryRun,
+}
+
+impl SendMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            SendMode::Apply => "apply",
+            SendMode::ClientDryRun => "client-dry-run",
+            SendMode::ServerDryRun => "server-dry-run",
+        }
+    }
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Palette, sanitize};
-use crate::reconcile::{FieldDiff, ObjectRef, Operation, Plan, Write};
+use crate::reconcile::{FieldDiff, ObjectRef, Operation, Plan, SendMode, Write};
 
 /// What shows in place of a Secret value.
 pub const REDACTED: &str = "<redacted>";
@@ -247,6 +247,78 @@ fn value_text(v: &Value) -> String {
     }
 }
 
+/// The verb of a write as the pass reports it.
+pub fn op_text(op: Operation) -> &'static str {
+    match op {
+        Operation::Create => "create",
+        Operation::Patch => "patch",
+        Operation::PatchStatus => "patch status",
+        Operation::Delete => "delete",
+    }
+}
+
+/// The plan block printed before applying.
+pub fn plan_text(object: &ObjectRef, planned: &[WriteReport], attempt: u32, palette: Palette) -> String {
+    let head = if attempt > 1 { "Re-planned" } else { "Plan" };
+    if planned.is_empty() {
+        return format!("{head} for {}: in sync, no writes\n", sanitize(&object.to_string()));
+    }
+    let n = planned.len();
+    format!(
+        "{head} for {}: {n} write{}\n{}",
+        sanitize(&object.to_string()),
+        if n == 1 { "" } else { "s" },
+        plan_diff(planned, palette)
+    )
+}
+
+/// The closing lines of a single pass.
+pub fn final_text(view: &PassView, mode: SendMode, palette: Palette) -> String {
+    let mut out = String::new();
+    match mode {
+        SendMode::ClientDryRun => {
+            if !view.writes.is_empty() {
+                out.push_str("Dry run (client): nothing was sent.\n");
+            }
+        }
+        SendMode::ServerDryRun => {
+            for r in &view.writes {
+                let result = match r.result {
+                    WriteResult::Accepted => palette.good("accepted"),
+                    _ => palette.bad(r.result.as_str()),
+                };
+                out.push_str(&format!(
+                    "{result}  {} {}{}\n",
+                    op_text(r.operation),
+                    sanitize(&r.target().to_string()),
+                    r.error.as_deref().map(|e| format!(": {}", sanitize(e))).unwrap_or_default()
+                ));
+            }
+            if !view.writes.is_empty() {
+                out.push_str("Dry run (server, dryRun=All): nothing was stored.\n");
+            }
+        }
+        SendMode::Apply => match view.made() {
+            0 => out.push_str("No writes: already in sync.\n"),
+            n => out.push_str(&format!(
+                "Applied {n} write{}{}.\n",
+                if n == 1 { "" } else { "s" },
+                match view.attempts {
+                    1 => String::new(),
+                    2 => " (after 1 conflict, re-planned)".to_string(),
+                    a => format!(" (after {} conflicts, re-planned)", a - 1),
+                }
+            )),
+        },
+    }
+    let next = match view.requeue_after_seconds {
+        Some(s) => format!("next pass in {s}s: {}", sanitize(&view.requeue_reason)),
+        None => format!("no requeue: {}", sanitize(&view.requeue_reason)),
+    };
+    out.push_str(&format!("Phase {}; {next}\n", view.phase.as_deref().unwrap_or("-")));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,5 +442,21 @@ mod tests {
         let v = serde_json::to_value(&idle).unwrap();
         assert_eq!(v["time"], "2026-11-27T10:00:05Z");
         assert_eq!(v["requeueAfterSeconds"], Value::Null);
+    }
+
+    #[test]
+    fn final_text_says_in_sync_and_when_next() {
+        let view = PassView {
+            time: DateTime::parse_from_rfc3339("2026-11-27T10:00:05Z").unwrap().to_utc(),
+            attempts: 1,
+            writes: vec![],
+            phase: Some("Ready".into()),
+            requeue_after_seconds: Some(30),
+            requeue_reason: "ready".into(),
+        };
+        assert_eq!(
+            final_text(&view, SendMode::Apply, Palette::new(false)),
+            "No writes: already in sync.\nPhase Ready; next pass in 30s: ready\n"
+        );
     }
 }
