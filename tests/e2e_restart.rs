@@ -37,7 +37,11 @@ async fn watch_survives_an_api_server_restart_without_inventing_writes() {
     // starts only once the watch is watching again.
     let w = tokio::task::spawn_blocking(move || {
         watch.wait_for("reconnecting", Duration::from_secs(20));
-        watch.wait_for_nth("captcontrolplanes.controlplane.cluster.x-k8s.io: watching", 2, Duration::from_secs(60));
+        watch.wait_for_nth(
+            "captcontrolplanes.controlplane.cluster.x-k8s.io: watching",
+            2,
+            Duration::from_secs(60),
+        );
         watch
     })
     .await

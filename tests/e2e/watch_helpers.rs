@@ -107,7 +107,11 @@ impl Running {
     pub fn wait_for_nth(&self, needle: &str, n: usize, timeout: Duration) {
         let start = Instant::now();
         while self.stderr().matches(needle).count() < n {
-            assert!(start.elapsed() < timeout, "watch printed {needle:?} fewer than {n} times; stderr:\n{}", self.stderr());
+            assert!(
+                start.elapsed() < timeout,
+                "watch printed {needle:?} fewer than {n} times; stderr:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
