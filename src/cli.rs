@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::complete::Shell;
 use crate::render::OutputFormat;
 
 const EXAMPLES: &str = "\
@@ -289,14 +290,6 @@ pub struct AnalyzeArgs {
     pub top: usize,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Powershell,
 }
 
 #[derive(Debug, Clone, Args)]

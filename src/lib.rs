@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod commands;
+pub mod complete;
 pub mod crd;
 pub mod detect;
 pub mod error;

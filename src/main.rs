@@ -8,7 +8,7 @@ use clap::Parser;
 use colored::Colorize;
 use kubectl_capt::cli::Cli;
 use kubectl_capt::error::{EXIT_USAGE, Error};
-use kubectl_capt::settings::Settings;
+use kubectl_capt::settings::{CommandSettings, Settings};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -21,11 +21,15 @@ fn main() -> ExitCode {
     };
     let settings = Settings::from_cli(&cli);
     colored::control::set_override(settings.color);
+    let command = match CommandSettings::resolve(cli.command, &settings) {
+        Ok(command) => command,
+        Err(e) => return report(&e, settings.color_stderr),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return report(&Error::Io(e), settings.color_stderr),
     };
-    match runtime.block_on(kubectl_capt::commands::run(cli.command, &settings)) {
+    match runtime.block_on(kubectl_capt::commands::run(&command, &settings)) {
         Ok(status) => status.into(),
         Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => report(&e, settings.color_stderr),

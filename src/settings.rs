@@ -6,11 +6,18 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{AnalyzeArgs, Cli, ColorChoice, GlobalArgs, InputFormat, ThresholdArgs, WatchArgs};
+use clap::CommandFactory;
+
+use crate::cli::{
+    AnalyzeArgs, Cli, ColorChoice, Command, DryRun, GlobalArgs, InputFormat, ReconcileArgs, StatusArgs,
+    ThresholdArgs, Until, WatchArgs,
+};
+use crate::complete::Shell;
 use crate::detect::Config;
 use crate::error::Error;
 use crate::k8s::ClusterTarget;
 use crate::parse::Restrict;
+use crate::reconcile::SendMode;
 use crate::render::OutputFormat;
 
 /// What the environment told us, gathered in one place so tests can supply it.
@@ -95,6 +102,122 @@ impl Settings {
 
     pub fn is_machine_output(&self) -> bool {
         matches!(self.output, OutputFormat::Json | OutputFormat::Yaml)
+    }
+}
+
+/// The grammar of the command line (the clap definition), which completion reads.
+pub fn grammar() -> clap::Command {
+    Cli::command()
+}
+
+/// The subcommand to run, with its settings resolved.
+#[derive(Clone, Debug)]
+pub enum CommandSettings {
+    Status(StatusSettings),
+    Reconcile(ReconcileSettings),
+    Watch(WatchSettings),
+    Analyze(AnalyzeSettings),
+    Completion(Shell),
+    /// `version`; `--client`: do not ask the server.
+    Version {
+        client_only: bool,
+    },
+    Crds,
+    /// `__complete`: the words typed so far after `kubectl capt`.
+    Complete {
+        words: Vec<String>,
+    },
+}
+
+impl CommandSettings {
+    /// Fails (a usage error) on combinations clap does not refuse itself.
+    pub fn resolve(command: Command, settings: &Settings) -> Result<Self, Error> {
+        Ok(match command {
+            Command::Status(args) => CommandSettings::Status(StatusSettings::resolve(args)),
+            Command::Reconcile(args) => {
+                CommandSettings::Reconcile(ReconcileSettings::resolve(args, settings.target.all_namespaces)?)
+            }
+            Command::Watch(args) => CommandSettings::Watch(WatchSettings::resolve(&args)),
+            Command::Analyze(args) => CommandSettings::Analyze(AnalyzeSettings::resolve(&args)?),
+            Command::Completion(args) => CommandSettings::Completion(args.shell),
+            Command::Version(args) => CommandSettings::Version { client_only: args.client },
+            Command::Crds => CommandSettings::Crds,
+            Command::Complete(args) => CommandSettings::Complete { words: args.words },
+        })
+    }
+}
+
+/// `status`, resolved.
+#[derive(Clone, Debug)]
+pub struct StatusSettings {
+    /// One CAPTControlPlane; `None`: all in the namespace (or every namespace with `-A`).
+    pub name: Option<String>,
+    /// Exit 3 when an object is not ready.
+    pub fail_if_not_ready: bool,
+}
+
+impl StatusSettings {
+    pub fn resolve(args: StatusArgs) -> Self {
+        StatusSettings { name: args.name, fail_if_not_ready: args.fail_if_not_ready }
+    }
+}
+
+/// `reconcile`, resolved.
+#[derive(Clone, Debug)]
+pub struct ReconcileSettings {
+    pub name: String,
+    /// Write, or `--dry-run` on the client or the server.
+    pub mode: SendMode,
+    /// Write even when another writer is live.
+    pub force: bool,
+    /// Keep reconciling at the returned interval.
+    pub follow: bool,
+    /// `--until ready`: stop following once the CAPTControlPlane is Ready.
+    pub until_ready: bool,
+    pub timeout: Option<Duration>,
+    /// Make the in-cluster controller reconcile instead of running the core here.
+    pub nudge: bool,
+    /// With `nudge`: where its log and its metrics show a pass.
+    pub controller_logs: Option<PathBuf>,
+    pub metrics_url: Option<String>,
+    pub max_conflict_retries: u32,
+    /// Where the controller's leader-election Lease lives.
+    pub controller_namespace: String,
+    pub lease_name: String,
+    /// Test hook: wait this long between reading and writing.
+    pub pause_before_apply: Option<Duration>,
+}
+
+impl ReconcileSettings {
+    /// Fails (a usage error) with `-A` and with `--timeout` but neither `--follow` nor `--nudge`.
+    pub fn resolve(args: ReconcileArgs, all_namespaces: bool) -> Result<Self, Error> {
+        if all_namespaces {
+            return Err(Error::Usage(
+                "reconcile works on one CAPTControlPlane: use -n NAMESPACE, not -A".into(),
+            ));
+        }
+        if args.timeout.is_some() && !args.follow && !args.nudge {
+            return Err(Error::Usage("--timeout applies to --follow and --nudge".into()));
+        }
+        Ok(ReconcileSettings {
+            name: args.name,
+            mode: match args.dry_run {
+                None => SendMode::Apply,
+                Some(DryRun::Client) => SendMode::ClientDryRun,
+                Some(DryRun::Server) => SendMode::ServerDryRun,
+            },
+            force: args.force,
+            follow: args.follow,
+            until_ready: args.until == Some(Until::Ready),
+            timeout: args.timeout,
+            nudge: args.nudge,
+            controller_logs: args.controller_logs,
+            metrics_url: args.metrics_url,
+            max_conflict_retries: args.max_conflict_retries,
+            controller_namespace: args.controller_namespace,
+            lease_name: args.lease_name,
+            pause_before_apply: args.pause_before_apply,
+        })
     }
 }
 

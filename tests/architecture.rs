@@ -1,12 +1,17 @@
 //! The module graph stays one-way: every `crate::` and `super::` path in `src/` (test code
-//! excepted) must point to a lower layer of the table in docs/development.md ("Layers"), and
-//! no module's submodules may import each other in a cycle.
+//! excepted) must point to a lower layer of the table in docs/development.md ("Layers"), only
+//! `settings` may use `cli`, and no module's submodules may import each other in a cycle. One
+//! name per concept: two public types share a name only when the docs of both say why.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A module path from the crate root: `["detect", "state"]`.
 type Module = Vec<String>;
+
+/// Modules only the listed ones may use, whatever their layers: the clap structs are resolved
+/// once, by `settings`; commands run with the settings.
+const ONLY_USED_BY: &[(&str, &[&str])] = &[("cli", &["settings"])];
 
 #[test]
 fn src_imports_follow_the_layers() {
@@ -60,6 +65,136 @@ fn a_wrong_way_import_fails() {
     let mut unknown = ok;
     unknown.push(file("extra.rs", ""));
     assert_eq!(check(&unknown, &layers), vec!["src/extra.rs: module extra is not in the Layers table"]);
+}
+
+#[test]
+fn only_settings_uses_cli() {
+    let layers = layers(
+        "## Layers\n\n| layer | modules |\n|---|---|\n| 1 | `commands` |\n| 2 | `settings` |\n| 3 | `cli` |\n",
+    );
+    let file = |p: &str, t: &str| (p.to_string(), t.to_string());
+    let ok = vec![
+        file("commands/mod.rs", "use crate::settings::StatusSettings;"),
+        file("settings.rs", "use crate::cli::StatusArgs;"),
+        file("cli.rs", "pub struct StatusArgs;"),
+    ];
+    assert_eq!(check(&ok, &layers), Vec::<String>::new());
+    let mut wrong = ok;
+    wrong[0].1.push_str("\nuse crate::cli::StatusArgs;");
+    assert_eq!(
+        check(&wrong, &layers),
+        vec![r#"src/commands/mod.rs: commands imports cli, which only ["settings"] may use"#]
+    );
+}
+
+#[test]
+fn public_type_names_are_unique_or_explained() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    read_dir(&root.join("src"), &root.join("src"), &mut files);
+    let found: usize = files.iter().map(|(_, text)| type_names(&code(text)).len()).sum();
+    assert!(found > 100, "found only {found} public types under src/");
+    let problems = shared_names(&files);
+    assert!(problems.is_empty(), "public types share a name:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn a_shared_name_fails_unless_both_docs_say_why() {
+    let file = |p: &str, t: &str| (p.to_string(), t.to_string());
+    let files = vec![
+        file("detect/mod.rs", "/// HOT or not.\n#[derive(Debug)]\npub enum Verdict { Hot }\n"),
+        file(
+            "reconcile/guard.rs",
+            "/// Whether to write.\npub(crate) struct Verdict;\n#[cfg(test)]\nmod tests {\n    pub struct Verdict;\n}\n",
+        ),
+        file(
+            "render/mod.rs",
+            "// pub struct Verdict in a comment\nconst S: &str = \"pub struct Verdict\";\npub struct Other;\n",
+        ),
+    ];
+    assert_eq!(
+        shared_names(&files),
+        vec![
+            "src/detect/mod.rs: pub Verdict shares its name with reconcile::guard::Verdict, and its doc does not name that to say why",
+            "src/reconcile/guard.rs: pub Verdict shares its name with detect::Verdict, and its doc does not name that to say why",
+        ]
+    );
+    let mut explained = files.clone();
+    explained[0].1 =
+        explained[0].1.replace("HOT or not.", "HOT or not (`reconcile::guard::Verdict` decides writes).");
+    assert_eq!(shared_names(&explained).len(), 1, "one doc still says nothing");
+    explained[1].1 = explained[1].1.replace("Whether to write.", "Whether to write; not `detect::Verdict`.");
+    assert_eq!(shared_names(&explained), Vec::<String>::new());
+}
+
+/// Public (any `pub`) structs, enums, type aliases and traits defined in more than one place,
+/// whose docs do not name each other (test code excepted).
+fn shared_names(files: &[(String, String)]) -> Vec<String> {
+    let modules: BTreeMap<Module, &str> = files.iter().map(|(p, t)| (module_of(p), t.as_str())).collect();
+    let test_only: BTreeSet<Module> = modules
+        .iter()
+        .flat_map(|(m, text)| test_children(&code(text)).into_iter().map(move |c| child(m, &c)))
+        .collect();
+    // name -> (file, module path, doc) of each definition
+    let mut defs: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    for (path, text) in files {
+        let module = module_of(path);
+        if test_only.iter().any(|t| module.starts_with(t)) {
+            continue;
+        }
+        for name in type_names(&without_tests(&code(text))) {
+            let qualified = module.iter().cloned().chain([name.clone()]).collect::<Vec<_>>().join("::");
+            defs.entry(name.clone()).or_default().push((path.clone(), qualified, doc_of(text, &name)));
+        }
+    }
+    let mut problems = Vec::new();
+    for same in defs.values().filter(|d| d.len() > 1) {
+        for (path, me, doc) in same {
+            for (_, other, _) in same.iter().filter(|(_, o, _)| o != me) {
+                if !doc.contains(other.as_str()) {
+                    let name = me.rsplit("::").next().unwrap_or(me);
+                    problems.push(format!(
+                        "src/{path}: pub {name} shares its name with {other}, and its doc does not name that to say why"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The name a line defines if it is `pub[(…)] struct|enum|type|trait NAME`.
+fn defined_type(line: &str) -> Option<String> {
+    let rest = line.trim_start().strip_prefix("pub")?;
+    let rest = match rest.strip_prefix('(') {
+        Some(r) => &r[r.find(')')? + 1..],
+        None => rest,
+    };
+    let rest = rest.strip_prefix(char::is_whitespace)?.trim_start();
+    let rest = ["struct ", "enum ", "type ", "trait "].iter().find_map(|k| rest.strip_prefix(k))?;
+    let name: String = rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+fn type_names(code: &str) -> Vec<String> {
+    code.lines().filter_map(defined_type).collect()
+}
+
+/// The `///` lines above the definition of `name` (attributes between them skipped).
+fn doc_of(text: &str, name: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(at) = lines.iter().position(|l| defined_type(l).as_deref() == Some(name)) else {
+        return String::new();
+    };
+    let mut doc: Vec<&str> = lines[..at]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .take_while(|l| l.starts_with("///") || l.starts_with("#["))
+        .filter(|l| l.starts_with("///"))
+        .collect();
+    doc.reverse();
+    doc.join("\n")
 }
 
 /// `module -> layer` from the markdown table under the `Layers` heading: `| 3 | `k8s`, `render` | ... |`.
@@ -132,6 +267,11 @@ fn check(files: &[(String, String)], layers: &BTreeMap<String, u32>) -> Vec<Stri
                         .push(format!("src/{path}: {top} (layer {layer}) imports {other} (layer {l})")),
                     None => problems
                         .push(format!("src/{path}: imports {other}, which is not in the Layers table")),
+                }
+                if let Some((_, users)) = ONLY_USED_BY.iter().find(|(m, _)| m == other)
+                    && !users.contains(&top.as_str())
+                {
+                    problems.push(format!("src/{path}: {top} imports {other}, which only {users:?} may use"));
                 }
             }
         }

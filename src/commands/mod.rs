@@ -9,24 +9,23 @@ mod status;
 mod version;
 mod watch;
 
-use crate::cli::Command;
 use crate::error::{ExitStatus, Result};
-use crate::settings::{AnalyzeSettings, Settings, WatchSettings};
+use crate::settings::{CommandSettings, Settings};
 
 /// Runs one subcommand to completion.
-pub async fn run(command: Command, settings: &Settings) -> Result<ExitStatus> {
+pub async fn run(command: &CommandSettings, settings: &Settings) -> Result<ExitStatus> {
     match command {
-        Command::Status(args) => status::run(args, settings).await,
-        Command::Reconcile(args) => reconcile::run(args, settings).await,
-        Command::Watch(args) => watch::run(&WatchSettings::resolve(&args), settings).await,
-        Command::Analyze(args) => analyze::run(&AnalyzeSettings::resolve(&args)?, settings).await,
-        Command::Completion(args) => completion::run(&args),
-        Command::Version(args) => version::run(&args, settings).await,
-        Command::Crds => {
+        CommandSettings::Status(args) => status::run(args, settings).await,
+        CommandSettings::Reconcile(args) => reconcile::run(args, settings).await,
+        CommandSettings::Watch(args) => watch::run(args, settings).await,
+        CommandSettings::Analyze(args) => analyze::run(args, settings).await,
+        CommandSettings::Completion(shell) => completion::run(*shell),
+        CommandSettings::Version { client_only } => version::run(*client_only, settings).await,
+        CommandSettings::Crds => {
             emit(&crate::crd::all_yaml()?)?;
             Ok(ExitStatus::Ok)
         }
-        Command::Complete(args) => complete::run(&args, settings).await,
+        CommandSettings::Complete { words } => complete::run(words, settings).await,
     }
 }
 

@@ -4,7 +4,6 @@
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::cli::StatusArgs;
 use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::{self, snapshot};
 use crate::reconcile::report::{Report, report};
@@ -12,9 +11,9 @@ use crate::reconcile::{ReadFailure, plan};
 use crate::render::OutputFormat;
 use crate::render::status::{list_text, object_text};
 use crate::render::{self, Palette, sanitize};
-use crate::settings::Settings;
+use crate::settings::{Settings, StatusSettings};
 
-pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus> {
+pub async fn run(args: &StatusSettings, settings: &Settings) -> Result<ExitStatus> {
     let kube = k8s::connect(&settings.target).await?;
     let now = Utc::now();
     let palette = Palette::new(settings.color);

@@ -2,15 +2,14 @@
 //! when the server cannot be asked, the client version is still printed and the error decides
 //! the exit code. `--client` never contacts the server.
 
-use crate::cli::VersionArgs;
 use crate::error::{ExitStatus, Result};
 use crate::k8s::Op;
 use crate::settings::Settings;
 
 const CLIENT: &str = env!("CARGO_PKG_VERSION");
 
-pub async fn run(args: &VersionArgs, settings: &Settings) -> Result<ExitStatus> {
-    if args.client {
+pub async fn run(client_only: bool, settings: &Settings) -> Result<ExitStatus> {
+    if client_only {
         super::emit(&render(None, settings)?)?;
         return Ok(ExitStatus::Ok);
     }

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{emit, note};
-use crate::cli::{DryRun, ReconcileArgs, Until};
 use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::{self, Kube};
 use crate::reconcile::guard::{self, GuardReport};
@@ -25,35 +24,24 @@ use crate::render::plan::{
     PassView, ReconcileDocument, WriteReport, WriteResult, final_text, pass_view, plan_text,
 };
 use crate::render::{Palette, sanitize, to_document};
-use crate::settings::Settings;
+use crate::settings::{ReconcileSettings, Settings};
 use nudge::nudge;
 use send::{Applied, GuardCheck, apply_writes, enforce_guard, jitter, refuse_incomplete, report_partial};
 use wait::{Interrupt, countdown, humantime};
 
-pub async fn run(args: ReconcileArgs, settings: &Settings) -> Result<ExitStatus> {
-    if settings.target.all_namespaces {
-        return Err(Error::Usage("reconcile works on one CAPTControlPlane: use -n NAMESPACE, not -A".into()));
-    }
-    if args.timeout.is_some() && !args.follow && !args.nudge {
-        return Err(Error::Usage("--timeout applies to --follow and --nudge".into()));
-    }
+pub async fn run(args: &ReconcileSettings, settings: &Settings) -> Result<ExitStatus> {
     let kube = k8s::connect(&settings.target).await?;
     let interrupt = Interrupt::install();
     if args.nudge {
-        return nudge(&kube, &args, settings, interrupt).await;
+        return nudge(&kube, args, settings, interrupt).await;
     }
-    let mode = match args.dry_run {
-        None => SendMode::Apply,
-        Some(DryRun::Client) => SendMode::ClientDryRun,
-        Some(DryRun::Server) => SendMode::ServerDryRun,
-    };
-    reconcile(&kube, &args, settings, mode, interrupt).await
+    reconcile(&kube, args, settings, args.mode, interrupt).await
 }
 
 /// The whole run: one pass, or passes at the returned interval with `--follow`.
 async fn reconcile(
     kube: &Kube,
-    args: &ReconcileArgs,
+    args: &ReconcileSettings,
     settings: &Settings,
     mode: SendMode,
     mut interrupt: Interrupt,
@@ -90,7 +78,7 @@ async fn reconcile(
         if !args.follow {
             break;
         }
-        if args.until == Some(Until::Ready) && ready {
+        if args.until_ready && ready {
             note("reached phase Ready; stopping");
             break;
         }
@@ -112,7 +100,7 @@ async fn reconcile(
             break;
         }
         if timed_out {
-            if args.until == Some(Until::Ready) {
+            if args.until_ready {
                 let phase = passes.last().and_then(|p| p.phase.clone()).unwrap_or_else(|| "-".into());
                 emit_document(&ns, args, settings, mode, &passes, first_guard.as_ref())?;
                 return Err(Error::Timeout(format!(
@@ -132,7 +120,7 @@ async fn reconcile(
 
 fn emit_document(
     ns: &str,
-    args: &ReconcileArgs,
+    args: &ReconcileSettings,
     settings: &Settings,
     mode: SendMode,
     passes: &[PassView],
@@ -166,7 +154,7 @@ struct PassOutcome {
 /// fetch → guard → plan → (print) → apply, re-planning after a conflict.
 async fn run_pass(
     kube: &Kube,
-    args: &ReconcileArgs,
+    args: &ReconcileSettings,
     settings: &Settings,
     mode: SendMode,
     interrupt: &Interrupt,

@@ -6,14 +6,13 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::cli::ReconcileArgs;
 use crate::commands::{emit, note};
 use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::apply::{self};
 use crate::k8s::{self, Kube};
 use crate::reconcile::guard::{self, PassSign};
 use crate::render::{sanitize, to_document};
-use crate::settings::Settings;
+use crate::settings::{ReconcileSettings, Settings};
 
 use super::wait::{Interrupt, humantime, spinner};
 
@@ -34,7 +33,7 @@ pub(super) struct NudgeDocument {
 /// Stamps the nudge annotation and waits for a sign of a controller pass.
 pub(super) async fn nudge(
     kube: &Kube,
-    args: &ReconcileArgs,
+    args: &ReconcileSettings,
     settings: &Settings,
     mut interrupt: Interrupt,
 ) -> Result<ExitStatus> {
