@@ -9,6 +9,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::rt::TokioExecutor;
 use kube::client::{Body, ClientBuilder, ConfigExt};
 use kube::config::ExecConfig;
@@ -35,13 +36,41 @@ pub fn client(config: &Config) -> Result<Client, String> {
 
     let mut http = HttpConnector::new();
     http.enforce_http(false);
+    match &config.proxy_url {
+        None => finish(config, tls, auth, http),
+        Some(proxy) => finish(config, tls, auth, tunnel(proxy, http)?),
+    }
+}
+
+/// HTTPS (TLS with ALPN `h2`, `http/1.1`) over `transport`, timeouts, then kube's layers.
+/// With h2 every request and watch of the invocation shares one connection: the pool keeps
+/// one h2 connection per server and multiplexes on it; a server that only speaks HTTP/1.1
+/// answers ALPN with `http/1.1` and gets the pooled HTTP/1.1 connections as before.
+fn finish<T>(
+    config: &Config,
+    tls: ClientConfig,
+    auth: Option<kube::client::middleware::AuthLayer>,
+    transport: T,
+) -> Result<Client, String>
+where
+    T: tower::Service<http::Uri> + Clone + Send + Sync + 'static,
+    T::Response: hyper::rt::Read
+        + hyper::rt::Write
+        + hyper_util::client::legacy::connect::Connection
+        + Send
+        + Unpin
+        + 'static,
+    T::Future: Send + 'static,
+    T::Error: Into<BoxError>,
+{
     let mut https = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http();
     if let Some(name) = &config.tls_server_name {
         let name =
             ServerName::try_from(name.clone()).map_err(|e| format!("tls-server-name {name:?}: {e}"))?;
         https = https.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name));
     }
-    let mut connector = hyper_timeout::TimeoutConnector::new(https.enable_http1().wrap_connector(http));
+    let https = https.enable_http1().enable_http2().wrap_connector(transport);
+    let mut connector = hyper_timeout::TimeoutConnector::new(https);
     connector.set_connect_timeout(config.connect_timeout);
     connector.set_read_timeout(config.read_timeout);
     connector.set_write_timeout(config.write_timeout);
@@ -56,6 +85,66 @@ pub fn client(config: &Config) -> Result<Client, String> {
         .map_err(BoxError::from)
         .service(http_client);
     Ok(ClientBuilder::new(service, config.default_namespace.clone()).build())
+}
+
+/// The kubeconfig's `proxy-url`: an HTTP proxy that every connection goes through with
+/// `CONNECT host:port` (as kubectl does for an https server), with Basic proxy authorization
+/// from the URL's user info. The error names the proxy without its user info.
+fn tunnel(proxy: &http::Uri, http: HttpConnector) -> Result<Tunnel<HttpConnector>, String> {
+    use base64::Engine as _;
+    let host = proxy.host().unwrap_or_default();
+    let shown = match proxy.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    if proxy.scheme_str() != Some("http") {
+        return Err(format!(
+            "proxy-url {}://{shown}: only http:// proxies are supported",
+            proxy.scheme_str().unwrap_or("")
+        ));
+    }
+    let port = proxy.port_u16().unwrap_or(80);
+    let dst: http::Uri = format!("http://{host}:{port}")
+        .parse()
+        .map_err(|_| format!("proxy-url http://{shown}: not a URL"))?;
+    let tunnel = Tunnel::new(dst, http);
+    let userinfo = proxy.authority().and_then(|a| a.as_str().rsplit_once('@')).map(|(u, _)| u);
+    Ok(match userinfo {
+        None => tunnel,
+        Some(userinfo) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            let decode = |s: &str| percent_decode(s);
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                decode(user),
+                decode(password)
+            ));
+            let value = http::HeaderValue::from_str(&format!("Basic {basic}"))
+                .map_err(|_| format!("proxy-url http://{shown}: unusable user info"))?;
+            tunnel.with_auth(value)
+        }
+    })
+}
+
+/// `%XX` escapes of a URL's user info.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Client certificate and key PEM, from an exec plugin's answer or the kubeconfig user.

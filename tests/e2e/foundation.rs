@@ -315,7 +315,7 @@ async fn upstream_objects_round_trip_unchanged() {
 }
 
 /// The admin kubeconfig with `edit` applied to its only cluster and user entries, written to `dir`.
-fn kubeconfig_variant(
+pub(crate) fn kubeconfig_variant(
     env: &TestEnv,
     dir: &std::path::Path,
     name: &str,
@@ -333,7 +333,7 @@ fn kubeconfig_variant(
     path
 }
 
-fn decoded(user: &Value, field: &str) -> String {
+pub(crate) fn decoded(user: &Value, field: &str) -> String {
     use base64::Engine as _;
     let data = user[field].as_str().unwrap_or_else(|| panic!("admin kubeconfig has no {field}"));
     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(data).expect("base64")).expect("PEM")

@@ -7,6 +7,7 @@ mod support;
 
 mod analyze;
 mod completion;
+mod connection;
 mod foundation;
 mod reconcile;
 mod secret_safety;

@@ -107,12 +107,22 @@ impl TestEnv {
     /// Starts a private environment (extra `scripts/testenv up` flags, e.g. `--no-crds`), stopped
     /// when the value is dropped, or at the latest when this process exits.
     pub fn start(extra_args: &[&str]) -> TestEnv {
-        let mut env = Self::start_shared(extra_args);
+        Self::start_with_env(extra_args, &[])
+    }
+
+    /// [`TestEnv::start`] with environment variables for `scripts/testenv` (e.g.
+    /// `CAPT_TESTENV_APISERVER_ARGS=--disable-http2-serving`).
+    pub fn start_with_env(extra_args: &[&str], vars: &[(&str, &str)]) -> TestEnv {
+        let mut env = Self::start_env(extra_args, vars);
         env.owned = true;
         env
     }
 
     fn start_shared(extra_args: &[&str]) -> TestEnv {
+        Self::start_env(extra_args, &[])
+    }
+
+    fn start_env(extra_args: &[&str], vars: &[(&str, &str)]) -> TestEnv {
         let state_dir = std::env::temp_dir().join(unique("kubectl-capt-e2e"));
         let pid = std::process::id().to_string();
         let state = state_dir.to_string_lossy().into_owned();
@@ -121,6 +131,7 @@ impl TestEnv {
         let out = Command::new(repo().join("scripts/testenv"))
             .args(&args)
             .env("CAPT_BIN", capt_bin())
+            .envs(vars.iter().copied())
             .output()
             .unwrap_or_else(|e| panic!("cannot run scripts/testenv: {e}"));
         if !out.status.success() {
