@@ -11,6 +11,7 @@
 
 mod classify;
 mod state;
+pub mod recent;
 pub mod window;
 
 use std::collections::HashMap;

@@ -2,9 +2,11 @@
 //! the tables are built from, never scraped from a table. Nothing here prints.
 
 pub mod analyze;
+pub mod live;
 pub mod palette;
 pub mod plan;
 pub mod plot;
+pub mod screen;
 pub mod spark;
 pub mod status;
 pub mod watch;
