@@ -231,6 +231,9 @@ pub struct WatchArgs {
     /// Do not read Events
     #[arg(long)]
     pub no_events: bool,
+    /// On the live screen, list quiet objects too instead of folding them into one line (key a)
+    #[arg(long)]
+    pub all: bool,
     /// Append `<unix ms> <resourceVersion>` for every write the detector folds in (watch lag
     /// measurements, scripts/bench-watch)
     #[arg(long, hide = true, value_name = "FILE")]

@@ -235,6 +235,8 @@ pub struct WatchSettings {
     pub metrics_url: Option<String>,
     pub trace_writes: Option<PathBuf>,
     pub detector: Config,
+    /// `--all`: quiet objects shown on the live screen.
+    pub show_all: bool,
 }
 
 /// Where `watch` reads the controller's log from.
@@ -270,6 +272,7 @@ impl WatchSettings {
             metrics_url: args.metrics_url.clone(),
             trace_writes: args.trace_writes.clone(),
             detector: detector_config(&args.thresholds),
+            show_all: args.all,
         }
     }
 }

@@ -10,8 +10,8 @@
 //! [`Detector::tick`]).
 
 mod classify;
-mod state;
 pub mod recent;
+mod state;
 pub mod window;
 
 use std::collections::HashMap;

@@ -112,7 +112,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -142,7 +142,11 @@ const GAP: usize = 2;
 pub fn table(columns: &[Column], rows: &[(Vec<Cell>, Option<Style>)], max: usize) -> Vec<Line> {
     let natural: Vec<usize> = (0..columns.len())
         .map(|c| {
-            rows.iter().map(|(cells, _)| width(&cells[c].0)).chain([width(columns[c].header)]).max().unwrap_or(0)
+            rows.iter()
+                .map(|(cells, _)| width(&cells[c].0))
+                .chain([width(columns[c].header)])
+                .max()
+                .unwrap_or(0)
         })
         .collect();
     let mut keep: Vec<usize> = (0..columns.len()).collect();
@@ -150,9 +154,16 @@ pub fn table(columns: &[Column], rows: &[(Vec<Cell>, Option<Style>)], max: usize
         keep.iter().map(|&c| w[c]).sum::<usize>() + GAP * keep.len().saturating_sub(1)
     };
     let mut widths = natural.clone();
-    let capped: Vec<usize> = (0..columns.len()).map(|c| natural[c].min(columns[c].cap.unwrap_or(usize::MAX))).collect();
+    let capped: Vec<usize> =
+        (0..columns.len()).map(|c| natural[c].min(columns[c].cap.unwrap_or(usize::MAX))).collect();
     let least: Vec<usize> = (0..columns.len())
-        .map(|c| if columns[c].cap.is_some() { natural[c].min(width(columns[c].header).max(8)) } else { natural[c] })
+        .map(|c| {
+            if columns[c].cap.is_some() {
+                natural[c].min(width(columns[c].header).max(8))
+            } else {
+                natural[c]
+            }
+        })
         .collect();
     while total(&keep, &capped) > max {
         let Some(pos) = (0..keep.len())
@@ -233,7 +244,10 @@ mod tests {
     fn a_table_fits_by_dropping_columns_then_shortening_names() {
         let rows = vec![row("team-a/a-rather-long-control-plane-name")];
         let wide = table(&cols(), &rows, 200);
-        assert_eq!(wide[0].text(), "NAME                                     PHASE   KIND              VERDICT");
+        assert_eq!(
+            wide[0].text(),
+            "NAME                                     PHASE   KIND              VERDICT"
+        );
         // KIND goes first, then PHASE.
         let mid = table(&cols(), &rows, 50);
         assert_eq!(mid[0].text().split_whitespace().collect::<Vec<_>>(), ["NAME", "PHASE", "VERDICT"]);

@@ -256,7 +256,7 @@ fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> Line {
 fn summary_line(findings: &[Finding], ui: &Ui, width: usize) -> Line {
     let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
     let ever = findings.iter().filter(|f| f.first_hot_at.is_some()).count();
-    let sum = |g: fn(&Finding) -> f64| findings.iter().map(|f| g(f)).sum::<f64>();
+    let sum = |g: fn(&Finding) -> f64| findings.iter().map(g).sum::<f64>();
     let hot = count(Verdict::Hot);
     let mut l = Line::plain(format!("{} objects", thousands(findings.len())));
     if !ui.filter.is_empty() {
@@ -327,7 +327,13 @@ fn footer(ui: &Ui, width: usize) -> Line {
 
 /// The table screen: exactly `height` lines (or fewer when the table is short), none wider
 /// than `width`.
-pub fn table_screen(header: &Header, findings: Vec<Finding>, ui: &Ui, width: usize, height: usize) -> Vec<Line> {
+pub fn table_screen(
+    header: &Header,
+    findings: Vec<Finding>,
+    ui: &Ui,
+    width: usize,
+    height: usize,
+) -> Vec<Line> {
     let summary = summary_line(&findings, ui, width);
     let t = table(findings, ui);
     let top = [title_line(header, width), sources_line(&header.sources, width), summary];
@@ -433,7 +439,9 @@ fn entry_lines(e: &Entry, secret: bool) -> Vec<Line> {
             let verb = if *create { "create" } else { "write " };
             let gen_ = generation.map(|g| format!(" · generation {g}")).unwrap_or_default();
             let mut out = vec![head(format!("{verb} by {who}{gen_}"), Style::Bold)];
-            out.extend(changes.iter().map(|c| Line::plain(format!("              {}", change_text(c, secret)))));
+            out.extend(
+                changes.iter().map(|c| Line::plain(format!("              {}", change_text(c, secret)))),
+            );
             out
         }
         What::Pass { reconcile_id } => vec![head(
@@ -483,9 +491,13 @@ pub fn history_screen(header: &Header, h: &History, ui: &Ui, width: usize, heigh
     match diagnosis {
         Diagnosis::None => {}
         Diagnosis::Pending => top.push(Line::styled("diagnosis: reading its inputs…", Style::Dim)),
-        Diagnosis::Failed(why) => top.push(Line::styled(format!("diagnosis: {}", sanitize(why)), Style::Warn)),
+        Diagnosis::Failed(why) => {
+            top.push(Line::styled(format!("diagnosis: {}", sanitize(why)), Style::Warn))
+        }
         Diagnosis::Lines(lines) => {
-            top.extend(lines.iter().map(|l| Line::styled(format!("diagnosis: {}", sanitize(l)), Style::Warn)));
+            top.extend(
+                lines.iter().map(|l| Line::styled(format!("diagnosis: {}", sanitize(l)), Style::Warn)),
+            );
         }
     }
     let top: Vec<Line> = top.into_iter().map(|l| l.fit(width)).collect();

@@ -140,7 +140,8 @@ fn rows_are_ordered_by_verdict_then_activity_and_sort_cycles() {
 fn slash_filters_by_name_and_escape_clears() {
     let (d, _, _) = world(20);
     let mut ui = Ui::default();
-    for k in [Key::Char('/'), Key::Char('c'), Key::Char('p'), Key::Char('0'), Key::Char('0'), Key::Char('1')] {
+    for k in [Key::Char('/'), Key::Char('c'), Key::Char('p'), Key::Char('0'), Key::Char('0'), Key::Char('1')]
+    {
         ui.key(k, &[]);
     }
     let t = texts(&table_screen(&header(), d.findings(T0 + 2_000), &ui, 100, 30));
@@ -192,7 +193,8 @@ fn history_shows_each_write_with_old_and_new_values_and_the_writer() {
     let entries = r.of(&hot);
     let f = d.finding(&hot, T0 + 2_000);
     let diagnosis = Diagnosis::Lines(vec![
-        "Requeue 10s: SecretError: Secret team-a/x-eks-connection has no cluster_certificate_authority_data".into(),
+        "Requeue 10s: SecretError: Secret team-a/x-eks-connection has no cluster_certificate_authority_data"
+            .into(),
     ]);
     let ui = Ui { history: Some(hot.clone()), ..Ui::default() };
     let h = History { key: &hot, finding: f.as_ref(), entries: &entries, diagnosis: &diagnosis };
@@ -205,8 +207,14 @@ fn history_shows_each_write_with_old_and_new_values_and_the_writer() {
         assert!(t[3].starts_with("HOT status-flip-flop"), "{t:#?}");
         assert!(t.iter().any(|l| l.starts_with("diagnosis: Requeue 10s: SecretError: Secret team-a/x-eks")));
         assert!(t.iter().any(|l| l.ends_with("write  by legacy-capt-manager (Update, status)")), "{t:#?}");
-        assert!(t.iter().any(|l| l.ends_with("status.conditions[Ready].reason: Ready → SecretError")), "{t:#?}");
-        assert!(t.iter().any(|l| l.ends_with("status.conditions[Ready].reason: SecretError → Ready")), "{t:#?}");
+        assert!(
+            t.iter().any(|l| l.ends_with("status.conditions[Ready].reason: Ready → SecretError")),
+            "{t:#?}"
+        );
+        assert!(
+            t.iter().any(|l| l.ends_with("status.conditions[Ready].reason: SecretError → Ready")),
+            "{t:#?}"
+        );
         assert_eq!(t.last().unwrap(), "Esc back  ↑↓ scroll  q quit");
     }
     // The newest write first.

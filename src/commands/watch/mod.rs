@@ -1,29 +1,29 @@
 //! `kubectl capt watch`: live write, reconcile and event rates per object; flags hot loops.
 //!
 //! fetch (sources in `k8s::watch`, each a task sending updates) → compute (the detector, a fold)
-//! → render (a table, change lines or NDJSON) → emit.
+//! → render (the live screen on a terminal, else change lines or NDJSON) → emit.
+
+mod live;
+mod output;
+mod terminal;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::commands::{emit, note};
-use crate::detect::{Detector, Finding, Summary, VerdictChange};
+use crate::commands::note;
+use crate::detect::Detector;
 use crate::error::{Error, ExitStatus, Result};
 use crate::k8s::watch::{self as sources, Update, now_ms};
 use crate::observe::{SourceState, rfc3339};
-use crate::render::OutputFormat;
-use crate::render::watch::{change_line, header, table};
-use crate::render::{self, Palette, sanitize};
+use crate::render::{OutputFormat, sanitize};
 use crate::settings::{LogSource, Settings, WatchSettings};
+use live::{End, Live};
+use output::{RunSummary, View};
 
-/// How long `--once` samples.
 /// How often `--metrics-url` is scraped.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
-/// Rows of the live table.
-const LIVE_ROWS: usize = 40;
 
 /// Whether an observation is about the watched namespace (cluster-scoped objects always are).
 fn in_scope(o: &crate::observe::Observation, namespace: Option<&str>) -> bool {
@@ -95,8 +95,14 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => None,
     };
-    let mut view = View::new(settings, deadline.is_some());
+    let tabular = matches!(settings.output, OutputFormat::Table | OutputFormat::Wide);
+    let mut screen = match settings.live && tabular {
+        true => Some(Live::start(kube.clone(), settings.color, args.show_all, title(&kube, args))?),
+        false => None,
+    };
+    let mut view = View::new(settings, deadline.is_some(), screen.is_some());
     let mut detector = Detector::new(args.detector.clone());
+    live::draw(&mut screen, &detector, &states)?;
     let started = now_ms();
     let stop_at = deadline.map(|d| tokio::time::Instant::now() + d);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -120,6 +126,9 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
                     if let (Some(t), crate::observe::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
                         use std::io::Write as _;
                         writeln!(t, "{} {}", now_ms(), write.state.resource_version.as_deref().unwrap_or("-"))?;
+                    }
+                    if let Some(l) = screen.as_mut() {
+                        l.observe(&o);
                     }
                     if let Some(change) = detector.observe(&o) {
                         view.changed(&detector, &change)?;
@@ -146,11 +155,26 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
                 for change in detector.tick(now_ms()) {
                     view.changed(&detector, &change)?;
                 }
-                view.refresh(&detector, &states)?;
+                live::draw(&mut screen, &detector, &states)?;
+            }
+            wake = live::next(&mut screen) => {
+                let Some(l) = screen.as_mut() else { continue };
+                match l.wake(wake, detector.findings(now_ms()), &states)? {
+                    Some(End::Quit) => break,
+                    Some(End::Interrupt) => {
+                        interrupted = true;
+                        break;
+                    }
+                    None => {}
+                }
             }
         }
     }
     tasks.abort_all();
+    let show_all = screen.as_ref().is_some_and(|l| l.ui.show_all);
+    if let Some(mut l) = screen.take() {
+        l.leave();
+    }
     if let Some(mut t) = trace {
         use std::io::Write as _;
         t.flush()?;
@@ -190,7 +214,7 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
         duration_seconds: (now - started) as f64 / 1000.0,
         interrupted,
     };
-    view.finish(&findings, &summary, &states)?;
+    view.finish(&findings, &summary, &states, show_all)?;
     Ok(if interrupted {
         ExitStatus::Interrupted
     } else if summary.detector.ever_hot > 0 {
@@ -198,6 +222,20 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
     } else {
         ExitStatus::Ok
     })
+}
+
+/// The screen's title: what is watched, where.
+fn title(kube: &crate::k8s::Kube, args: &WatchSettings) -> String {
+    let scope = match kube.list_namespace() {
+        Some(ns) => format!("namespace {}", sanitize(ns)),
+        None => "all namespaces".into(),
+    };
+    let kinds = if args.kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", sanitize(&args.kinds.join(", ")))
+    };
+    format!("kubectl capt watch · {scope}{kinds}")
 }
 
 /// Whether every object source has become unavailable (401, 403, CRD missing): nothing left
@@ -211,176 +249,6 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// The last NDJSON line of `-o json`: `{"summary": {...}}`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunSummary {
-    #[serde(flatten)]
-    pub detector: Summary,
-    /// The sources that could not be read (403, CRD missing, …) and why: blind spots.
-    pub blind: BTreeMap<String, String>,
-    /// Each source's final state.
-    pub sources: BTreeMap<String, String>,
-    pub started_at: String,
-    pub duration_seconds: f64,
-    pub interrupted: bool,
-}
-
-/// How results are shown while running and at the end.
-struct View {
-    format: OutputFormat,
-    palette: Palette,
-    /// Redraw a table in place (terminal).
-    live: bool,
-    /// Print each verdict change as it happens (not a terminal, or NDJSON without a deadline).
-    stream_changes: bool,
-    drawn_lines: usize,
-}
-
-impl View {
-    fn new(settings: &Settings, bounded: bool) -> Self {
-        let tabular = matches!(settings.output, OutputFormat::Table | OutputFormat::Wide);
-        View {
-            format: settings.output,
-            palette: Palette::new(settings.color),
-            live: settings.live && tabular,
-            stream_changes: (tabular && !settings.live)
-                || (settings.output == OutputFormat::Json && !bounded),
-            drawn_lines: 0,
-        }
-    }
-
-    fn changed(&mut self, detector: &Detector, change: &VerdictChange) -> Result<()> {
-        if !self.stream_changes {
-            return Ok(());
-        }
-        match self.format {
-            OutputFormat::Json => {
-                if let Some(f) = detector.finding(&change.object, change.at) {
-                    emit(&render::to_json_line(&f).map_err(anyhow::Error::from)?)?;
-                }
-            }
-            _ => emit(&change_line(detector, change, self.palette))?,
-        }
-        Ok(())
-    }
-
-    fn source(&mut self, name: &str, state: &SourceState) {
-        if self.live
-            || matches!(
-                state,
-                SourceState::Starting | SourceState::Listing { relist: false } | SourceState::Reading(_)
-            )
-        {
-            return;
-        }
-        note(&format!("watch: {name}: {}", sanitize(&state.to_string())));
-    }
-
-    fn refresh(&mut self, detector: &Detector, states: &BTreeMap<String, SourceState>) -> Result<()> {
-        if !self.live {
-            return Ok(());
-        }
-        let now = now_ms();
-        let mut findings = detector.findings(now);
-        let hidden = findings.len().saturating_sub(LIVE_ROWS);
-        findings.truncate(LIVE_ROWS);
-        let mut text = header(states, self.palette);
-        text.push_str(&format!("{}\n", self.palette.dim(&format!("{}   (Ctrl-C to stop)", rfc3339(now)))));
-        if findings.is_empty() {
-            text.push_str("waiting for writes, reconcile passes and events…\n");
-        } else {
-            text.push_str(&table(&findings, self.format == OutputFormat::Wide, self.palette));
-        }
-        if hidden > 0 {
-            text.push_str(&format!("… and {hidden} more objects\n"));
-        }
-        self.redraw(&text)
-    }
-
-    fn redraw(&mut self, text: &str) -> Result<()> {
-        let mut out = String::new();
-        if self.drawn_lines > 0 {
-            // Back to the first line drawn last time, and clear everything below.
-            out.push_str(&format!("\x1b[{}F\x1b[J", self.drawn_lines));
-        }
-        out.push_str(text);
-        self.drawn_lines = text.lines().count();
-        emit(&out)
-    }
-
-    fn finish(
-        &mut self,
-        findings: &[Finding],
-        summary: &RunSummary,
-        states: &BTreeMap<String, SourceState>,
-    ) -> Result<()> {
-        match self.format {
-            OutputFormat::Json => {
-                let mut out = String::new();
-                for f in findings {
-                    out.push_str(&render::to_json_line(f).map_err(anyhow::Error::from)?);
-                }
-                out.push_str(
-                    &render::to_json_line(&serde_json::json!({ "summary": summary }))
-                        .map_err(anyhow::Error::from)?,
-                );
-                emit(&out)
-            }
-            OutputFormat::Yaml => {
-                let doc = serde_json::json!({"findings": findings, "summary": summary});
-                emit(&render::to_yaml(&doc).map_err(anyhow::Error::from)?)
-            }
-            OutputFormat::Table | OutputFormat::Wide => {
-                let wide = self.format == OutputFormat::Wide;
-                let mut text = String::new();
-                if self.live {
-                    text.push_str(&header(states, self.palette));
-                } else {
-                    note(&strip_newline(&header(states, Palette::new(false))));
-                }
-                if findings.is_empty() {
-                    note("No objects were written, reconciled or evented while watching.");
-                } else {
-                    text.push_str(&table(findings, wide, self.palette));
-                }
-                let s = &summary.detector;
-                let line = format!(
-                    "{} objects: {} HOT ({} at some point), {} ELEVATED, {} OK; {} writes, {} reconcile passes, {} events, {} relisted objects in {:.0}s",
-                    s.objects,
-                    s.hot,
-                    s.ever_hot,
-                    s.elevated,
-                    s.ok,
-                    s.writes,
-                    s.reconciles,
-                    s.events,
-                    s.baselines,
-                    summary.duration_seconds
-                );
-                let line = if summary.blind.is_empty() {
-                    line
-                } else {
-                    let names: Vec<&str> = summary.blind.keys().map(String::as_str).collect();
-                    format!("{line}; blind: {}", sanitize(&names.join(", ")))
-                };
-                if self.live {
-                    text.push_str(&format!("{line}\n"));
-                    self.redraw(&text)
-                } else {
-                    emit(&text)?;
-                    note(&line);
-                    Ok(())
-                }
-            }
-        }
-    }
-}
-
-fn strip_newline(s: &str) -> String {
-    s.trim_end_matches('\n').to_string()
 }
 
 #[cfg(test)]
