@@ -28,16 +28,16 @@ pub struct Span {
 
 /// One screen line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Line {
+pub struct TextLine {
     pub spans: Vec<Span>,
 }
 
-impl Line {
+impl TextLine {
     pub fn plain(text: impl Into<String>) -> Self {
-        Line::styled(text, Style::Plain)
+        TextLine::styled(text, Style::Plain)
     }
     pub fn styled(text: impl Into<String>, style: Style) -> Self {
-        Line { spans: vec![Span { text: text.into(), style }] }
+        TextLine { spans: vec![Span { text: text.into(), style }] }
     }
     pub fn push(&mut self, text: impl Into<String>, style: Style) {
         self.spans.push(Span { text: text.into(), style });
@@ -49,7 +49,7 @@ impl Line {
         self.spans.iter().map(|s| width(&s.text)).sum()
     }
     /// The line cut to `max` columns, ending in `…` when something was cut.
-    pub fn fit(self, max: usize) -> Line {
+    pub fn fit(self, max: usize) -> TextLine {
         if self.width() <= max {
             return self;
         }
@@ -72,7 +72,7 @@ impl Line {
             let style = spans.last().map(|s| s.style).unwrap_or_default();
             spans.push(Span { text: "…".into(), style });
         }
-        Line { spans }
+        TextLine { spans }
     }
 }
 
@@ -139,7 +139,7 @@ const GAP: usize = 2;
 /// dropped by `drop_order` until the rest fit (shortenable ones counted at their cap); then
 /// shortenable columns give up width, rightmost first, down to 8 columns or their header; a
 /// row style (the selection) spans the line.
-pub fn table(columns: &[Column], rows: &[(Vec<Cell>, Option<Style>)], max: usize) -> Vec<Line> {
+pub fn table(columns: &[Column], rows: &[(Vec<Cell>, Option<Style>)], max: usize) -> Vec<TextLine> {
     let natural: Vec<usize> = (0..columns.len())
         .map(|c| {
             rows.iter()
@@ -179,7 +179,7 @@ pub fn table(columns: &[Column], rows: &[(Vec<Cell>, Option<Style>)], max: usize
         widths[c] -= over.min(widths[c] - least[c]);
     }
     let line = |cells: Vec<Cell>, row_style: Option<Style>| {
-        let mut l = Line::default();
+        let mut l = TextLine::default();
         for (i, &c) in keep.iter().enumerate() {
             let (text, style) = &cells[c];
             let text = shorten(text, widths[c]);
@@ -202,19 +202,19 @@ mod tests {
 
     #[test]
     fn lines_are_cut_by_display_width_with_an_ellipsis() {
-        let l = Line::plain("abcdef").fit(4);
+        let l = TextLine::plain("abcdef").fit(4);
         assert_eq!(l.text(), "abc…");
         assert_eq!(l.width(), 4);
-        assert_eq!(Line::plain("abc").fit(3).text(), "abc");
+        assert_eq!(TextLine::plain("abc").fit(3).text(), "abc");
         // Wide characters take two columns and are never split.
-        let l = Line::plain("名前空間").fit(5);
+        let l = TextLine::plain("名前空間").fit(5);
         assert_eq!((l.text().as_str(), l.width()), ("名前…", 5));
-        let mut two = Line::plain("ab");
+        let mut two = TextLine::plain("ab");
         two.push("cdef", Style::Bad);
         let cut = two.fit(4);
         assert_eq!(cut.text(), "abc…");
         assert_eq!(cut.spans[1].style, Style::Bad);
-        assert_eq!(Line::plain("abc").fit(0).width(), 0);
+        assert_eq!(TextLine::plain("abc").fit(0).width(), 0);
     }
 
     #[test]

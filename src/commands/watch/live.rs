@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use tokio::sync::mpsc;
 
-use super::terminal::{Input, Terminal};
+use super::terminal::{TermEvent, Terminal};
 use crate::detect::recent::Recent;
 use crate::detect::{Detector, Finding};
 use crate::error::Result;
@@ -15,7 +15,7 @@ use crate::k8s::Kube;
 use crate::k8s::watch::now_ms;
 use crate::observe::{ObjectKey, Observation, SourceState};
 use crate::reconcile::report::report;
-use crate::render::live::{self, Action, Diagnosis, Header, History, Ui};
+use crate::render::live::{self, Diagnosis, Header, HistoryView, Reaction, Ui};
 
 /// How the screen ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum End {
 
 /// What woke the screen up.
 pub enum Wake {
-    Input(Input),
+    TermEvent(TermEvent),
     Diagnosed(ObjectKey, Diagnosis),
 }
 
@@ -67,7 +67,7 @@ impl Live {
 
     pub async fn next(&mut self) -> Wake {
         tokio::select! {
-            input = self.term.next(), if !self.input_closed => Wake::Input(input),
+            input = self.term.next(), if !self.input_closed => Wake::TermEvent(input),
             Some((key, d)) = self.rx.recv() => Wake::Diagnosed(key, d),
         }
     }
@@ -80,14 +80,14 @@ impl Live {
         states: &BTreeMap<String, SourceState>,
     ) -> Result<Option<End>> {
         match wake {
-            Wake::Input(Input::Key(k)) => match self.ui.key(k, &self.rows) {
-                Action::Quit => return Ok(Some(End::Quit)),
-                Action::Interrupt => return Ok(Some(End::Interrupt)),
-                Action::Open(key) => self.open(key),
-                Action::Redraw => {}
+            Wake::TermEvent(TermEvent::Key(k)) => match self.ui.key(k, &self.rows) {
+                Reaction::Quit => return Ok(Some(End::Quit)),
+                Reaction::Interrupt => return Ok(Some(End::Interrupt)),
+                Reaction::Open(key) => self.open(key),
+                Reaction::Redraw => {}
             },
-            Wake::Input(Input::Closed) => self.input_closed = true,
-            Wake::Input(Input::Resize | Input::Other) => {}
+            Wake::TermEvent(TermEvent::Closed) => self.input_closed = true,
+            Wake::TermEvent(TermEvent::Resize | TermEvent::Other) => {}
             Wake::Diagnosed(key, d) => self.diagnosis = Some((key, d)),
         }
         self.draw(findings, states)?;
@@ -136,7 +136,7 @@ impl Live {
                     Some((k, d)) if *k == key => d.clone(),
                     _ => Diagnosis::None,
                 };
-                let h = History { key: &key, finding, entries: &entries, diagnosis: &diagnosis };
+                let h = HistoryView { key: &key, finding, entries: &entries, diagnosis: &diagnosis };
                 live::history_screen(&header, &h, &self.ui, width, height)
             }
             None => {

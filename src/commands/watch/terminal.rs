@@ -12,7 +12,7 @@ use futures::StreamExt as _;
 use crate::detect::Verdict;
 use crate::error::Result;
 use crate::render::live::Key;
-use crate::render::screen::{Line, Style};
+use crate::render::screen::{Style, TextLine};
 
 pub struct Terminal {
     events: EventStream,
@@ -21,7 +21,7 @@ pub struct Terminal {
 }
 
 /// What the terminal says.
-pub enum Input {
+pub enum TermEvent {
     Key(Key),
     /// Resized (SIGWINCH): redraw at the new size.
     Resize,
@@ -47,19 +47,19 @@ impl Terminal {
         terminal::size().map_or((80, 24), |(w, h)| (usize::from(w), usize::from(h)))
     }
 
-    pub async fn next(&mut self) -> Input {
+    pub async fn next(&mut self) -> TermEvent {
         match self.events.next().await {
             Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
-                key(k).map_or(Input::Other, Input::Key)
+                key(k).map_or(TermEvent::Other, TermEvent::Key)
             }
-            Some(Ok(Event::Resize(..))) => Input::Resize,
-            Some(Ok(_)) => Input::Other,
-            Some(Err(_)) | None => Input::Closed,
+            Some(Ok(Event::Resize(..))) => TermEvent::Resize,
+            Some(Ok(_)) => TermEvent::Other,
+            Some(Err(_)) | None => TermEvent::Closed,
         }
     }
 
     /// Draws a frame: every row of the screen is written or cleared.
-    pub fn draw(&mut self, lines: &[Line]) -> Result<()> {
+    pub fn draw(&mut self, lines: &[TextLine]) -> Result<()> {
         let (_, height) = self.size();
         let mut out = std::io::stdout().lock();
         queue!(out, terminal::BeginSynchronizedUpdate)?;

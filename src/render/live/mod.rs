@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::sanitize;
-use super::screen::{self, Column, Line, Style, thousands};
+use super::screen::{self, Column, Style, TextLine, thousands};
 use super::watch::sparkline;
 use crate::detect::recent::{Change, Entry, Old, What};
 use crate::detect::{Finding, Verdict};
@@ -29,7 +29,7 @@ pub enum Key {
 
 /// What the command does after a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Reaction {
     Redraw,
     Quit,
     Interrupt,
@@ -82,9 +82,9 @@ pub struct Ui {
 
 impl Ui {
     /// Applies a key; `rows` are the table's rows as shown (for moving the selection).
-    pub fn key(&mut self, key: Key, rows: &[ObjectKey]) -> Action {
+    pub fn key(&mut self, key: Key, rows: &[ObjectKey]) -> Reaction {
         if key == Key::Interrupt {
-            return Action::Interrupt;
+            return Reaction::Interrupt;
         }
         if self.editing {
             match key {
@@ -99,11 +99,11 @@ impl Ui {
                 }
                 _ => {}
             }
-            return Action::Redraw;
+            return Reaction::Redraw;
         }
         if self.history.is_some() {
             match key {
-                Key::Char('q') => return Action::Quit,
+                Key::Char('q') => return Reaction::Quit,
                 Key::Esc | Key::Backspace | Key::Char('h') => {
                     self.history = None;
                     self.scroll = 0;
@@ -114,7 +114,7 @@ impl Ui {
                 Key::PageUp => self.scroll = self.scroll.saturating_sub(10),
                 _ => {}
             }
-            return Action::Redraw;
+            return Reaction::Redraw;
         }
         let at = self.selected.as_ref().and_then(|s| rows.iter().position(|r| r == s));
         let step = |delta: isize| {
@@ -123,7 +123,7 @@ impl Ui {
             rows.get(to.max(0) as usize).cloned()
         };
         match key {
-            Key::Char('q') => return Action::Quit,
+            Key::Char('q') => return Reaction::Quit,
             Key::Char('s') => self.sort = self.sort.next(),
             Key::Char('a') => self.show_all = !self.show_all,
             Key::Char('/') => self.editing = true,
@@ -141,18 +141,18 @@ impl Ui {
                     self.selected = Some(k.clone());
                     self.history = Some(k.clone());
                     self.scroll = 0;
-                    return Action::Open(k);
+                    return Reaction::Open(k);
                 }
             }
             _ => {}
         }
-        Action::Redraw
+        Reaction::Redraw
     }
 }
 
 /// One table row.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Row {
+pub struct TableRow {
     pub key: ObjectKey,
     pub finding: Finding,
 }
@@ -160,7 +160,7 @@ pub struct Row {
 /// The table view: rows after filtering, sorting and folding.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
-    pub rows: Vec<Row>,
+    pub rows: Vec<TableRow>,
     /// Objects folded into the quiet line.
     pub quiet: usize,
     /// Objects the filter hides.
@@ -197,7 +197,7 @@ pub fn table(findings: Vec<Finding>, ui: &Ui) -> Table {
         } else if !ui.show_all && needle.is_empty() && is_quiet(&f) {
             t.quiet += 1;
         } else {
-            t.rows.push(Row { key: f.key(), finding: f });
+            t.rows.push(TableRow { key: f.key(), finding: f });
         }
     }
     match ui.sort {
@@ -221,15 +221,15 @@ fn rate(v: f64) -> String {
     if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
 
-fn title_line(h: &Header, width: usize) -> Line {
-    let mut l = Line::styled(&h.title, Style::Bold);
+fn title_line(h: &Header, width: usize) -> TextLine {
+    let mut l = TextLine::styled(&h.title, Style::Bold);
     l.push(format!("   {}", rfc3339(h.now)), Style::Dim);
     l.fit(width)
 }
 
 /// The source states in one line: each by name when that fits, else the watching ones counted
 /// and the others named.
-fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> Line {
+fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> TextLine {
     let style = |s: &SourceState| match s {
         SourceState::Unavailable(_) => Style::Warn,
         SourceState::Reconnecting { .. } => Style::Bad,
@@ -237,7 +237,7 @@ fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> Line {
         _ => Style::Dim,
     };
     let short = |n: &str| n.split('.').next().unwrap_or(n).to_string();
-    let mut full = Line::plain("sources: ");
+    let mut full = TextLine::plain("sources: ");
     for (i, (name, state)) in sources.iter().enumerate() {
         let sep = if i == 0 { "" } else { " · " };
         full.push(format!("{sep}{}: {}", short(name), sanitize(&state.to_string())), style(state));
@@ -246,19 +246,19 @@ fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> Line {
         return full;
     }
     let watching = sources.values().filter(|s| **s == SourceState::Watching).count();
-    let mut l = Line::plain(format!("sources: {watching} watching"));
+    let mut l = TextLine::plain(format!("sources: {watching} watching"));
     for (name, state) in sources.iter().filter(|(_, s)| **s != SourceState::Watching) {
         l.push(format!(" · {}: {}", short(name), sanitize(&state.to_string())), style(state));
     }
     l.fit(width)
 }
 
-fn summary_line(findings: &[Finding], ui: &Ui, width: usize) -> Line {
+fn summary_line(findings: &[Finding], ui: &Ui, width: usize) -> TextLine {
     let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
     let ever = findings.iter().filter(|f| f.first_hot_at.is_some()).count();
     let sum = |g: fn(&Finding) -> f64| findings.iter().map(g).sum::<f64>();
     let hot = count(Verdict::Hot);
-    let mut l = Line::plain(format!("{} objects", thousands(findings.len())));
+    let mut l = TextLine::plain(format!("{} objects", thousands(findings.len())));
     if !ui.filter.is_empty() {
         l.push(format!(" (filter: {})", sanitize(&ui.filter)), Style::Bold);
     }
@@ -313,7 +313,7 @@ fn cells(f: &Finding) -> Vec<screen::Cell> {
     ]
 }
 
-fn footer(ui: &Ui, width: usize) -> Line {
+fn footer(ui: &Ui, width: usize) -> TextLine {
     let text = if ui.editing {
         format!("filter: {}▏  Enter apply  Esc clear", sanitize(&ui.filter))
     } else if ui.history.is_some() {
@@ -322,7 +322,7 @@ fn footer(ui: &Ui, width: usize) -> Line {
         let quiet = if ui.show_all { "a fold quiet" } else { "a show quiet" };
         format!("q quit  s sort: {}  / filter  {quiet}  ↑↓ select  Enter history", ui.sort.as_str())
     };
-    Line::styled(text, Style::Dim).fit(width)
+    TextLine::styled(text, Style::Dim).fit(width)
 }
 
 /// The table screen: exactly `height` lines (or fewer when the table is short), none wider
@@ -333,12 +333,12 @@ pub fn table_screen(
     ui: &Ui,
     width: usize,
     height: usize,
-) -> Vec<Line> {
+) -> Vec<TextLine> {
     let summary = summary_line(&findings, ui, width);
     let t = table(findings, ui);
     let top = [title_line(header, width), sources_line(&header.sources, width), summary];
     let fold = (t.quiet > 0).then(|| {
-        Line::styled(format!("{} quiet objects (a: show)", thousands(t.quiet)), Style::Dim).fit(width)
+        TextLine::styled(format!("{} quiet objects (a: show)", thousands(t.quiet)), Style::Dim).fit(width)
     });
     let bottom = footer(ui, width);
     if height < top.len() + 2 {
@@ -347,7 +347,7 @@ pub fn table_screen(
         l.truncate(height);
         return l;
     }
-    let mut out: Vec<Line> = top.to_vec();
+    let mut out: Vec<TextLine> = top.to_vec();
     let room = height - top.len() - 1 - usize::from(fold.is_some());
     if t.rows.is_empty() {
         let why = if t.filtered_out > 0 {
@@ -357,10 +357,10 @@ pub fn table_screen(
         } else {
             "waiting for writes, reconcile passes and events…".to_string()
         };
-        out.extend(std::iter::once(Line::styled(why, Style::Dim).fit(width)).take(room));
+        out.extend(std::iter::once(TextLine::styled(why, Style::Dim).fit(width)).take(room));
     } else if room == 1 {
         let text = format!("{} rows: make the terminal taller to see them", thousands(t.rows.len()));
-        out.push(Line::styled(text, Style::Dim).fit(width));
+        out.push(TextLine::styled(text, Style::Dim).fit(width));
     } else if room > 1 {
         let sel = ui.selected.as_ref().and_then(|s| t.rows.iter().position(|r| &r.key == s));
         let body = room - 1;
@@ -381,7 +381,7 @@ pub fn table_screen(
         if more > 0 {
             let below = t.rows.len() - start - window.len();
             let text = format!("… {} more rows ({} above, ↑↓ to move)", thousands(below), start);
-            out.push(Line::styled(text, Style::Dim).fit(width));
+            out.push(TextLine::styled(text, Style::Dim).fit(width));
         }
     }
     out.extend(fold);
@@ -420,10 +420,10 @@ fn change_text(c: &Change, secret: bool) -> String {
     format!("{}: {old} → {}", sanitize(&c.path), value(&c.new))
 }
 
-fn entry_lines(e: &Entry, secret: bool) -> Vec<Line> {
+fn entry_lines(e: &Entry, secret: bool) -> Vec<TextLine> {
     let time = rfc3339(e.at).get(11..23).unwrap_or_default().to_string();
     let head = |what: String, style| {
-        let mut l = Line::styled(format!("{time}  "), Style::Dim);
+        let mut l = TextLine::styled(format!("{time}  "), Style::Dim);
         l.push(what, style);
         l
     };
@@ -440,7 +440,7 @@ fn entry_lines(e: &Entry, secret: bool) -> Vec<Line> {
             let gen_ = generation.map(|g| format!(" · generation {g}")).unwrap_or_default();
             let mut out = vec![head(format!("{verb} by {who}{gen_}"), Style::Bold)];
             out.extend(
-                changes.iter().map(|c| Line::plain(format!("              {}", change_text(c, secret)))),
+                changes.iter().map(|c| TextLine::plain(format!("              {}", change_text(c, secret)))),
             );
             out
         }
@@ -459,7 +459,7 @@ fn entry_lines(e: &Entry, secret: bool) -> Vec<Line> {
 /// The history view's model: one object, what the detector says of it, its recent entries
 /// (newest first) and the diagnosis.
 #[derive(Clone, Debug)]
-pub struct History<'a> {
+pub struct HistoryView<'a> {
     pub key: &'a ObjectKey,
     pub finding: Option<&'a Finding>,
     pub entries: &'a [Entry],
@@ -468,12 +468,18 @@ pub struct History<'a> {
 
 /// The history screen of one object: what the detector says, the diagnosis, then the recent
 /// writes, passes and Events, newest first.
-pub fn history_screen(header: &Header, h: &History, ui: &Ui, width: usize, height: usize) -> Vec<Line> {
-    let History { key, finding, entries, diagnosis } = *h;
+pub fn history_screen(
+    header: &Header,
+    h: &HistoryView,
+    ui: &Ui,
+    width: usize,
+    height: usize,
+) -> Vec<TextLine> {
+    let HistoryView { key, finding, entries, diagnosis } = *h;
     let mut top = vec![title_line(header, width), sources_line(&header.sources, width)];
-    top.push(Line::styled(format!("history of {}", sanitize(&key.to_string())), Style::Bold).fit(width));
+    top.push(TextLine::styled(format!("history of {}", sanitize(&key.to_string())), Style::Bold).fit(width));
     if let Some(f) = finding {
-        let mut l = Line::styled(f.verdict.to_string(), Style::Verdict(f.verdict));
+        let mut l = TextLine::styled(f.verdict.to_string(), Style::Verdict(f.verdict));
         l.push(
             format!(
                 " {} · {}/min writes, {}/min passes, {}/min events{}",
@@ -486,30 +492,32 @@ pub fn history_screen(header: &Header, h: &History, ui: &Ui, width: usize, heigh
             Style::Plain,
         );
         top.push(l.fit(width));
-        top.extend(f.evidence.iter().take(2).map(|e| Line::plain(format!("  {}", sanitize(e))).fit(width)));
+        top.extend(
+            f.evidence.iter().take(2).map(|e| TextLine::plain(format!("  {}", sanitize(e))).fit(width)),
+        );
     }
     match diagnosis {
         Diagnosis::None => {}
-        Diagnosis::Pending => top.push(Line::styled("diagnosis: reading its inputs…", Style::Dim)),
+        Diagnosis::Pending => top.push(TextLine::styled("diagnosis: reading its inputs…", Style::Dim)),
         Diagnosis::Failed(why) => {
-            top.push(Line::styled(format!("diagnosis: {}", sanitize(why)), Style::Warn))
+            top.push(TextLine::styled(format!("diagnosis: {}", sanitize(why)), Style::Warn))
         }
         Diagnosis::Lines(lines) => {
             top.extend(
-                lines.iter().map(|l| Line::styled(format!("diagnosis: {}", sanitize(l)), Style::Warn)),
+                lines.iter().map(|l| TextLine::styled(format!("diagnosis: {}", sanitize(l)), Style::Warn)),
             );
         }
     }
-    let top: Vec<Line> = top.into_iter().map(|l| l.fit(width)).collect();
+    let top: Vec<TextLine> = top.into_iter().map(|l| l.fit(width)).collect();
     let bottom = footer(ui, width);
     let secret = key.group.is_empty() && key.kind == "Secret";
-    let body: Vec<Line> = if entries.is_empty() {
-        vec![Line::styled("no writes, passes or Events seen since the watch began", Style::Dim)]
+    let body: Vec<TextLine> = if entries.is_empty() {
+        vec![TextLine::styled("no writes, passes or Events seen since the watch began", Style::Dim)]
     } else {
         entries.iter().flat_map(|e| entry_lines(e, secret)).collect()
     };
     let room = height.saturating_sub(1);
-    let mut out: Vec<Line> = top.into_iter().take(room).collect();
+    let mut out: Vec<TextLine> = top.into_iter().take(room).collect();
     let left = room - out.len();
     let scroll = ui.scroll.min(body.len().saturating_sub(1));
     out.extend(body.into_iter().skip(scroll).take(left).map(|l| l.fit(width)));

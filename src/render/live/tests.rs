@@ -60,8 +60,8 @@ fn header() -> Header {
     Header { title: "kubectl capt watch · all namespaces".into(), now: T0 + 2_000, sources }
 }
 
-fn texts(lines: &[Line]) -> Vec<String> {
-    lines.iter().map(Line::text).collect()
+fn texts(lines: &[TextLine]) -> Vec<String> {
+    lines.iter().map(TextLine::text).collect()
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn quiet_objects_fold_unless_shown_and_rows_beyond_the_screen_are_counted() {
     assert_eq!(t.len(), 8, "{t:#?}");
     assert!(t[5].contains("team-b/calm"), "an active OK object is not quiet: {t:#?}");
     assert_eq!(t[6], "100 quiet objects (a: show)");
-    assert_eq!(ui.key(Key::Char('a'), &[]), Action::Redraw);
+    assert_eq!(ui.key(Key::Char('a'), &[]), Reaction::Redraw);
     assert!(ui.show_all);
     let t = texts(&table_screen(&header(), d.findings(T0 + 2_000), &ui, 100, 24));
     assert_eq!(t.len(), 24);
@@ -126,7 +126,7 @@ fn rows_are_ordered_by_verdict_then_activity_and_sort_cycles() {
     let mut ui = Ui { show_all: true, ..Ui::default() };
     let keys = row_keys(d.findings(T0 + 2_000), &ui);
     assert_eq!(keys[0], hot);
-    assert_eq!(ui.key(Key::Char('s'), &keys), Action::Redraw);
+    assert_eq!(ui.key(Key::Char('s'), &keys), Reaction::Redraw);
     assert_eq!(ui.sort, Sort::Activity);
     ui.key(Key::Char('s'), &keys);
     let by_name = row_keys(d.findings(T0 + 2_000), &ui);
@@ -169,8 +169,8 @@ fn keys_quit_interrupt_select_and_open_history() {
     let (d, _, hot) = world(5);
     let mut ui = Ui::default();
     let keys = row_keys(d.findings(T0 + 2_000), &ui);
-    assert_eq!(ui.key(Key::Interrupt, &keys), Action::Interrupt);
-    assert_eq!(ui.key(Key::Down, &keys), Action::Redraw);
+    assert_eq!(ui.key(Key::Interrupt, &keys), Reaction::Interrupt);
+    assert_eq!(ui.key(Key::Down, &keys), Reaction::Redraw);
     assert_eq!(ui.selected.as_ref(), Some(&hot));
     ui.key(Key::Down, &keys);
     ui.key(Key::Down, &keys);
@@ -178,13 +178,13 @@ fn keys_quit_interrupt_select_and_open_history() {
     let lines = table_screen(&header(), d.findings(T0 + 2_000), &ui, 100, 20);
     assert!(lines[5].spans.iter().all(|s| s.style == Style::Selected), "{:?}", lines[5]);
     ui.key(Key::Up, &keys);
-    assert_eq!(ui.key(Key::Enter, &keys), Action::Open(hot.clone()));
+    assert_eq!(ui.key(Key::Enter, &keys), Reaction::Open(hot.clone()));
     assert_eq!(ui.history.as_ref(), Some(&hot));
-    assert_eq!(ui.key(Key::Char('a'), &keys), Action::Redraw);
+    assert_eq!(ui.key(Key::Char('a'), &keys), Reaction::Redraw);
     assert!(!ui.show_all, "keys of the table do nothing in the history view");
     ui.key(Key::Esc, &keys);
     assert_eq!(ui.history, None);
-    assert_eq!(ui.key(Key::Char('q'), &keys), Action::Quit);
+    assert_eq!(ui.key(Key::Char('q'), &keys), Reaction::Quit);
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn history_shows_each_write_with_old_and_new_values_and_the_writer() {
             .into(),
     ]);
     let ui = Ui { history: Some(hot.clone()), ..Ui::default() };
-    let h = History { key: &hot, finding: f.as_ref(), entries: &entries, diagnosis: &diagnosis };
+    let h = HistoryView { key: &hot, finding: f.as_ref(), entries: &entries, diagnosis: &diagnosis };
     for (w, ht) in [(80, 24), (200, 50)] {
         let lines = history_screen(&header(), &h, &ui, w, ht);
         let t = texts(&lines);
@@ -238,7 +238,7 @@ fn a_secrets_history_never_shows_values() {
         ));
     }
     let ui = Ui { history: Some(key.clone()), ..Ui::default() };
-    let h = History { key: &key, finding: None, entries: &r.of(&key), diagnosis: &Diagnosis::None };
+    let h = HistoryView { key: &key, finding: None, entries: &r.of(&key), diagnosis: &Diagnosis::None };
     let t = texts(&history_screen(&header(), &h, &ui, 120, 30));
     assert!(t.iter().any(|l| l.ends_with("data.cluster_endpoint changed (value not shown)")), "{t:#?}");
     assert!(!t.concat().contains("SECRET-VALUE"));
