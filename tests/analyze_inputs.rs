@@ -7,6 +7,11 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod support {
+    pub mod compress;
+}
+use support::compress::{bzip2, gzip};
+
 const NOW: &str = "2026-11-30T12:00:00Z";
 
 fn fixture(rel: &str) -> PathBuf {
@@ -116,18 +121,6 @@ fn events_tables_are_read_completely() {
     assert_eq!(row(&rows, "Lease", "kube-system", "kube-scheduler")["totals"]["events"], 1);
     assert!(row(&rows, "Pod", "shop", "web-7d4b9c-x2kqp")["totals"]["events"].as_u64() >= Some(3));
     assert_eq!(summary["inputs"][0]["untimed"], 1, "the <unknown> age");
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-
-fn bzip2(b: &[u8]) -> Vec<u8> {
-    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
 }
 
 /// The summary without what names the file and how it was stored.

@@ -287,24 +287,16 @@ fn is_dump_log(path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::Write;
+#[path = "../../tests/support/compress.rs"]
+mod compress;
 
+#[cfg(test)]
+mod tests {
     use super::*;
 
+    use super::compress::{bzip2, gzip};
+
     const TEXT: &[u8] = b"{\"kind\":\"Event\"}\nline two\n";
-
-    fn gzip(b: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(b).unwrap();
-        e.finish().unwrap()
-    }
-
-    fn bzip2(b: &[u8]) -> Vec<u8> {
-        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-        e.write_all(b).unwrap();
-        e.finish().unwrap()
-    }
 
     fn read_all(o: Opened) -> (String, Option<Compression>, Vec<u8>) {
         let mut r = o.reader;

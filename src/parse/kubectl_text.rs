@@ -446,49 +446,46 @@ impl KubectlText {
                     self.block = Block::DescribeEvents(subject, cols);
                     return true;
                 }
-                if !blank
+                let parsed = !blank
                     && text.starts_with(' ')
-                    && let Some(cells) = split_row(text, &cols)
-                    && self.describe_event(&subject, &cols, &cells, line, report)
-                {
-                    self.block = Block::DescribeEvents(subject, cols);
-                    return true;
-                }
-                if blank {
-                    report.ignored += 1;
-                    return true;
-                }
-                self.start(text, report)
+                    && split_row(text, &cols)
+                        .is_some_and(|cells| self.describe_event(&subject, &cols, &cells, line, report));
+                self.after_row(parsed, Block::DescribeEvents(subject, cols), blank, text, report)
             }
             Block::Events(cols) => {
-                if !blank
-                    && let Some(cells) = split_row(text, &cols)
-                    && self.table_event(&cols, &cells, line, report)
-                {
-                    self.block = Block::Events(cols);
-                    return true;
-                }
-                if blank {
-                    report.ignored += 1;
-                    return true;
-                }
-                self.start(text, report)
+                let parsed = !blank
+                    && split_row(text, &cols)
+                        .is_some_and(|cells| self.table_event(&cols, &cells, line, report));
+                self.after_row(parsed, Block::Events(cols), blank, text, report)
             }
             Block::Objects(cols) => {
-                if !blank
-                    && let Some(cells) = split_row(text, &cols)
-                    && self.table_object(&cols, &cells, line, report)
-                {
-                    self.block = Block::Objects(cols);
-                    return true;
-                }
-                if blank {
-                    report.ignored += 1;
-                    return true;
-                }
-                self.start(text, report)
+                let parsed = !blank
+                    && split_row(text, &cols)
+                        .is_some_and(|cells| self.table_object(&cols, &cells, line, report));
+                self.after_row(parsed, Block::Objects(cols), blank, text, report)
             }
         }
+    }
+
+    /// After a line inside a table: a parsed row keeps the block, a blank line is skipped (and
+    /// ends the block), anything else may start the next one.
+    fn after_row(
+        &mut self,
+        parsed: bool,
+        block: Block,
+        blank: bool,
+        text: &str,
+        report: &mut ParseReport,
+    ) -> bool {
+        if parsed {
+            self.block = block;
+            return true;
+        }
+        if blank {
+            report.ignored += 1;
+            return true;
+        }
+        self.start(text, report)
     }
 
     /// Outside a block: a header, a command line, or a describe's first line starts one.

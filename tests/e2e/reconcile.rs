@@ -142,6 +142,17 @@ fn fresh(ns: &str) -> String {
     FRESH.replace("${NS}", ns)
 }
 
+/// A new namespace (`env.namespace(prefix)`) holding the [`fresh`] objects.
+fn fresh_namespace(env: &TestEnv, prefix: &str) -> String {
+    let ns = env.namespace(prefix);
+    block_on(env.apply_objects(&ns, &fresh(&ns)));
+    ns
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Runtime::new().expect("runtime").block_on(f)
+}
+
 /// Every CAPT-side object of a namespace (plus Workspaces named after the test), by
 /// `kind/name`, with its resourceVersion.
 fn versions(env: &TestEnv, ns: &str, name: &str) -> BTreeMap<String, String> {
@@ -253,9 +264,7 @@ fn write_as_controller(env: &TestEnv, ns: &str, name: &str, reason: &str) {
 #[test]
 fn one_pass_reaches_ready_and_the_second_writes_nothing() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-ready");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-ready");
 
     let (code, stdout, stderr) = reconcile(env, &ns, &["demo", "--force", "-o", "json"]);
     assert_eq!(code, 0, "stderr:\n{stderr}\nstdout:\n{stdout}");
@@ -289,16 +298,14 @@ fn one_pass_reaches_ready_and_the_second_writes_nothing() {
     assert!(stdout2.contains("Phase Ready; next pass in 30s"), "{stdout2}");
     assert_eq!(versions(env, &ns, "demo"), before, "the second pass changed an object");
 
-    let secrets = rt.block_on(secret_values(env, &ns, &fresh(&ns)));
+    let secrets = block_on(secret_values(env, &ns, &fresh(&ns)));
     assert_no_secret_bytes(&[&stdout, &stderr, &stdout2, &stderr2], &secrets);
 }
 
 #[test]
 fn the_plan_is_printed_as_a_diff_with_redacted_secrets() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-diff");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-diff");
     let before = versions(env, &ns, "demo");
     let (code, stdout, stderr) = reconcile(env, &ns, &["demo", "--dry-run"]);
     assert_eq!(code, 0, "{stderr}");
@@ -309,16 +316,14 @@ fn the_plan_is_printed_as_a_diff_with_redacted_secrets() {
     assert_eq!(versions(env, &ns, "demo"), before, "a client dry run wrote something");
     // A dry run does not refuse, but says a real run would.
     assert!(stderr.contains("a real run would refuse without --force"), "{stderr}");
-    let secrets = rt.block_on(secret_values(env, &ns, &fresh(&ns)));
+    let secrets = block_on(secret_values(env, &ns, &fresh(&ns)));
     assert_no_secret_bytes(&[&stdout, &stderr], &secrets);
 }
 
 #[test]
 fn server_dry_run_changes_nothing_and_reports_each_write() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-dry");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-dry");
     let before = versions(env, &ns, "demo");
     let (code, stdout, stderr) = reconcile(env, &ns, &["demo", "--dry-run=server", "-o", "json"]);
     assert_eq!(code, 0, "{stderr}");
@@ -338,9 +343,7 @@ fn server_dry_run_changes_nothing_and_reports_each_write() {
 #[test]
 fn the_guard_refuses_while_another_manager_writes_and_force_overrides() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-guard");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-guard");
     write_as_controller(env, &ns, "demo", "written by the controller");
     let before = versions(env, &ns, "demo");
 
@@ -404,33 +407,12 @@ fn a_live_capt_lease_blocks_writes_and_our_own_writes_do_not() {
 #[test]
 fn a_conflict_between_read_and_write_is_retried() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-conflict");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
-    let mut cmd = env.capt();
-    cmd.args(["reconcile", "-n", &ns, "demo", "--force", "-o", "json", "--pause-before-apply", "3s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !seen.contains("pausing") {
-        assert!(Instant::now() < deadline, "the hook never paused:\n{seen}");
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read stderr") == 0 {
-            panic!("kubectl-capt ended before pausing:\n{seen}");
-        }
-        seen.push_str(&line);
-    }
+    let ns = fresh_namespace(env, "rec-conflict");
+    let paused =
+        Paused::start(env, &["-n", &ns, "demo", "--force", "-o", "json", "--pause-before-apply", "3s"]);
     // The concurrent update: another client labels the object while the pass is paused.
     env.kubectl_ok(&["label", "captcontrolplanes", "demo", "-n", &ns, "concurrent=yes"]);
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).expect("stderr");
-    let mut stdout = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
-    let status = child.wait().expect("wait");
-    seen.push_str(&rest);
+    let (status, seen, stdout) = paused.finish();
     assert!(status.success(), "stderr:\n{seen}\nstdout:\n{stdout}");
     assert!(seen.contains(&format!("conflict on CAPTControlPlane {ns}/demo")), "{seen}");
     assert!(seen.contains("re-reading and re-planning in "), "{seen}");
@@ -470,25 +452,20 @@ fn a_writer_that_starts_between_attempts_stops_the_pass_unless_forced() {
         // No test may have listed WorkspaceTemplateApplies yet on a fresh server, whose watch
         // cache then answers 429 for a moment; kubectl waits that out (Retry-After).
         env.kubectl_ok(&["get", "workspacetemplateapplies", "-n", &ns]);
-        let mut cmd = env.capt();
-        cmd.args(["reconcile", "-n", &ns, "demo", "--pause-before-apply", "2s", "-o", "json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut args = vec!["-n", &ns, "demo", "--pause-before-apply", "2s", "-o", "json"];
         if force {
-            cmd.arg("--force");
+            args.push("--force");
         }
-        let mut child = cmd.spawn().expect("spawn");
-        let (mut stderr, mut seen) = wait_for_pause(&mut child);
-        assert!(!seen.contains("another writer"), "the first attempt's guard should be clear: {seen}");
+        let paused = Paused::start(env, &args);
+        assert!(
+            !paused.seen.contains("another writer"),
+            "the first attempt's guard should be clear: {}",
+            paused.seen
+        );
         // The controller starts writing while the pass is paused between its read and its write.
         write_as_controller(env, &ns, "demo", "written by the controller");
         let injected = versions(env, &ns, "demo");
-        let mut rest = String::new();
-        stderr.read_to_string(&mut rest).expect("stderr");
-        let mut stdout = String::new();
-        child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
-        let status = child.wait().expect("wait");
-        seen.push_str(&rest);
+        let (status, seen, stdout) = paused.finish();
         assert!(seen.contains(&format!("conflict on CAPTControlPlane {ns}/demo")), "{seen}");
         if force {
             assert_eq!(status.code(), Some(0), "{seen}");
@@ -526,30 +503,13 @@ fn a_writer_that_starts_between_attempts_stops_the_pass_unless_forced() {
 #[test]
 fn conflict_retries_are_bounded() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-conflict-max");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
-    let mut cmd = env.capt();
-    cmd.args([
-        "reconcile",
-        "-n",
-        &ns,
-        "demo",
-        "--force",
-        "--max-conflict-retries",
-        "0",
-        "--pause-before-apply",
-        "3s",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let (mut stderr, mut seen) = wait_for_pause(&mut child);
+    let ns = fresh_namespace(env, "rec-conflict-max");
+    let paused = Paused::start(
+        env,
+        &["-n", &ns, "demo", "--force", "--max-conflict-retries", "0", "--pause-before-apply", "3s"],
+    );
     env.kubectl_ok(&["label", "captcontrolplanes", "demo", "-n", &ns, "concurrent=yes"]);
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).expect("stderr");
-    let status = child.wait().expect("wait");
-    seen.push_str(&rest);
+    let (status, seen, _) = paused.finish();
     assert_eq!(status.code(), Some(1), "{seen}");
     assert!(
         seen.contains("conflict: CAPTControlPlane \"demo\" kept changing under us (gave up after 1 conflicting attempt(s))"),
@@ -568,9 +528,7 @@ fn conflict_retries_are_bounded() {
 #[test]
 fn readonly_user_is_refused_with_the_verb_and_resource() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-ro");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-ro");
     let before = versions(env, &ns, "demo");
     let mut cmd = env.capt_readonly();
     cmd.args(["reconcile", "-n", &ns, "demo", "--force"]);
@@ -816,9 +774,7 @@ async fn follow_converges_on_every_state_fixture() {
 #[test]
 fn follow_until_ready_stops_at_ready() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-until");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-until");
     let (code, stdout, stderr) =
         reconcile(env, &ns, &["demo", "--force", "--follow", "--until", "ready", "--timeout", "30s"]);
     assert_eq!(code, 0, "{stderr}");
@@ -832,8 +788,7 @@ fn follow_until_ready_stops_at_ready() {
 fn nudge_waits_for_another_manager_to_write() {
     let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-nudge");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, BARE_CP));
+    block_on(env.apply_objects(&ns, BARE_CP));
     // A stand-in for the controller: reacts to the CAPTControlPlane changing (the nudge
     // annotation) by writing status as field manager "manager", as CAPT's binary does.
     let ns2 = ns.clone();
@@ -875,8 +830,7 @@ fn nudge_waits_for_another_manager_to_write() {
 fn nudge_without_a_controller_says_what_it_could_not_see() {
     let Some(env) = crate::env() else { return };
     let ns = env.namespace("rec-nudge-idle");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, BARE_CP));
+    block_on(env.apply_objects(&ns, BARE_CP));
     let before = cp_json(env, &ns, "demo");
     // The object alone cannot show a pass that writes nothing: exit 4, and what to pass.
     let (code, stdout, stderr) = reconcile(env, &ns, &["demo", "--nudge", "--timeout", "3s"]);
@@ -905,9 +859,7 @@ fn nudge_without_a_controller_says_what_it_could_not_see() {
 #[test]
 fn ctrl_c_during_follow_exits_130_after_the_pass() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-sigint");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-sigint");
     let mut cmd = env.capt();
     cmd.args(["reconcile", "-n", &ns, "demo", "--force", "--follow", "--timeout", "60s"])
         .stdout(Stdio::piped())
@@ -931,9 +883,7 @@ fn ctrl_c_during_follow_exits_130_after_the_pass() {
 #[test]
 fn a_pass_that_fails_midway_says_what_was_written() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-midway");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-midway");
     // An admission policy (CEL, in the API server itself) refuses the CA Secret, so the pass
     // fails at its first Secret create after the writes before it went through.
     let policy = format!(
@@ -993,24 +943,12 @@ spec:
 #[test]
 fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-sigint-pass");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-sigint-pass");
     let before = versions(env, &ns, "demo");
-    let mut cmd = env.capt();
-    cmd.args(["reconcile", "-n", &ns, "demo", "--force", "--pause-before-apply", "2s"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let (mut stderr, mut seen) = wait_for_pause(&mut child);
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    let paused = Paused::start(env, &["-n", &ns, "demo", "--force", "--pause-before-apply", "2s"]);
+    let killed = Command::new("kill").args(["-INT", &paused.child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).expect("stderr");
-    seen.push_str(&rest);
-    let mut stdout = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
-    let status = child.wait().expect("wait");
+    let (status, seen, stdout) = paused.finish();
     assert_eq!(status.code(), Some(130), "{seen}");
     assert!(seen.contains("pass stopped (interrupted (Ctrl-C)) after 0 of "), "{seen}");
     assert!(stdout.contains("Interrupted after 0 of "), "{stdout}");
@@ -1022,9 +960,7 @@ fn ctrl_c_in_the_middle_of_a_pass_writes_nothing_more() {
 #[test]
 fn the_deletion_path_deletes_with_preconditions_and_releases_the_finalizer() {
     let Some(env) = crate::env() else { return };
-    let ns = env.namespace("rec-delete");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(env.apply_objects(&ns, &fresh(&ns)));
+    let ns = fresh_namespace(env, "rec-delete");
     let (code, _, stderr) = reconcile(env, &ns, &["demo", "--force"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(cp_json(env, &ns, "demo")["metadata"]["finalizers"].is_array());
@@ -1053,17 +989,42 @@ fn the_deletion_path_deletes_with_preconditions_and_releases_the_finalizer() {
     );
 }
 
-/// Reads the child's stderr until `--pause-before-apply` says it is pausing (between its read
-/// and its write); returns the reader and what it printed so far.
-fn wait_for_pause(child: &mut std::process::Child) -> (BufReader<std::process::ChildStderr>, String) {
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    while !seen.contains("pausing") {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).expect("read stderr") == 0 {
-            panic!("kubectl-capt ended before pausing:\n{seen}");
+/// `kubectl capt reconcile ARGS` (with `--pause-before-apply`), started and read until it says
+/// it is pausing between its read and its write.
+struct Paused {
+    child: std::process::Child,
+    stderr: BufReader<std::process::ChildStderr>,
+    /// What it printed on stderr so far.
+    seen: String,
+}
+
+impl Paused {
+    fn start(env: &TestEnv, args: &[&str]) -> Paused {
+        let mut cmd = env.capt();
+        cmd.arg("reconcile").args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut seen = String::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !seen.contains("pausing") {
+            assert!(Instant::now() < deadline, "the hook never paused:\n{seen}");
+            let mut line = String::new();
+            if stderr.read_line(&mut line).expect("read stderr") == 0 {
+                panic!("kubectl-capt ended before pausing:\n{seen}");
+            }
+            seen.push_str(&line);
         }
-        seen.push_str(&line);
+        Paused { child, stderr, seen }
     }
-    (stderr, seen)
+
+    /// Waits for the end: the exit status, all of stderr, stdout.
+    fn finish(mut self) -> (std::process::ExitStatus, String, String) {
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).expect("stderr");
+        self.seen.push_str(&rest);
+        let mut stdout = String::new();
+        self.child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("stdout");
+        let status = self.child.wait().expect("wait");
+        (status, self.seen, stdout)
+    }
 }
