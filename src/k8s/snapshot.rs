@@ -1,14 +1,20 @@
 //! Reads what one reconcile pass reads, with as few API calls as possible.
 //!
+//! Every request of an invocation goes over one HTTP/2 connection (src/k8s/transport.rs), so
+//! parallel requests cost no extra connection and per-object GETs are cheap; what costs is
+//! what the server reads and sends, so nothing is listed that the answer does not need.
+//!
 //! One object ([`fetch_snapshot`]): GET the CAPTControlPlane, then in parallel GET the Cluster,
-//! the WorkspaceTemplate and the four Secrets and LIST the namespace's WorkspaceTemplateApplies
-//! (main, kubeconfig and `-vpc` in one call), then GET the Workspace the main apply names:
-//! 8 calls, 9 once a Workspace is named, in 3 round trips.
+//! the WorkspaceTemplate, the three WorkspaceTemplateApplies (main, kubeconfig, `-vpc`) and the
+//! four Secrets, then GET the Workspace the main apply names: 10 calls, 11 once a Workspace is
+//! named, in 3 round trips. (A LIST of the namespace's applies would read every apply of every
+//! control plane there.)
 //!
 //! All objects ([`fetch_all`]): one LIST per kind (CAPTControlPlanes, Clusters,
 //! WorkspaceTemplates, WorkspaceTemplateApplies, Workspaces), joined in memory, plus four
 //! Secret GETs per CAPTControlPlane (Secrets are never listed: that would read every Secret in
-//! the namespace): 5 + 4N calls.
+//! the namespace): 5 + 4N calls, the GETs multiplexed [`SECRET_CONCURRENCY`] control planes
+//! at a time.
 //!
 //! NotFound becomes an absent object; 401, an unreachable server and a missing CRD are errors;
 //! anything else (403 on Secrets, 500) marks the input [`Unreadable`]: the core decides without
@@ -28,8 +34,9 @@ use crate::model::{
 };
 use crate::reconcile::{Names, ObjectRef, ReadFailure, SecretInfo, Snapshot, Unreadable};
 
-/// Secret GETs run at most this many at a time in [`fetch_all`].
-const SECRET_CONCURRENCY: usize = 8;
+/// Control planes whose four Secret GETs run at once in [`fetch_all`]: 128 streams, below
+/// kube-apiserver's 250 concurrent streams per HTTP/2 connection.
+const SECRET_CONCURRENCY: usize = 32;
 
 /// A read that did not find the object, found it, or failed softly.
 type Soft<T> = std::result::Result<Option<T>, Unreadable>;
@@ -160,7 +167,10 @@ pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<
     let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
     let template_ns = names.template_namespace(&cp.spec.workspace_template_ref);
     let template_name = cp.spec.workspace_template_ref.name.clone();
-    let (cluster, template, applies, secrets_done) = tokio::join!(
+    let apply = |n: String| async move {
+        get_kind::<WorkspaceTemplateApply>(kube, api_in(kube, Some(namespace)), Some(namespace), &n).await
+    };
+    let (cluster, template, main_apply, kubeconfig_apply, vpc_apply, secrets_done) = tokio::join!(
         get_kind::<Cluster>(kube, api_in(kube, Some(namespace)), Some(namespace), name),
         async {
             if template_name.is_empty() {
@@ -175,7 +185,9 @@ pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<
                 .await
             }
         },
-        list_kind::<WorkspaceTemplateApply>(kube, api_in(kube, Some(namespace)), Some(namespace)),
+        apply(names.main_apply.clone()),
+        apply(names.kubeconfig_apply.clone()),
+        apply(names.vpc_apply.clone()),
         async {
             let mut s = Snapshot::default();
             secrets(kube, &names, &mut s).await.map(|()| s)
@@ -189,11 +201,17 @@ pub async fn fetch_snapshot(kube: &Kube, namespace: &str, name: &str) -> Result<
     snap.unreadable.extend(secrets_done.unreadable);
     snap.cluster = take(cluster?, &mut snap.unreadable);
     snap.template = take(template?, &mut snap.unreadable);
-    match applies? {
-        Ok(list) => join_applies(&names, &list, &mut snap),
-        Err(failure) => snap.unreadable.push(Unreadable {
+    // The three applies decide together (the vpc apply changes the main apply's variables), so
+    // one that cannot be read leaves the main apply undetermined, as one failed LIST would.
+    match (main_apply?, kubeconfig_apply?, vpc_apply?) {
+        (Ok(main), Ok(kubeconfig), Ok(vpc)) => {
+            snap.main_apply = main;
+            snap.kubeconfig_apply = kubeconfig;
+            snap.vpc_apply_exists = vpc.is_some();
+        }
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => snap.unreadable.push(Unreadable {
             target: ObjectRef::new("WorkspaceTemplateApply", Some(namespace), &names.main_apply),
-            failure,
+            failure: e.failure,
         }),
     }
     if let Some(ws) = snap.main_apply.as_ref().and_then(|a| a.workspace_name()).map(str::to_string) {
