@@ -44,6 +44,19 @@ struct Column {
     start: usize,
 }
 
+/// A row of a table: its cells under the header's columns.
+struct Row<'a> {
+    cols: &'a [Column],
+    cells: Vec<String>,
+}
+
+impl Row<'_> {
+    /// The cell under the column `name`.
+    fn get(&self, name: &str) -> Option<&String> {
+        self.cols.iter().position(|c| c.name == name).and_then(|i| self.cells.get(i))
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct Subject {
     name: Option<String>,
@@ -190,7 +203,7 @@ fn header_columns(line: &str) -> Vec<Column> {
 /// Splits a row into as many cells as there are columns: by the header's column starts when the
 /// row lines up with them (kubectl's tabwriter), else by runs of two or more spaces (rows of a
 /// `-w` stream are padded one by one). The last cell takes the rest of the line.
-fn split_row(line: &str, cols: &[Column]) -> Option<Vec<String>> {
+fn split_row<'a>(line: &str, cols: &'a [Column]) -> Option<Row<'a>> {
     let chars: Vec<char> = line.chars().collect();
     let aligned = cols.iter().skip(1).all(|c| {
         c.start < chars.len()
@@ -208,7 +221,7 @@ fn split_row(line: &str, cols: &[Column]) -> Option<Vec<String>> {
             cells.push(cell.trim().to_string());
         }
         if cells.iter().take(cols.len().saturating_sub(1)).all(|c| !c.is_empty()) {
-            return Some(cells);
+            return Some(Row { cols, cells });
         }
     }
     let mut cells: Vec<String> = Vec::new();
@@ -225,7 +238,8 @@ fn split_row(line: &str, cols: &[Column]) -> Option<Vec<String>> {
         }
     }
     cells.push(rest.trim().to_string());
-    (cells.len() == cols.len() && cells.iter().all(|c| !c.is_empty() || cols.len() == 1)).then_some(cells)
+    (cells.len() == cols.len() && cells.iter().all(|c| !c.is_empty() || cols.len() == 1))
+        .then_some(Row { cols, cells })
 }
 
 fn is_header_word(s: &str) -> bool {
@@ -449,19 +463,17 @@ impl KubectlText {
                 let parsed = !blank
                     && text.starts_with(' ')
                     && split_row(text, &cols)
-                        .is_some_and(|cells| self.describe_event(&subject, &cols, &cells, line, report));
+                        .is_some_and(|row| self.describe_event(&subject, &row, line, report));
                 self.after_row(parsed, Block::DescribeEvents(subject, cols), blank, text, report)
             }
             Block::Events(cols) => {
-                let parsed = !blank
-                    && split_row(text, &cols)
-                        .is_some_and(|cells| self.table_event(&cols, &cells, line, report));
+                let parsed =
+                    !blank && split_row(text, &cols).is_some_and(|row| self.table_event(&row, line, report));
                 self.after_row(parsed, Block::Events(cols), blank, text, report)
             }
             Block::Objects(cols) => {
-                let parsed = !blank
-                    && split_row(text, &cols)
-                        .is_some_and(|cells| self.table_object(&cols, &cells, line, report));
+                let parsed =
+                    !blank && split_row(text, &cols).is_some_and(|row| self.table_object(&row, line, report));
                 self.after_row(parsed, Block::Objects(cols), blank, text, report)
             }
         }
@@ -523,15 +535,8 @@ impl KubectlText {
         false
     }
 
-    fn describe_event(
-        &mut self,
-        subject: &Subject,
-        cols: &[Column],
-        cells: &[String],
-        line: u64,
-        report: &mut ParseReport,
-    ) -> bool {
-        let get = |n: &str| cols.iter().position(|c| c.name == n).and_then(|i| cells.get(i));
+    fn describe_event(&mut self, subject: &Subject, row: &Row, line: u64, report: &mut ParseReport) -> bool {
+        let get = |n: &str| row.get(n);
         let (Some(typ), Some(reason), Some(age)) = (get("Type"), get("Reason"), get("Age")) else {
             return false;
         };
@@ -553,14 +558,8 @@ impl KubectlText {
         true
     }
 
-    fn table_event(
-        &mut self,
-        cols: &[Column],
-        cells: &[String],
-        line: u64,
-        report: &mut ParseReport,
-    ) -> bool {
-        let get = |n: &str| cols.iter().position(|c| c.name == n).and_then(|i| cells.get(i));
+    fn table_event(&mut self, row: &Row, line: u64, report: &mut ParseReport) -> bool {
+        let get = |n: &str| row.get(n);
         let (Some(last), Some(reason)) = (get("LAST SEEN"), get("REASON")) else { return false };
         let Some(mut age) = parse_event_age(last) else { return false };
         // Older kubectl: separate FIRST SEEN and COUNT columns.
@@ -650,14 +649,8 @@ impl KubectlText {
         }
     }
 
-    fn table_object(
-        &mut self,
-        cols: &[Column],
-        cells: &[String],
-        line: u64,
-        report: &mut ParseReport,
-    ) -> bool {
-        let get = |n: &str| cols.iter().position(|c| c.name == n).and_then(|i| cells.get(i));
+    fn table_object(&mut self, row: &Row, line: u64, report: &mut ParseReport) -> bool {
+        let get = |n: &str| row.get(n);
         let Some(name) = get("NAME") else { return false };
         let event = match get("EVENT").map(String::as_str) {
             None => None,
@@ -688,7 +681,7 @@ impl KubectlText {
                     .as_deref()
                     .filter(|r| *r != "all" && !r.contains(','))
                     .map(|r| proper_kind(r.split('/').next().unwrap_or(r)))
-                    .or_else(|| kind_from_columns(cols).map(str::to_string))
+                    .or_else(|| kind_from_columns(row.cols).map(str::to_string))
                     .unwrap_or_else(|| {
                         if report.note.is_none() {
                             report.note = Some(
@@ -701,9 +694,10 @@ impl KubectlText {
                 object_key("", &kind, ns, name)
             }
         };
-        let state_cells: Vec<(String, String)> = cols
+        let state_cells: Vec<(String, String)> = row
+            .cols
             .iter()
-            .zip(cells)
+            .zip(&row.cells)
             .filter(|(c, _)| !matches!(c.name.as_str(), "NAME" | "NAMESPACE" | "EVENT" | "AGE"))
             .map(|(c, v)| (c.name.clone(), v.clone()))
             .collect();
