@@ -27,10 +27,7 @@ fn src_imports_follow_the_layers() {
 
 #[test]
 fn a_wrong_way_import_fails() {
-    let layers = layers(
-        "## Layers\n\n| layer | modules |\n|---|---|\n| 1 | `k8s` |\n| 2 | `parse`, `detect` |\n| 3 | `observe` |\n",
-    );
-    let file = |p: &str, t: &str| (p.to_string(), t.to_string());
+    let layers = table("| 1 | `k8s` |\n| 2 | `parse`, `detect` |\n| 3 | `observe` |\n");
     let ok = vec![
         file("k8s/mod.rs", "use crate::parse::x;\nuse crate::{observe, detect::Config};"),
         file(
@@ -69,10 +66,7 @@ fn a_wrong_way_import_fails() {
 
 #[test]
 fn only_settings_uses_cli() {
-    let layers = layers(
-        "## Layers\n\n| layer | modules |\n|---|---|\n| 1 | `commands` |\n| 2 | `settings` |\n| 3 | `cli` |\n",
-    );
-    let file = |p: &str, t: &str| (p.to_string(), t.to_string());
+    let layers = table("| 1 | `commands` |\n| 2 | `settings` |\n| 3 | `cli` |\n");
     let ok = vec![
         file("commands/mod.rs", "use crate::settings::StatusSettings;"),
         file("settings.rs", "use crate::cli::StatusArgs;"),
@@ -100,7 +94,6 @@ fn public_type_names_are_unique_or_explained() {
 
 #[test]
 fn a_shared_name_fails_unless_both_docs_say_why() {
-    let file = |p: &str, t: &str| (p.to_string(), t.to_string());
     let files = vec![
         file("detect/mod.rs", "/// HOT or not.\n#[derive(Debug)]\npub enum Verdict { Hot }\n"),
         file(
@@ -125,6 +118,16 @@ fn a_shared_name_fails_unless_both_docs_say_why() {
     assert_eq!(shared_names(&explained).len(), 1, "one doc still says nothing");
     explained[1].1 = explained[1].1.replace("Whether to write.", "Whether to write; not `detect::Verdict`.");
     assert_eq!(shared_names(&explained), Vec::<String>::new());
+}
+
+/// A Layers table with these rows, as `layers` reads it from docs/development.md.
+fn table(rows: &str) -> BTreeMap<String, u32> {
+    layers(&format!("## Layers\n\n| layer | modules |\n|---|---|\n{rows}"))
+}
+
+/// A source file for `check` and `shared_names`: its path under src/ and its text.
+fn file(path: &str, text: &str) -> (String, String) {
+    (path.to_string(), text.to_string())
 }
 
 /// Public (any `pub`) structs, enums, type aliases and traits defined in more than one place,
