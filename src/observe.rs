@@ -97,6 +97,9 @@ pub struct ObjectState {
     pub resource_version: Option<String>,
     /// The controlling owner (ownerReferences with `controller: true`, else the first).
     pub owner: Option<ObjectKey>,
+    /// A cluster-scoped object this one names (a WorkspaceTemplateApply's Workspace,
+    /// `status.workspaceName`): `watch -n NS` keeps only the cluster-scoped objects so named.
+    pub names: Option<ObjectKey>,
 }
 
 /// One write.

@@ -146,7 +146,19 @@ pub fn state_of(obj: &Value) -> ObjectState {
             .and_then(Value::as_str)
             .map(str::to_string),
         owner,
+        names: named_workspace(obj),
     }
+}
+
+/// The Workspace a WorkspaceTemplateApply names in `status.workspaceName`.
+fn named_workspace(obj: &Value) -> Option<ObjectKey> {
+    use crate::model::{CaptKind, Workspace, WorkspaceTemplateApply};
+    let (wta, ws) = (WorkspaceTemplateApply::INFO, Workspace::INFO);
+    if obj.get("kind")?.as_str()? != wta.kind || group_of(obj.get("apiVersion")?.as_str()?) != wta.group {
+        return None;
+    }
+    let name = obj.pointer("/status/workspaceName")?.as_str().filter(|n| !n.is_empty())?;
+    Some(ObjectKey::new(ws.group, ws.kind, None, name))
 }
 
 fn version_of(key: &ObjectKey, obj: &Value) -> Version {
@@ -375,6 +387,15 @@ mod tests {
     use super::*;
     use crate::observe::Signal;
     use serde_json::json;
+
+    #[test]
+    fn an_apply_names_its_workspace() {
+        let wta = |api: &str, ws: &str| json!({"apiVersion": api, "kind": "WorkspaceTemplateApply", "metadata": {"name": "a", "namespace": "demo"}, "status": {"workspaceName": ws}});
+        let named = state_of(&wta("infrastructure.cluster.x-k8s.io/v1beta1", "demo-ws")).names;
+        assert_eq!(named, Some(ObjectKey::new("tf.upbound.io", "Workspace", None, "demo-ws")));
+        assert_eq!(state_of(&wta("infrastructure.cluster.x-k8s.io/v1beta1", "")).names, None);
+        assert_eq!(state_of(&wta("example.com/v1", "demo-ws")).names, None, "another group's kind");
+    }
 
     fn cp(rv: &str, reason: &str, time: &str, fields_tag: &str) -> Value {
         json!({

@@ -5,6 +5,7 @@
 
 mod live;
 mod output;
+mod scope;
 mod terminal;
 
 use std::collections::BTreeMap;
@@ -25,14 +26,6 @@ use output::{RunSummary, View};
 /// How often `--metrics-url` is scraped.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
-/// Whether an observation is about the watched namespace (cluster-scoped objects always are).
-fn in_scope(o: &crate::observe::Observation, namespace: Option<&str>) -> bool {
-    match (namespace, o.object().and_then(|k| k.namespace.as_deref())) {
-        (Some(ns), Some(object_ns)) => ns == object_ns,
-        _ => true,
-    }
-}
-
 pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus> {
     let kube = crate::k8s::connect(&settings.target).await?;
     // One request first: an unreachable server or rejected credentials end the run with the
@@ -45,8 +38,8 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
         sources::resolve_targets(&kube, &args.kinds, args.selector.as_deref()).await?
     };
     let deadline = args.deadline;
-    // A controller's log covers every namespace: keep what `-n` asked for.
-    let scope = kube.list_namespace().map(str::to_string);
+    // `-n`: the namespace and the Workspaces its applies name (logs cover every namespace).
+    let mut scope = scope::Scope::new(kube.list_namespace().map(str::to_string));
 
     let (tx, mut rx) = mpsc::channel::<Update>(16_384);
     let mut tasks = tokio::task::JoinSet::new();
@@ -119,10 +112,7 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
             }
             _ = sleep_until(stop_at) => break,
             update = rx.recv(), if open => match update {
-                Some(Update::Observe(o)) => {
-                    if !in_scope(&o, scope.as_deref()) {
-                        continue;
-                    }
+                Some(Update::Observe(o)) => for o in scope.admit(*o) {
                     if let (Some(t), crate::observe::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
                         use std::io::Write as _;
                         writeln!(t, "{} {}", now_ms(), write.state.resource_version.as_deref().unwrap_or("-"))?;
@@ -133,7 +123,7 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
                     if let Some(change) = detector.observe(&o) {
                         view.changed(&detector, &change)?;
                     }
-                }
+                },
                 Some(Update::Source { name, state }) => {
                     view.source(&name, &state);
                     if state == SourceState::Watching {
@@ -266,23 +256,5 @@ mod tests {
         states.insert("b".to_string(), SourceState::Unavailable("403 on list/watch b".into()));
         assert!(blind_to_all(&objects, &states));
         assert!(!blind_to_all(&[], &states));
-    }
-
-    use super::*;
-    use crate::observe::{ObjectKey, Observation};
-
-    #[test]
-    fn a_namespaced_watch_keeps_only_its_namespace_and_cluster_scoped_objects() {
-        let pass = |ns: Option<&str>| {
-            Observation::reconcile(
-                0,
-                ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", ns, "a"),
-                None,
-            )
-        };
-        assert!(in_scope(&pass(Some("demo")), Some("demo")));
-        assert!(!in_scope(&pass(Some("other")), Some("demo")), "a log line about another namespace");
-        assert!(in_scope(&pass(None), Some("demo")), "cluster-scoped");
-        assert!(in_scope(&pass(Some("other")), None), "-A");
     }
 }
