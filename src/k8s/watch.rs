@@ -488,7 +488,9 @@ async fn follow_watch<S: WatchSource>(
                 state = Some(SourceState::Listing { relist: listed });
                 source.listing(now, listed)
             }
-            Ok(watcher::Event::InitApply(o)) => to_value(&o).and_then(|v| source.listed_object(now, &v)),
+            Ok(watcher::Event::InitApply(o)) => {
+                to_value(&o, &target.resource).and_then(|v| source.listed_object(now, &v))
+            }
             Ok(watcher::Event::InitDone) => {
                 listed = true;
                 attempt = 0;
@@ -496,14 +498,16 @@ async fn follow_watch<S: WatchSource>(
                 source.listed(now)
             }
             Ok(watcher::Event::Apply(o)) => {
-                let obs = to_value(&o).and_then(|v| source.applied(now, &v));
+                let obs = to_value(&o, &target.resource).and_then(|v| source.applied(now, &v));
                 if S::RESUME_ON_WRITE && attempt > 0 {
                     attempt = 0;
                     state = Some(SourceState::Watching);
                 }
                 obs
             }
-            Ok(watcher::Event::Delete(o)) => to_value(&o).and_then(|v| source.deleted(now, &v)),
+            Ok(watcher::Event::Delete(o)) => {
+                to_value(&o, &target.resource).and_then(|v| source.deleted(now, &v))
+            }
             Err(e) => {
                 if let Some(why) = fatal_reason(&e, &target, &kube) {
                     let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
@@ -527,8 +531,15 @@ async fn follow_watch<S: WatchSource>(
     }
 }
 
-fn to_value(o: &DynamicObject) -> Option<Value> {
-    serde_json::to_value(o).ok()
+/// The object as JSON, with `apiVersion` and `kind` (the items of a list of a built-in kind,
+/// e.g. Secrets, come without them, and an object without a kind has no key).
+fn to_value(o: &DynamicObject, resource: &ApiResource) -> Option<Value> {
+    let mut v = serde_json::to_value(o).ok()?;
+    if let Some(obj) = v.as_object_mut().filter(|m| !m.contains_key("kind")) {
+        obj.insert("apiVersion".into(), Value::String(resource.api_version.clone()));
+        obj.insert("kind".into(), Value::String(resource.kind.clone()));
+    }
+    Some(v)
 }
 
 /// Follows the logs of every container of the controller pods, watching the pods so that

@@ -107,6 +107,38 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// `text` broken at spaces into lines of at most `max` columns (a word longer than a line is
+/// cut), at most `lines` of them, the last ending in `…` when text is left over.
+pub fn wrap(text: &str, max: usize, lines: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let sep = usize::from(!cur.is_empty());
+        if !cur.is_empty() && width(&cur) + sep + width(word) > max {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+        while width(&cur) > max && max > 0 {
+            let head = take_width(&cur, max);
+            cur = cur[head.len()..].to_string();
+            out.push(head);
+        }
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur);
+    }
+    if out.len() > lines {
+        out.truncate(lines);
+        if let Some(last) = out.last_mut() {
+            *last = shorten(&format!("{last} …"), max);
+        }
+    }
+    out
+}
+
 /// `1,490`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -215,6 +247,20 @@ mod tests {
         assert_eq!(cut.text(), "abc…");
         assert_eq!(cut.spans[1].style, Style::Bad);
         assert_eq!(TextLine::plain("abc").fit(0).width(), 0);
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_marks_what_is_left_over() {
+        assert_eq!(
+            wrap("Secret ns/x-eks-connection has no cluster_ca", 20, 5),
+            ["Secret", "ns/x-eks-connection", "has no cluster_ca"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 5), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("one two three four", 9, 1), ["one two …"]);
+        assert_eq!(wrap("", 9, 1), [""]);
+        for l in wrap("a long line of words that goes on and on", 7, 3) {
+            assert!(width(&l) <= 7, "{l}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod secret_safety;
 mod status;
 mod terminal_safety;
 mod watch;
+mod watch_screen;
 
 /// The environment of the suites shared with tests/e2e_upstream (reconcile): the project's CRDs.
 fn env() -> Option<&'static support::TestEnv> {

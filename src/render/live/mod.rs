@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::sanitize;
-use super::screen::{self, Column, Style, TextLine, thousands};
+use super::screen::{self, Column, Style, TextLine, thousands, wrap};
 use super::watch::sparkline;
 use crate::detect::recent::{Change, Entry, Old, What};
 use crate::detect::{Finding, Verdict};
@@ -492,21 +492,24 @@ pub fn history_screen(
             Style::Plain,
         );
         top.push(l.fit(width));
-        top.extend(
-            f.evidence.iter().take(2).map(|e| TextLine::plain(format!("  {}", sanitize(e))).fit(width)),
-        );
+        // The first piece of evidence (what flips), wrapped: names are long.
+        for l in f.evidence.iter().take(1).flat_map(|e| wrap(&sanitize(e), width.saturating_sub(2), 2)) {
+            top.push(TextLine::plain(format!("  {l}")));
+        }
     }
+    let said = |text: &str| {
+        let lines = wrap(&sanitize(text), width.saturating_sub(11), 3);
+        let lead = |i: usize| if i == 0 { "diagnosis: " } else { "           " };
+        lines
+            .into_iter()
+            .enumerate()
+            .map(move |(i, l)| TextLine::styled(format!("{}{l}", lead(i)), Style::Warn))
+    };
     match diagnosis {
         Diagnosis::None => {}
         Diagnosis::Pending => top.push(TextLine::styled("diagnosis: reading its inputs…", Style::Dim)),
-        Diagnosis::Failed(why) => {
-            top.push(TextLine::styled(format!("diagnosis: {}", sanitize(why)), Style::Warn))
-        }
-        Diagnosis::Lines(lines) => {
-            top.extend(
-                lines.iter().map(|l| TextLine::styled(format!("diagnosis: {}", sanitize(l)), Style::Warn)),
-            );
-        }
+        Diagnosis::Failed(why) => top.extend(said(why)),
+        Diagnosis::Lines(lines) => top.extend(lines.iter().flat_map(|l| said(l))),
     }
     let top: Vec<TextLine> = top.into_iter().map(|l| l.fit(width)).collect();
     let bottom = footer(ui, width);
