@@ -2,7 +2,7 @@
 //! (examples/legacy_loop.rs) making real writes.
 
 #[path = "watch_helpers.rs"]
-mod helpers;
+pub(crate) mod helpers;
 
 use std::time::Duration;
 

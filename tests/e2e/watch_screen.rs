@@ -4,9 +4,6 @@
 //! Workspace named only by another namespace's apply; keys go in with `send-keys`, the screen
 //! comes back with `capture-pane`.
 
-#[path = "watch_helpers.rs"]
-mod helpers;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +11,7 @@ use std::time::{Duration, Instant};
 use unicode_width::UnicodeWidthStr;
 
 use crate::support::{TestEnv, capt_bin, env, fixture};
-use helpers::generator;
+use crate::watch::helpers::generator;
 
 /// One tmux server of its own (no user configuration, no status line), killed on drop.
 struct Tmux {

@@ -39,7 +39,7 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
     };
     let deadline = args.deadline;
     // `-n`: the namespace and the Workspaces its applies name (logs cover every namespace).
-    let mut scope = scope::Scope::new(kube.list_namespace().map(str::to_string));
+    let mut scope = scope::NamespaceFilter::new(kube.list_namespace().map(str::to_string));
 
     let (tx, mut rx) = mpsc::channel::<Update>(16_384);
     let mut tasks = tokio::task::JoinSet::new();

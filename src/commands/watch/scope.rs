@@ -16,7 +16,7 @@ use crate::observe::{ObjectKey, Observation, Signal};
 const HELD_PER_OBJECT: usize = 8;
 const HELD_OBJECTS: usize = 20_000;
 
-pub struct Scope {
+pub struct NamespaceFilter {
     namespace: Option<String>,
     named: HashSet<ObjectKey>,
     held: HashMap<ObjectKey, VecDeque<Observation>>,
@@ -27,9 +27,9 @@ fn named_kind(key: &ObjectKey) -> bool {
     key.namespace.is_none() && key.group == ws.group && key.kind == ws.kind
 }
 
-impl Scope {
+impl NamespaceFilter {
     pub fn new(namespace: Option<String>) -> Self {
-        Scope { namespace, named: HashSet::new(), held: HashMap::new() }
+        NamespaceFilter { namespace, named: HashSet::new(), held: HashMap::new() }
     }
 
     /// What to fold in now for `o`: nothing (out of scope, or held), `o`, or `o` and the held
@@ -86,7 +86,7 @@ mod tests {
 
     #[test]
     fn a_namespace_keeps_its_objects_and_the_workspaces_its_applies_name() {
-        let mut s = Scope::new(Some("demo".into()));
+        let mut s = NamespaceFilter::new(Some("demo".into()));
         let cp = |ns| ObjectKey::new("controlplane.cluster.x-k8s.io", "CAPTControlPlane", Some(ns), "a");
         assert_eq!(s.admit(pass(1, cp("demo"))).len(), 1);
         assert!(s.admit(pass(1, cp("other"))).is_empty(), "a log line about another namespace");
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn all_namespaces_keep_everything() {
-        let mut s = Scope::new(None);
+        let mut s = NamespaceFilter::new(None);
         assert_eq!(s.admit(pass(1, ws("any"))).len(), 1);
         assert_eq!(s.admit(apply("other", "x")).len(), 1);
     }
