@@ -116,11 +116,38 @@ pub fn table(findings: &[Finding], wide: bool, palette: Palette) -> String {
     super::table_to_string(&t)
 }
 
+/// The `k`th write of an HL1 loop at `at`: the status alternates Ready and SecretError, by
+/// legacy-capt-manager (for the view tests here and in `live`).
+#[cfg(test)]
+pub(crate) fn hl1_write(
+    at: crate::observe::Millis,
+    k: i64,
+    key: &crate::observe::ObjectKey,
+) -> crate::observe::Observation {
+    use crate::observe::{FieldChange, Manager, ObjectState, Observation, ObservedWrite};
+    let reason = if k % 2 == 0 { "Ready" } else { "SecretError" };
+    let write = ObservedWrite {
+        state: ObjectState {
+            phase: Some(if k % 2 == 0 { "Ready" } else { "Failed" }.into()),
+            ..Default::default()
+        },
+        manager: Some(Manager {
+            name: "legacy-capt-manager".into(),
+            operation: "Update".into(),
+            subresource: Some("status".into()),
+            time: None,
+        }),
+        changes: vec![FieldChange::new("status.conditions[Ready].reason", Some(reason.into()))],
+        ..Default::default()
+    };
+    Observation::write(at, key.clone(), write)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::detect::Config;
-    use crate::observe::{Manager, ObjectKey, ObjectState, Observation, ObservedWrite};
+    use crate::observe::ObjectKey;
 
     #[test]
     fn sparklines_scale_to_the_maximum() {
@@ -147,25 +174,7 @@ mod tests {
         let t0 = 1_800_000_000_000;
         let mut changes = Vec::new();
         for k in 0..40i64 {
-            let reason = if k % 2 == 0 { "Ready" } else { "SecretError" };
-            let w = ObservedWrite {
-                state: ObjectState {
-                    phase: Some(if k % 2 == 0 { "Ready" } else { "Failed" }.into()),
-                    ..Default::default()
-                },
-                manager: Some(Manager {
-                    name: "legacy-capt-manager".into(),
-                    operation: "Update".into(),
-                    subresource: Some("status".into()),
-                    time: None,
-                }),
-                changes: vec![crate::observe::FieldChange::new(
-                    "status.conditions[Ready].reason",
-                    Some(reason.into()),
-                )],
-                ..Default::default()
-            };
-            changes.extend(d.observe(&Observation::write(t0 + k * 50, key.clone(), w)));
+            changes.extend(d.observe(&hl1_write(t0 + k * 50, k, &key)));
         }
         let line = change_line(&d, changes.last().unwrap(), Palette::new(false));
         assert!(line.starts_with("2027-01-15T08:00:01.500Z CAPTControlPlane demo/a ELEVATED → HOT status-flip-flop: status.conditions[Ready].reason alternates"), "{line}");

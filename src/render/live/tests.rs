@@ -1,7 +1,7 @@
 use super::*;
 use crate::detect::recent::Recent;
 use crate::detect::{Config, Detector};
-use crate::observe::{FieldChange, Manager, ObjectState, Observation, ObservedWrite};
+use crate::observe::{FieldChange, ObjectState, Observation, ObservedWrite};
 
 const T0: i64 = 1_800_000_000_000;
 
@@ -10,25 +10,7 @@ fn cp(ns: &str, name: &str) -> ObjectKey {
 }
 
 fn hl1_write(k: i64, key: &ObjectKey) -> Observation {
-    let reason = if k % 2 == 0 { "Ready" } else { "SecretError" };
-    Observation::write(
-        T0 + k * 50,
-        key.clone(),
-        ObservedWrite {
-            state: ObjectState {
-                phase: Some(if k % 2 == 0 { "Ready" } else { "Failed" }.into()),
-                ..Default::default()
-            },
-            manager: Some(Manager {
-                name: "legacy-capt-manager".into(),
-                operation: "Update".into(),
-                subresource: Some("status".into()),
-                time: None,
-            }),
-            changes: vec![FieldChange::new("status.conditions[Ready].reason", Some(reason.into()))],
-            ..Default::default()
-        },
-    )
+    crate::render::watch::hl1_write(T0 + k * 50, k, key)
 }
 
 /// One hot-looping control plane among `quiet` listed-only ones, and one written twice.
