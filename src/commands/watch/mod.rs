@@ -89,8 +89,13 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
         None => None,
     };
     let tabular = matches!(settings.output, OutputFormat::Table | OutputFormat::Wide);
+    // Without a usable terminal (no raw mode), the lines a pipe gets.
     let mut screen = match settings.live && tabular {
-        true => Some(Live::start(kube.clone(), settings.color, args.show_all, title(&kube, args))?),
+        true => Live::start(kube.clone(), settings.color, args.show_all, title(&kube, args))
+            .inspect_err(|e| {
+                note(&sanitize(&format!("warning: no live screen ({e}): printing changes instead")))
+            })
+            .ok(),
         false => None,
     };
     let mut view = View::new(settings, deadline.is_some(), screen.is_some());

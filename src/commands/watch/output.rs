@@ -48,8 +48,7 @@ impl View {
             format: settings.output,
             palette: Palette::new(settings.color),
             live,
-            stream_changes: (tabular && !settings.live)
-                || (settings.output == OutputFormat::Json && !bounded),
+            stream_changes: (tabular && !live) || (settings.output == OutputFormat::Json && !bounded),
         }
     }
 
