@@ -123,6 +123,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-capt' -ScriptBlock {
             [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Take one short sample (10s), print it and exit')
             [CompletionResult]::new('--no-logs', '--no-logs', [CompletionResultType]::ParameterName, 'Do not read controller logs')
             [CompletionResult]::new('--no-events', '--no-events', [CompletionResultType]::ParameterName, 'Do not read Events')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'On the live screen, list quiet objects too instead of folding them into one line (key a)')
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'All namespaces')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'All namespaces')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (-v requests, -vv bodies without Secret data)')

@@ -649,7 +649,7 @@ _kubectl__capt() {
             return 0
             ;;
         kubectl__capt__subcmd__watch)
-            opts="-l -n -A -o -v -h -V --duration --once --selector --kind --controller-namespace --controller-selector --controller-logs --metrics-url --no-logs --no-events --trace-writes --hot-rate --hot-for --hot-factor --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
+            opts="-l -n -A -o -v -h -V --duration --once --selector --kind --controller-namespace --controller-selector --controller-logs --metrics-url --no-logs --no-events --all --trace-writes --hot-rate --hot-for --hot-factor --kubeconfig --context --namespace --all-namespaces --output --color --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

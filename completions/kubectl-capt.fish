@@ -117,6 +117,7 @@ complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l requ
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l once -d 'Take one short sample (10s), print it and exit'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l no-logs -d 'Do not read controller logs'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l no-events -d 'Do not read Events'
+complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -l all -d 'On the live screen, list quiet objects too instead of folding them into one line (key a)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -s A -l all-namespaces -d 'All namespaces'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -s v -l verbose -d 'More detail on stderr (-v requests, -vv bodies without Secret data)'
 complete -c kubectl-capt -n "__fish_kubectl_capt_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
