@@ -100,27 +100,46 @@ pub fn analyze_counting(
     config: Config,
     records: &AtomicU64,
 ) -> Result<Analysis> {
-    let mut sources = Vec::new();
-    for i in inputs {
-        let options = InputOptions {
-            reference: i.reference,
-            container_log: i.container_log,
-            ..InputOptions::new(restrict, i.year)
-        };
-        let parser = InputParser::new(&i.name, i.reader, options)
-            .map_err(|e| Error::other(format!("cannot read {}: {e}", i.name)))?;
-        sources.push(Source {
-            parser: Peekable { parser, next: None },
-            last_at: None,
-            compression: i.compression,
-        });
-    }
+    run(inputs, restrict, config, records, true)
+}
+
+/// `threaded`: each input parsed on its own thread (see [`Parsed`]); otherwise on this one (the
+/// sequential reference the tests compare with).
+fn run(
+    inputs: Vec<Input>,
+    restrict: Restrict,
+    config: Config,
+    records: &AtomicU64,
+    threaded: bool,
+) -> Result<Analysis> {
+    std::thread::scope(|scope| {
+        let mut sources = Vec::new();
+        for i in inputs {
+            let options = InputOptions {
+                reference: i.reference,
+                container_log: i.container_log,
+                ..InputOptions::new(restrict, i.year)
+            };
+            let parser = InputParser::new(&i.name, i.reader, options)
+                .map_err(|e| Error::other(format!("cannot read {}: {e}", i.name)))?;
+            sources.push(Source {
+                parser: if threaded { Parsed::start(scope, parser) } else { Parsed::inline(parser) },
+                last_at: None,
+                compression: i.compression,
+            });
+        }
+        Ok(fold_sources(sources, config, records))
+    })
+}
+
+/// Folds the records of every source through the detector, in time order across sources.
+fn fold_sources(mut sources: Vec<Source>, config: Config, records: &AtomicU64) -> Analysis {
     let mut read: u64 = 0;
     let mut fold = Fold::new(config);
     loop {
         let mut best: Option<(usize, Millis)> = None;
         for (i, s) in sources.iter_mut().enumerate() {
-            if let Some(r) = s.parser.peek() {
+            if let Some((r, _)) = s.parser.peek() {
                 let t = r.at.map(|t| t.timestamp_millis()).or(s.last_at).unwrap_or(Millis::MIN);
                 if best.is_none_or(|(_, bt)| t < bt) {
                     best = Some((i, t));
@@ -129,7 +148,7 @@ pub fn analyze_counting(
         }
         let Some((i, _)) = best else { break };
         let s = &mut sources[i];
-        let Some(record) = s.parser.next() else { continue };
+        let Some((record, audit_seen)) = s.parser.next() else { continue };
         read += 1;
         if read.is_multiple_of(1024) {
             records.store(read, Ordering::Relaxed);
@@ -144,7 +163,7 @@ pub fn analyze_counting(
             _ => None,
         };
         if let Some(o) = object {
-            let scope = if s.parser.parser.report().records.contains_key("audit") {
+            let scope = if audit_seen {
                 WriteScope::All
             } else {
                 WriteScope::Kind { group: o.group.clone(), kind: o.kind.clone() }
@@ -162,33 +181,105 @@ pub fn analyze_counting(
             r
         })
         .collect();
-    Ok(fold.finish(inputs))
+    fold.finish(inputs)
 }
 
-struct Source {
-    parser: Peekable,
+struct Source<'scope> {
+    parser: Parsed<'scope>,
     last_at: Option<Millis>,
     compression: Option<Compression>,
 }
 
-/// An input parser with one record of look-ahead (keeps access to the report).
-struct Peekable {
-    parser: InputParser<Box<dyn Read + Send>>,
-    next: Option<Record>,
+/// Records per batch handed from a parser thread to the fold.
+const BATCH: usize = 1024;
+/// Batches in flight per input: memory stays bounded however far the parser runs ahead.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// One record, and whether its input had shown an audit event by then.
+type Parsed1 = (Record, bool);
+
+/// An input parsed on its own thread (reading, decompressing and decoding are most of the
+/// work), its records handed over in order in bounded batches, with one record of look-ahead;
+/// the fold runs on the calling thread, so the two use both cores and the order of records,
+/// hence every verdict, is the sequential one.
+struct Parsed<'scope> {
+    feed: Feed<'scope>,
+    next: Option<Parsed1>,
 }
 
-impl Peekable {
-    fn peek(&mut self) -> Option<&Record> {
+enum Feed<'scope> {
+    Thread {
+        rx: std::sync::mpsc::Receiver<Vec<Parsed1>>,
+        batch: std::vec::IntoIter<Parsed1>,
+        thread: std::thread::ScopedJoinHandle<'scope, ParseReport>,
+    },
+    Inline(Box<InputParser<Box<dyn Read + Send>>>),
+}
+
+impl<'scope> Parsed<'scope> {
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        mut parser: InputParser<Box<dyn Read + Send>>,
+    ) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        let thread = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(r) = parser.next() {
+                let audit_seen = parser.report().records.contains_key("audit");
+                batch.push((r, audit_seen));
+                if batch.len() == BATCH
+                    && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
+                {
+                    break;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            parser.into_report()
+        });
+        Parsed { feed: Feed::Thread { rx, batch: Vec::new().into_iter(), thread }, next: None }
+    }
+
+    fn inline(parser: InputParser<Box<dyn Read + Send>>) -> Self {
+        Parsed { feed: Feed::Inline(Box::new(parser)), next: None }
+    }
+
+    fn pull(&mut self) -> Option<Parsed1> {
+        match &mut self.feed {
+            Feed::Thread { rx, batch, .. } => loop {
+                if let Some(r) = batch.next() {
+                    return Some(r);
+                }
+                *batch = rx.recv().ok()?.into_iter();
+            },
+            Feed::Inline(parser) => {
+                let r = parser.next()?;
+                Some((r, parser.report().records.contains_key("audit")))
+            }
+        }
+    }
+
+    fn peek(&mut self) -> Option<&Parsed1> {
         if self.next.is_none() {
-            self.next = self.parser.next();
+            self.next = self.pull();
         }
         self.next.as_ref()
     }
-    fn next(&mut self) -> Option<Record> {
-        self.next.take().or_else(|| self.parser.next())
+
+    fn next(&mut self) -> Option<Parsed1> {
+        self.next.take().or_else(|| self.pull())
     }
+
     fn into_report(self) -> ParseReport {
-        self.parser.into_report()
+        match self.feed {
+            Feed::Thread { rx, thread, .. } => {
+                // The parser stops at its next send once nobody receives.
+                drop(rx);
+                thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+            Feed::Inline(parser) => parser.into_report(),
+        }
     }
 }
 
@@ -546,6 +637,64 @@ mod tests {
             }
         }
         s
+    }
+
+    /// One generated audit event: object `o{object}`, `gap` ms after the previous one, a
+    /// stage pair or a rejected write now and then.
+    fn generated_line(id: usize, at_ms: i64, object: usize, reason: usize, kind: usize) -> String {
+        let t = chrono::DateTime::from_timestamp_millis(at_ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let reason = ["Ready", "SecretError", "Creating"][reason];
+        let (stage, code) = match kind {
+            0 => ("RequestReceived", 200),
+            1 => ("ResponseComplete", 409),
+            _ => ("ResponseComplete", 200),
+        };
+        // A received stage shares its auditID with the next event, as a real pair does.
+        let id = if kind == 0 { id + 1 } else { id };
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"g-{id}","stage":"{stage}","requestURI":"/apis/controlplane.cluster.x-k8s.io/v1beta1/namespaces/ns/captcontrolplanes/o{object}/status?fieldManager=m{object}","verb":"patch","user":{{"username":"u{object}"}},"objectRef":{{"resource":"captcontrolplanes","namespace":"ns","name":"o{object}","apiGroup":"controlplane.cluster.x-k8s.io","apiVersion":"v1beta1","subresource":"status"}},"responseStatus":{{"code":{code}}},"requestObject":{{"status":{{"conditions":[{{"type":"Ready","reason":"{reason}"}}]}}}},"requestReceivedTimestamp":"{t}","stageTimestamp":"{t}"}}"#
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(6))]
+        /// Parsing each input on its own thread (batches over a channel) folds exactly what the
+        /// sequential path folds: same rows, verdicts, causes, peaks, summary and reports,
+        /// across several inputs merged by time and more records than one batch.
+        #[test]
+        fn threaded_parsing_gives_the_sequential_analysis(
+            logs in proptest::collection::vec(
+                proptest::collection::vec((0usize..5, 0i64..900, 0usize..3, 0usize..12), 0..1500),
+                1..4,
+            )
+        ) {
+            let t0 = 1_767_225_600_000;
+            let texts: Vec<String> = logs
+                .iter()
+                .enumerate()
+                .map(|(n, events)| {
+                    let mut at = t0 + n as i64 * 37;
+                    let mut text = String::new();
+                    for (i, &(object, gap, reason, kind)) in events.iter().enumerate() {
+                        at += gap;
+                        text.push_str(&generated_line(n * 10_000 + i, at, object, reason, kind));
+                        text.push('\n');
+                    }
+                    text
+                })
+                .collect();
+            let inputs = || texts.iter().enumerate().map(|(n, t)| input(&format!("log{n}"), t)).collect();
+            let counted = (AtomicU64::new(0), AtomicU64::new(0));
+            let threaded = run(inputs(), Restrict::Any, Config::default(), &counted.0, true).unwrap();
+            let sequential = run(inputs(), Restrict::Any, Config::default(), &counted.1, false).unwrap();
+            proptest::prop_assert_eq!(format!("{:?}", threaded.rows), format!("{:?}", sequential.rows));
+            proptest::prop_assert_eq!(format!("{:?}", threaded.summary), format!("{:?}", sequential.summary));
+            proptest::prop_assert_eq!(format!("{:?}", threaded.inputs), format!("{:?}", sequential.inputs));
+            proptest::prop_assert_eq!((threaded.start, threaded.end), (sequential.start, sequential.end));
+            proptest::prop_assert_eq!(counted.0.into_inner(), counted.1.into_inner());
+        }
     }
 
     #[test]
