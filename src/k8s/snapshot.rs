@@ -141,19 +141,17 @@ async fn secrets(kube: &Kube, names: &Names, snap: &mut Snapshot) -> Result<()> 
     Ok(())
 }
 
-/// Picks the main, kubeconfig and vpc applies out of a namespace's applies.
-fn join_applies(names: &Names, applies: &[WorkspaceTemplateApply], snap: &mut Snapshot) {
-    let find = |n: &str| {
-        applies
-            .iter()
-            .find(|a| {
-                a.metadata.name.as_deref() == Some(n)
-                    && a.metadata.namespace.as_deref().is_none_or(|ns| ns == names.namespace)
-            })
-            .cloned()
-    };
-    snap.main_apply = find(&names.main_apply);
-    snap.kubeconfig_apply = find(&names.kubeconfig_apply);
+/// Picks the main, kubeconfig and vpc applies of one control plane out of the listed applies,
+/// indexed by (namespace, name).
+fn join_applies(
+    names: &Names,
+    applies: &[WorkspaceTemplateApply],
+    index: &BTreeMap<(String, String), usize>,
+    snap: &mut Snapshot,
+) {
+    let find = |n: &str| index.get(&key(Some(&names.namespace), Some(n))).map(|&i| &applies[i]);
+    snap.main_apply = find(&names.main_apply).cloned();
+    snap.kubeconfig_apply = find(&names.kubeconfig_apply).cloned();
     snap.vpc_apply_exists = find(&names.vpc_apply).is_some();
 }
 
@@ -254,6 +252,16 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
     for (i, t) in templates.iter().flatten().enumerate() {
         index(&mut template_ix, key(t.metadata.namespace.as_deref(), t.metadata.name.as_deref()), i);
     }
+    // Joined through indexes: with N control planes in a namespace, a scan per control plane
+    // would be N² (and cloning the namespace's applies for each, seconds at N = 1,000).
+    let mut apply_ix = BTreeMap::new();
+    for (i, a) in applies.iter().flatten().enumerate() {
+        index(&mut apply_ix, key(a.metadata.namespace.as_deref(), a.metadata.name.as_deref()), i);
+    }
+    let mut workspace_ix = BTreeMap::new();
+    for (i, w) in workspaces.iter().flatten().enumerate() {
+        index(&mut workspace_ix, key(None, w.metadata.name.as_deref()), i);
+    }
     let mut snaps = Vec::with_capacity(cps.len());
     for cp in cps {
         let names = Names::of(&cp);
@@ -287,14 +295,7 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
             }),
         }
         match &applies {
-            Ok(list) => {
-                let mine: Vec<WorkspaceTemplateApply> = list
-                    .iter()
-                    .filter(|a| a.metadata.namespace.as_deref() == Some(ns.as_str()))
-                    .cloned()
-                    .collect();
-                join_applies(&names, &mine, &mut snap);
-            }
+            Ok(list) => join_applies(&names, list, &apply_ix, &mut snap),
             Err(m) => snap.unreadable.push(Unreadable {
                 target: ObjectRef::new("WorkspaceTemplateApply", Some(&ns), &names.main_apply),
                 failure: m.clone(),
@@ -303,8 +304,7 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
         if let Some(ws) = snap.main_apply.as_ref().and_then(|a| a.workspace_name()).map(str::to_string) {
             match &workspaces {
                 Ok(list) => {
-                    snap.workspace =
-                        list.iter().find(|w| w.metadata.name.as_deref() == Some(ws.as_str())).cloned()
+                    snap.workspace = workspace_ix.get(&key(None, Some(&ws))).map(|&i| list[i].clone())
                 }
                 Err(m) => snap
                     .unreadable
