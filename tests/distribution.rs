@@ -85,8 +85,13 @@ fn completion_command_prints_the_committed_script() {
 /// A PATH with only the plugin binary, the completion executable and the system tools.
 fn plugin_path(dir: &Path) -> String {
     std::os::unix::fs::symlink(BIN, dir.join("kubectl-capt")).unwrap();
-    std::fs::copy(repo().join("completions/kubectl_complete-capt"), dir.join("kubectl_complete-capt"))
-        .unwrap();
+    // A symlink, not a copy: writing an executable while other test threads fork can leave the
+    // write descriptor open in a child for a moment, and exec then fails with ETXTBSY.
+    std::os::unix::fs::symlink(
+        repo().join("completions/kubectl_complete-capt"),
+        dir.join("kubectl_complete-capt"),
+    )
+    .unwrap();
     format!("{}:/usr/bin:/bin", dir.display())
 }
 
