@@ -281,9 +281,10 @@ fn expand_tar<R: Read>(name: &str, reader: R, out: &mut Vec<Opened>) -> io::Resu
     Ok(())
 }
 
-/// `NS/POD/logs.txt` in a `kubectl cluster-info dump --output-directory`.
+/// `NS/POD/logs.txt` in a `kubectl cluster-info dump --output-directory`. By file name, so that a
+/// directory walked on Windows (`NS\POD\logs.txt`) counts too.
 fn is_dump_log(path: &str) -> bool {
-    path.ends_with("/logs.txt") || path == "logs.txt"
+    std::path::Path::new(path).file_name().is_some_and(|n| n == "logs.txt")
 }
 
 #[cfg(test)]
