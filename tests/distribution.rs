@@ -317,8 +317,25 @@ fn committed_krew_manifest_follows_krew_rules() {
     let errors = check_manifest(&m);
     assert!(errors.is_empty(), "krew-manifest.yaml:\n  {}", errors.join("\n  "));
     assert_eq!(str_at(&m, &["spec", "version"]), format!("v{VERSION}"), "manifest version vs Cargo.toml");
-    // check_manifest already refuses a platform not in PLATFORMS; `make release` writes all five.
-    assert!(selectors(&m).contains(&"linux/amd64".to_string()), "no linux/amd64 archive in the manifest");
+    // `make release` serves all five platforms, in this order, from the release of this version.
+    assert_eq!(
+        selectors(&m),
+        PLATFORMS.iter().map(|(o, a, _)| format!("{o}/{a}")).collect::<Vec<_>>(),
+        "krew-manifest.yaml must serve every platform (regenerate with `make release VERSION={VERSION}`)"
+    );
+    let homepage = str_at(&m, &["spec", "homepage"]);
+    let mut shas = BTreeSet::new();
+    for (p, (os, _, target)) in m["spec"]["platforms"].as_sequence().unwrap().iter().zip(PLATFORMS) {
+        assert_eq!(
+            p["uri"].as_str(),
+            Some(format!("{homepage}/releases/download/v{VERSION}/kubectl-capt-v{VERSION}-{target}.tar.gz").as_str()),
+            "{target}: not the name scripts/release gives the archive"
+        );
+        let exe = if *os == "windows" { "kubectl-capt.exe" } else { "kubectl-capt" };
+        assert_eq!(p["bin"].as_str(), Some(exe), "{target}");
+        // check_manifest has checked the form; distinct archives have distinct digests.
+        assert!(shas.insert(p["sha256"].as_str().unwrap()), "{target}: sha256 shared with another platform");
+    }
 }
 
 /// `os/arch` of each platform entry, in order.
