@@ -11,16 +11,24 @@
 //! control plane there.)
 //!
 //! All objects ([`fetch_all`]): one LIST per kind (CAPTControlPlanes, Clusters,
-//! WorkspaceTemplates, WorkspaceTemplateApplies, Workspaces), joined in memory, plus four
-//! Secret GETs per CAPTControlPlane (Secrets are never listed: that would read every Secret in
-//! the namespace): 5 + 4N calls, the GETs multiplexed [`SECRET_CONCURRENCY`] control planes
-//! at a time.
+//! WorkspaceTemplates, WorkspaceTemplateApplies, Workspaces), the last four at once, joined in
+//! memory. Secrets are never listed (that would read every Secret in the namespace), and only
+//! those a control plane's plan can reach are read: the pure core says which
+//! ([`reads_wanted`]), they are fetched, and it is asked again, at most 1 + 4N GETs in two
+//! rounds per control plane ([`SECRET_CONTROL_PLANES`] at a time). A control plane that decides before its Secrets
+//! (waiting for its apply, a missing Cluster, …) reads none; the others stay
+//! [`Snapshot::not_read`], which the report shows as `notRead`, never as missing.
+//! (`status NAME` reads all four in its second round trip: the single-object tree shows them
+//! all, and a third round trip would cost more than three GETs.)
 //!
 //! NotFound becomes an absent object; 401, an unreachable server and a missing CRD are errors;
 //! anything else (403 on Secrets, 500) marks the input [`Unreadable`]: the core decides without
 //! it when it can and says the decision is undetermined when it cannot.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::Secret;
@@ -32,11 +40,11 @@ use crate::error::{Error, Result};
 use crate::model::{
     CaptControlPlane, CaptKind, Cluster, Workspace, WorkspaceTemplate, WorkspaceTemplateApply,
 };
-use crate::reconcile::{Names, ObjectRef, ReadFailure, SecretInfo, Snapshot, Unreadable};
+use crate::reconcile::{Names, ObjectRef, ReadFailure, SecretInfo, Snapshot, Unreadable, reads_wanted};
 
-/// Control planes whose four Secret GETs run at once in [`fetch_all`]: 128 streams, below
-/// kube-apiserver's 250 concurrent streams per HTTP/2 connection.
-const SECRET_CONCURRENCY: usize = 32;
+/// Control planes reading their Secrets at once in [`fetch_all`]: at most 3 GETs each in
+/// flight, below kube-apiserver's 250 concurrent streams per HTTP/2 connection.
+const SECRET_CONTROL_PLANES: usize = 64;
 
 /// A read that did not find the object, found it, or failed softly.
 type Soft<T> = std::result::Result<Option<T>, Unreadable>;
@@ -225,14 +233,59 @@ fn key(ns: Option<&str>, name: Option<&str>) -> (String, String) {
     (ns.unwrap_or("").to_string(), name.unwrap_or("").to_string())
 }
 
+/// What [`fetch_all`] read and how long it took, for `-v`.
+#[derive(Debug, Default)]
+pub struct ReadStats {
+    /// The five LISTs.
+    pub lists: Duration,
+    /// Secret GETs, and how long reading them took.
+    pub secret_gets: usize,
+    pub secrets: Duration,
+}
+
+/// The four Secrets of a control plane, as not read yet.
+fn secret_refs(names: &Names) -> Vec<ObjectRef> {
+    let ns = Some(names.namespace.as_str());
+    [&names.connection_secret, &names.outputs_kubeconfig_secret, &names.kubeconfig_secret, &names.ca_secret]
+        .into_iter()
+        .map(|n| ObjectRef::new("Secret", ns, n))
+        .collect()
+}
+
+/// Puts a Secret read for `target` into its slot of the snapshot.
+fn store_secret(names: &Names, snap: &mut Snapshot, target: &ObjectRef, got: Soft<SecretInfo>) {
+    snap.not_read.retain(|t| t != target);
+    let value = take(got, &mut snap.unreadable);
+    let n = target.name.as_str();
+    let slot = if n == names.connection_secret {
+        &mut snap.connection_secret
+    } else if n == names.outputs_kubeconfig_secret {
+        &mut snap.outputs_kubeconfig_secret
+    } else if n == names.kubeconfig_secret {
+        &mut snap.kubeconfig_secret
+    } else {
+        &mut snap.ca_secret
+    };
+    *slot = value;
+}
+
 /// Snapshots of every CAPTControlPlane in `namespace` (all namespaces for `None`), sorted by
-/// namespace and name.
-pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snapshot>> {
+/// namespace and name. Secrets a control plane's plan at `now` cannot reach stay in
+/// [`Snapshot::not_read`].
+pub async fn fetch_all(
+    kube: &Kube,
+    namespace: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Snapshot>, ReadStats)> {
+    let mut stats = ReadStats::default();
+    let started = Instant::now();
     let op = Op::on("list", &CaptControlPlane::INFO, namespace, None);
     let api: Api<CaptControlPlane> = api_in(kube, namespace);
+    // The CAPTControlPlanes first: requests sent before the one HTTP/2 connection is up would
+    // each open a connection of their own (tests/e2e/connection.rs counts them).
     let cps = api.list(&ListParams::default()).await.map_err(|e| kube.error(&op, e))?.items;
     if cps.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), stats));
     }
     let (clusters, templates, applies, workspaces) = tokio::join!(
         list_kind::<Cluster>(kube, api_in(kube, namespace), namespace),
@@ -241,6 +294,7 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
         list_kind::<Workspace>(kube, Api::all(kube.client.clone()), None),
     );
     let (clusters, templates, applies, workspaces) = (clusters?, templates?, applies?, workspaces?);
+    stats.lists = started.elapsed();
     let index = |m: &mut BTreeMap<(String, String), usize>, k: (String, String), i: usize| {
         m.insert(k, i);
     };
@@ -266,7 +320,8 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
     for cp in cps {
         let names = Names::of(&cp);
         let ns = names.namespace.clone();
-        let mut snap = Snapshot { control_plane: cp.clone(), ..Snapshot::default() };
+        let mut snap =
+            Snapshot { control_plane: cp.clone(), not_read: secret_refs(&names), ..Snapshot::default() };
         match &clusters {
             Ok(list) => {
                 snap.cluster = cluster_ix.get(&key(Some(&ns), Some(&names.cp))).map(|&i| list[i].clone())
@@ -313,16 +368,44 @@ pub async fn fetch_all(kube: &Kube, namespace: Option<&str>) -> Result<Vec<Snaps
         }
         snaps.push((names, snap));
     }
-    let mut out: Vec<Snapshot> = stream::iter(snaps)
+    // Secrets: each control plane GETs only those its plan wants, then asks again (a first
+    // round reads the connection Secret; one on the ready path then wants the other three).
+    // Control planes go on independently: no round waits for the slowest of the previous one.
+    let reads = Instant::now();
+    let mut gets = 0;
+    let mut out: Vec<Snapshot> = Vec::with_capacity(snaps.len());
+    let mut done = stream::iter(snaps)
         .map(|(names, mut snap)| async move {
-            secrets(kube, &names, &mut snap).await?;
-            Ok::<_, Error>(snap)
+            let mut gets = 0;
+            for _ in 0..3 {
+                let wanted = reads_wanted(&snap, now);
+                if wanted.is_empty() {
+                    break;
+                }
+                gets += wanted.len();
+                let got = futures::future::try_join_all(
+                    wanted
+                        .iter()
+                        .map(|t| get_secret(kube, t.namespace.as_deref().unwrap_or_default(), &t.name)),
+                )
+                .await?;
+                for (target, soft) in wanted.iter().zip(got) {
+                    store_secret(&names, &mut snap, target, soft);
+                }
+            }
+            Ok::<_, Error>((snap, gets))
         })
-        .buffered(SECRET_CONCURRENCY)
-        .try_collect()
-        .await?;
-    out.sort_by_key(|s| {
-        key(s.control_plane.metadata.namespace.as_deref(), s.control_plane.metadata.name.as_deref())
-    });
-    Ok(out)
+        .buffer_unordered(SECRET_CONTROL_PLANES);
+    while let Some((snap, n)) = done.try_next().await? {
+        gets += n;
+        out.push(snap);
+    }
+    stats.secret_gets = gets;
+    stats.secrets = reads.elapsed();
+    fn k(s: &Snapshot) -> (&str, &str) {
+        let m = &s.control_plane.metadata;
+        (m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""))
+    }
+    out.sort_by(|a, b| k(a).cmp(&k(b)));
+    Ok((out, stats))
 }

@@ -51,8 +51,9 @@ pub fn plan(snap: &Snapshot, names: &Names) -> Plan {
     if !finalizers.iter().any(|f| f == CP_FINALIZER) {
         return done(Vec::new(), findings, "deleted: no finalizer left, nothing to clean up");
     }
-    // Every step below depends on what was read: an unreadable input leaves it undetermined.
-    if let Some(u) = snap.unreadable.first() {
+    // Every step below depends on what was read, Secrets excepted (deletion reads none): an
+    // unreadable input leaves it undetermined.
+    if let Some(u) = snap.unreadable.iter().find(|u| u.target.kind != "Secret") {
         return super::pass::undetermined(snap, names, u.clone());
     }
 

@@ -9,7 +9,9 @@ fn warn(object: Option<ObjectRef>, message: String) -> PlanFinding {
 }
 
 /// What the upstream controller would do wrong on this snapshot, and stale upstream writes.
-pub fn upstream_hazards(snap: &Snapshot) -> Vec<PlanFinding> {
+/// A Secret these findings need that was not read is added to `wanted` (and its findings
+/// left out): the reader fetches it and plans again.
+pub fn upstream_hazards(snap: &Snapshot, wanted: &mut Vec<ObjectRef>) -> Vec<PlanFinding> {
     let mut out = Vec::new();
     let cp = &snap.control_plane;
     let ns = cp.metadata.namespace.clone().unwrap_or_default();
@@ -58,6 +60,11 @@ pub fn upstream_hazards(snap: &Snapshot) -> Vec<PlanFinding> {
         out.push(warn(Some(cp_ref), loops(if wta_ready { "HL3" } else { "HL4" }, pair)));
         return out;
     };
+    let conn = ObjectRef::new("Secret", Some(&ns), &super::Names::of(cp).connection_secret);
+    if snap.not_read.contains(&conn) {
+        wanted.push(conn);
+        return out;
+    }
     let secret = snap.connection_secret.as_ref();
     let lacks_ca = secret.is_some_and(|s| s.get(CA_KEY).is_none_or(|v| v.is_empty()));
     let lookup = endpoint::lookup(Some(ws), secret);

@@ -181,3 +181,52 @@ pub fn converge(mut snap: Snapshot) -> Snapshot {
 pub fn ready() -> Snapshot {
     converge(Snapshot { outputs_kubeconfig_secret: Some(outputs_secret(KUBECONFIG)), ..s10() })
 }
+
+/// `full` as a reader that fetches only what [`super::reads_wanted`] asks for sees it: the
+/// four Secrets start not read, each round moves the wanted ones (and their read failures)
+/// over from `full`. Returns the snapshot and the Secrets read in each round.
+pub fn read_as_needed(full: &Snapshot, at: DateTime<Utc>) -> (Snapshot, Vec<Vec<String>>) {
+    let names = super::Names::of(&full.control_plane);
+    let ns = Some(names.namespace.as_str());
+    let secret_names = [
+        &names.connection_secret,
+        &names.outputs_kubeconfig_secret,
+        &names.kubeconfig_secret,
+        &names.ca_secret,
+    ];
+    let refs: Vec<super::ObjectRef> =
+        secret_names.iter().map(|n| super::ObjectRef::new("Secret", ns, n)).collect();
+    let mut snap = Snapshot {
+        connection_secret: None,
+        outputs_kubeconfig_secret: None,
+        kubeconfig_secret: None,
+        ca_secret: None,
+        unreadable: full.unreadable.iter().filter(|u| !refs.contains(&u.target)).cloned().collect(),
+        not_read: refs,
+        ..full.clone()
+    };
+    let mut rounds = Vec::new();
+    while rounds.len() < 4 {
+        let wanted = super::reads_wanted(&snap, at);
+        if wanted.is_empty() {
+            break;
+        }
+        for t in &wanted {
+            assert!(snap.not_read.contains(t), "wanted twice or never not read: {t}");
+            snap.not_read.retain(|n| n != t);
+            snap.unreadable.extend(full.unreadable.iter().filter(|u| &u.target == t).cloned());
+            let n = &t.name;
+            if n == &names.connection_secret {
+                snap.connection_secret = full.connection_secret.clone();
+            } else if n == &names.outputs_kubeconfig_secret {
+                snap.outputs_kubeconfig_secret = full.outputs_kubeconfig_secret.clone();
+            } else if n == &names.kubeconfig_secret {
+                snap.kubeconfig_secret = full.kubeconfig_secret.clone();
+            } else {
+                snap.ca_secret = full.ca_secret.clone();
+            }
+        }
+        rounds.push(wanted.into_iter().map(|t| t.name).collect());
+    }
+    (snap, rounds)
+}

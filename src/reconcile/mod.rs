@@ -37,6 +37,7 @@ mod secret_leaks;
 
 pub use documents::snapshot_from_yaml;
 pub use names::Names;
+pub use pass::reads_wanted;
 pub use secret::{SecretBytes, SecretInfo};
 pub use simulate::apply;
 pub use types::*;

@@ -43,22 +43,59 @@ struct Pass<'a> {
     endpoint: Option<ApiEndpoint>,
 }
 
-pub fn plan(snap: &Snapshot, now: DateTime<Utc>) -> Plan {
+/// Why a pass stopped before deciding.
+enum Blind {
+    /// It needs an input that could not be read.
+    Unreadable(Unreadable),
+    /// It needs Secrets that were not read (yet): a reader fetches them and plans again.
+    NotRead(Vec<ObjectRef>),
+}
+
+/// A pass evaluated up to its verdict, with the upstream hazards found on the way.
+fn evaluate(snap: &Snapshot, now: DateTime<Utc>) -> (Pass<'_>, Result<Decision, Blind>, Vec<ObjectRef>) {
     let names = Names::of(&snap.control_plane);
+    let mut hazard_reads = Vec::new();
     let mut pass = Pass {
         snap,
         names,
         now,
         cp: snap.control_plane.clone(),
         writes: Vec::new(),
-        findings: findings::upstream_hazards(snap),
+        findings: findings::upstream_hazards(snap, &mut hazard_reads),
         observed: Observed::default(),
         endpoint: None,
     };
-    match pass.run() {
+    let verdict = pass.run();
+    (pass, verdict, hazard_reads)
+}
+
+pub fn plan(snap: &Snapshot, now: DateTime<Utc>) -> Plan {
+    let (pass, verdict, hazard_reads) = evaluate(snap, now);
+    let not_read = |target: ObjectRef| Unreadable { target, failure: super::ReadFailure::NotRead };
+    match verdict {
+        Err(Blind::Unreadable(u)) => undetermined(snap, &pass.names, u),
+        Err(Blind::NotRead(targets)) => undetermined(snap, &pass.names, not_read(targets[0].clone())),
+        Ok(_) if !hazard_reads.is_empty() => {
+            undetermined(snap, &pass.names, not_read(hazard_reads[0].clone()))
+        }
         Ok(verdict) => pass.finish(verdict),
-        Err(blind) => undetermined(snap, &pass.names, blind),
     }
+}
+
+/// The Secrets in [`Snapshot::not_read`] that this pass (its verdict or its findings) would
+/// look at next, given what was read so far. Empty: the snapshot holds everything the plan
+/// depends on, and a Secret still not read cannot change it.
+pub fn reads_wanted(snap: &Snapshot, now: DateTime<Utc>) -> Vec<ObjectRef> {
+    if snap.not_read.is_empty() {
+        return Vec::new();
+    }
+    let (_, verdict, mut wanted) = evaluate(snap, now);
+    if let Err(Blind::NotRead(targets)) = verdict {
+        wanted.extend(targets);
+    }
+    wanted.sort();
+    wanted.dedup();
+    wanted
 }
 
 /// The plan of a pass that needed an input it could not read: no decision, so no phase, no
@@ -107,15 +144,30 @@ impl<'a> Pass<'a> {
         self.findings.push(PlanFinding { severity, object, message });
     }
     /// `Err` when the pass is about to use an input that could not be read.
-    fn need(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), Unreadable> {
+    fn need(&self, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), Blind> {
         let target = ObjectRef::new(kind, namespace, name);
         match self.snap.unreadable.iter().find(|u| u.target == target) {
-            Some(u) => Err(u.clone()),
+            Some(u) => Err(Blind::Unreadable(u.clone())),
             None => Ok(()),
         }
     }
 
-    fn run(&mut self) -> Result<Decision, Unreadable> {
+    /// `Err` when the pass is about to use Secrets that could not be read or were not read:
+    /// the first unreadable one, else all those not read (fetched together).
+    fn need_secrets(&self, names: &[&String]) -> Result<(), Blind> {
+        let ns = Some(self.names.namespace.as_str());
+        for name in names {
+            self.need("Secret", ns, name)?;
+        }
+        let missing: Vec<ObjectRef> = names
+            .iter()
+            .map(|n| ObjectRef::new("Secret", ns, n))
+            .filter(|t| self.snap.not_read.contains(t))
+            .collect();
+        if missing.is_empty() { Ok(()) } else { Err(Blind::NotRead(missing)) }
+    }
+
+    fn run(&mut self) -> Result<Decision, Blind> {
         let snap = self.snap;
         let names = self.names.clone();
         let meta = &mut self.cp.metadata;
@@ -235,15 +287,7 @@ impl<'a> Pass<'a> {
         }
 
         // Ready path: endpoint, then the connection Secret's CA, then the Secrets it writes.
-        let ns = Some(names.namespace.as_str());
-        for secret in [
-            &names.connection_secret,
-            &names.ca_secret,
-            &names.outputs_kubeconfig_secret,
-            &names.kubeconfig_secret,
-        ] {
-            self.need("Secret", ns, secret)?;
-        }
+        self.need_secrets(&[&names.connection_secret])?;
         let secret = snap.connection_secret.as_ref();
         let secret_name = self.secret_ref(&names.connection_secret);
         let outputs_from = format!("Workspace {ws_name} output {ENDPOINT_KEY}");
@@ -296,6 +340,8 @@ impl<'a> Pass<'a> {
             });
         };
 
+        // Needed only from here on: a pass that stopped above decided without them.
+        self.need_secrets(&[&names.ca_secret, &names.outputs_kubeconfig_secret, &names.kubeconfig_secret])?;
         self.endpoint = Some(endpoint.api.clone());
         self.cp.spec.control_plane_endpoint = Some(endpoint.api.clone());
         self.kubeconfig_apply(cluster, secret, &endpoint, ca, ws_name);

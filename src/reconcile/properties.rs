@@ -226,6 +226,7 @@ fn build(c: &Choice) -> Snapshot {
         kubeconfig_secret,
         ca_secret,
         unreadable,
+        not_read: Vec::new(),
     }
 }
 
@@ -275,6 +276,25 @@ proptest! {
             prop_assert_eq!(p.requeue.outcome, Outcome::Undetermined);
             prop_assert_eq!(&p.status, &blind.control_plane.status.clone().unwrap_or_default());
         }
+    }
+
+    /// Reading only the Secrets [`reads_wanted`] asks for gives the plan of reading all four
+    /// (at most two rounds, each Secret once). With a Secret the reader may not read, the
+    /// decision is the same whenever reading everything could decide it.
+    #[test]
+    fn reading_only_the_wanted_secrets_plans_the_same(c in choice()) {
+        let full = build(&c);
+        let (snap, rounds) = read_as_needed(&full, now());
+        prop_assert!(rounds.len() <= 2, "{rounds:?}");
+        let (p, q) = (plan(&full, now()), plan(&snap, now()));
+        if full.unreadable.is_empty() {
+            prop_assert_eq!(&p, &q);
+        } else if p.determined() {
+            prop_assert!(q.determined());
+            prop_assert_eq!(&p.writes, &q.writes);
+            prop_assert_eq!((&p.phase, &p.requeue, &p.status), (&q.phase, &q.requeue, &q.status));
+        }
+        prop_assert!(q.unreadable.iter().all(|u| u.failure != ReadFailure::NotRead), "{:?}", q.unreadable);
     }
 
     #[test]

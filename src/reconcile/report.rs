@@ -18,7 +18,8 @@ pub struct Node {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
-    /// `present`, `missing` or `unreadable`.
+    /// `present`, `missing`, `unreadable` or `notRead` (a Secret the decision does not need,
+    /// so it was not fetched: neither present nor missing as far as this report knows).
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready: Option<bool>,
@@ -69,6 +70,9 @@ pub struct UnreadableInput {
     /// Whether the decision needed it (then the decision is undetermined).
     pub needed: bool,
 }
+
+/// [`Node::state`] of a Secret that was not read.
+pub const NOT_READ: &str = "notRead";
 
 /// The phase shown when the decision is undetermined.
 pub const UNKNOWN_PHASE: &str = "Unknown";
@@ -128,22 +132,29 @@ fn cond_text(c: Option<&Condition>) -> (Option<bool>, Option<String>) {
 struct Builder<'a> {
     now: DateTime<Utc>,
     errors: &'a [Unreadable],
+    not_read: &'a [ObjectRef],
 }
 
 impl Builder<'_> {
     fn node(&self, kind: &str, namespace: Option<&str>, name: &str) -> Node {
         let target = ObjectRef::new(kind, namespace, name);
         let unreadable = self.errors.iter().find(|e| e.target == target);
+        let not_read = self.not_read.contains(&target);
+        let (state, detail) = match unreadable {
+            Some(u) => ("unreadable", Some(u.why())),
+            None if not_read => (NOT_READ, Some("not read: the decision does not need it".to_string())),
+            None => ("missing", None),
+        };
         Node {
             kind: kind.into(),
             namespace: namespace.map(str::to_string),
             name: name.into(),
-            state: if unreadable.is_some() { "unreadable" } else { "missing" }.into(),
+            state: state.into(),
             ready: None,
             condition: None,
             age_seconds: None,
             keys: None,
-            detail: unreadable.map(Unreadable::why),
+            detail,
             children: Vec::new(),
         }
     }
@@ -173,7 +184,7 @@ impl Builder<'_> {
 }
 
 fn tree(snap: &Snapshot, names: &Names, now: DateTime<Utc>) -> Node {
-    let b = Builder { now, errors: &snap.unreadable };
+    let b = Builder { now, errors: &snap.unreadable, not_read: &snap.not_read };
     let ns = names.namespace.as_str();
     let cp = &snap.control_plane;
     let cp_status = cp.status.as_ref();

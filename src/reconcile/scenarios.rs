@@ -665,13 +665,23 @@ fn an_unreadable_input_the_decision_needs_leaves_it_undetermined() {
     assert_eq!(p.requeue.reason, "cannot read Cluster default/demo (the API server answered 503)");
     assert_eq!(p.unreadable[0].rbac(), None);
 
-    // The deletion path decides on what it reads too.
+    // The deletion path decides on what it reads too (applies, Workspace, Cluster)...
     let mut snap = ready();
     snap.control_plane.metadata.deletion_timestamp =
         Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Default::default()));
-    snap.unreadable.push(forbidden_secret("demo-ca"));
-    let p = plan(&snap, now());
+    let mut blind = snap.clone();
+    blind.unreadable.push(Unreadable {
+        target: ObjectRef::new("WorkspaceTemplateApply", Some("default"), "demo-eks-controlplane-apply"),
+        failure: ReadFailure::ServerError { code: 503 },
+    });
+    let p = plan(&blind, now());
     assert!(!p.determined() && p.writes.is_empty() && p.requeue.after.is_none());
+    // ...and reads no Secret, so one it may not read changes nothing.
+    let mut blind = snap.clone();
+    blind.unreadable.push(forbidden_secret("demo-ca"));
+    let (p, q) = (plan(&blind, now()), plan(&snap, now()));
+    assert!(p.determined());
+    assert_eq!((&p.writes, &p.requeue, &p.phase), (&q.writes, &q.requeue, &q.phase));
 }
 
 /// What the pass decides before it needs an unreadable input is decided as usual.

@@ -41,6 +41,10 @@ pub struct Snapshot {
     /// A pass that needs one of them is undetermined (see [`Plan::unreadable`]); one that
     /// decides before needing them is decided as usual.
     pub unreadable: Vec<Unreadable>,
+    /// Secrets deliberately not read (yet): neither present nor absent. [`super::reads_wanted`]
+    /// says which of them the pass would look at; a reader fetches those and asks again. Empty
+    /// when everything was read.
+    pub not_read: Vec<ObjectRef>,
 }
 
 /// An input of the pass that could not be read. This is the reader's blindness, not the
@@ -64,6 +68,9 @@ pub enum ReadFailure {
     ServerError { code: u16 },
     /// No usable answer (timeout, connection reset, an object that does not decode).
     Failed { detail: String },
+    /// Not requested: the reader skipped it although the pass needs it (a reader's bug; the
+    /// pass then decides nothing rather than guess).
+    NotRead,
 }
 
 impl Unreadable {
@@ -84,6 +91,7 @@ impl Unreadable {
             }
             ReadFailure::ServerError { code } => format!("the API server answered {code}"),
             ReadFailure::Failed { detail } => detail.clone(),
+            ReadFailure::NotRead => "not read".into(),
         }
     }
 }

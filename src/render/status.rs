@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Palette, sanitize};
-use crate::reconcile::report::{Node, Report};
+use crate::reconcile::report::{NOT_READ, Node, Report};
 use crate::reconcile::{ReadFailure, Severity};
 
 fn phase_colored(phase: Option<&str>, p: Palette) -> String {
@@ -101,6 +101,7 @@ pub fn object_text(r: &Report, wide: bool, p: Palette) -> String {
         let ready = match (n.state.as_str(), n.ready) {
             ("missing", _) => p.bad("missing"),
             ("unreadable", _) => p.bad("unreadable"),
+            (NOT_READ, _) => p.dim("not read"),
             (_, Some(true)) => p.good("True"),
             (_, Some(false)) => p.warn("False"),
             (_, None) => "-".into(),
@@ -148,6 +149,7 @@ pub fn object_text(r: &Report, wide: bool, p: Palette) -> String {
                     ReadFailure::ServerError { code } => format!("the API server answered {code}"),
                     ReadFailure::Failed { detail } => detail.clone(),
                     ReadFailure::Forbidden { .. } => "forbidden (403)".into(),
+                    ReadFailure::NotRead => "not read".into(),
                 },
             };
             out.push_str(&format!(

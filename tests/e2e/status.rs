@@ -298,3 +298,153 @@ async fn one_snapshot_gets_only_its_own_objects() {
         "1 CAPTControlPlane + 1 Cluster + 1 template + 3 applies + 4 Secrets + 1 Workspace: {calls:#?}"
     );
 }
+
+/// The Secret GETs in the audit log after line `before` for objects named with `prefix`, once
+/// `want` of them have arrived (the log is written asynchronously) or after 2 s.
+fn secret_gets(env: &TestEnv, ns: &str, before: usize, want: usize) -> Vec<String> {
+    let mut gets = Vec::new();
+    for _ in 0..20 {
+        let log = std::fs::read_to_string(&env.audit_log).unwrap_or_default();
+        gets = log
+            .lines()
+            .skip(before)
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| {
+                e["stage"] == "ResponseComplete"
+                    && e["objectRef"]["resource"] == "secrets"
+                    && e["objectRef"]["namespace"] == ns
+            })
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["verb"].as_str().unwrap_or(""),
+                    e["objectRef"]["name"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        if gets.len() >= want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    gets.sort();
+    gets
+}
+
+/// A report with what legitimately differs between two runs taken a moment apart removed:
+/// ages and the times a pass would write (`now`).
+fn timeless(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove("ageSeconds");
+            m.values_mut().for_each(timeless);
+        }
+        Value::Array(a) => a.iter_mut().for_each(timeless),
+        Value::String(s) if s.len() == 20 && s.as_bytes()[10] == b'T' && s.ends_with('Z') => {
+            *s = "<time>".into()
+        }
+        _ => {}
+    }
+}
+
+/// Where `list`'s tree shows a Secret as `notRead`, takes `single`'s node instead; returns the
+/// names of those Secrets.
+fn fill_not_read(list: &mut Value, single: &Value, names: &mut Vec<String>) {
+    match (list, single) {
+        (l @ Value::Object(_), Value::Object(s)) if l["state"] == "notRead" => {
+            assert_eq!(l["kind"], "Secret", "only Secrets are left not read: {l}");
+            assert_eq!(l["detail"], "not read: the decision does not need it", "{l}");
+            assert!(l.get("keys").is_none(), "a Secret not read shows no keys: {l}");
+            names.push(l["name"].as_str().unwrap().to_string());
+            *l = Value::Object(s.clone());
+        }
+        (Value::Object(l), Value::Object(s)) => {
+            for (k, lv) in l.iter_mut() {
+                if let Some(sv) = s.get(k) {
+                    fill_not_read(lv, sv, names);
+                }
+            }
+        }
+        (Value::Array(l), Value::Array(s)) => {
+            for (lv, sv) in l.iter_mut().zip(s) {
+                fill_not_read(lv, sv, names);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The names of the Secret nodes of a tree.
+fn secret_nodes(node: &Value, out: &mut Vec<String>) {
+    if node["kind"] == "Secret" {
+        out.push(node["name"].as_str().unwrap_or_default().to_string());
+    }
+    for c in node["children"].as_array().into_iter().flatten() {
+        secret_nodes(c, out);
+    }
+}
+
+/// `status -n NS` (the list) GETs only the Secrets each control plane's plan reaches, and
+/// reports every state fixture exactly as `status NAME`, which reads all four, does: the
+/// Secrets it did not read are `notRead` (never missing, never present), nothing else differs.
+#[tokio::test]
+async fn the_list_reads_only_the_secrets_a_decision_reaches() {
+    // (state, Secrets the list reads: suffixes after the name)
+    let all = ["-ca", "-eks-connection", "-kubeconfig", "-outputs-kubeconfig"].as_slice();
+    let conn = ["-eks-connection"].as_slice();
+    let table: &[(&str, &[&str])] = &[
+        ("ready", all),
+        ("ready-no-kubeconfig", all),
+        ("ready-scheme-host", all),
+        ("endpoint-in-secret", all),
+        ("creating", conn),
+        ("hl5-creating-no-ca", conn),
+        ("workspace-error", conn),
+        ("ready-no-ca", conn),
+        ("hl6-secret-endpoint-no-ca", conn),
+        ("hl2-empty-endpoint", conn),
+        ("no-endpoint", conn),
+        ("creating-fresh", &[]),
+        ("missing-template", &[]),
+        ("missing-cluster", &[]),
+        ("hl3-workspace-missing", &[]),
+        ("hl4-workspace-missing-creating", &[]),
+    ];
+    let dir = crate::support::repo().join("tests/fixtures/states");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), table.len(), "every state fixture is here");
+    let env = env();
+    for (state, reads) in table {
+        let ns = env.namespace("status-reads");
+        let name = format!("{ns}-x");
+        let yaml = fixture(state, &name);
+        env.apply_objects(&ns, &yaml).await;
+        claim(env, &ns, &name).await;
+
+        let before = std::fs::read_to_string(&env.audit_log).unwrap_or_default().lines().count();
+        let out = run(env, &["status", "-n", &ns, "-o", "json"], false);
+        let mut item = json_of(&out, state)["items"][0].clone();
+        let want: Vec<String> = reads.iter().map(|s| format!("get {name}{s}")).collect();
+        // Wait for more than expected, so that one GET too many shows.
+        let gets = secret_gets(env, &ns, before, want.len() + 1);
+        assert_eq!(gets, want, "{state}: the Secrets the list reads");
+
+        let mut single = json_of(&run(env, &["status", &name, "-n", &ns, "-o", "json"], false), state);
+        let mut not_read = Vec::new();
+        fill_not_read(&mut item, &single, &mut not_read);
+        not_read.sort();
+        // Every Secret of the tree that was not read, and only those, shows as notRead.
+        let mut in_tree = Vec::new();
+        secret_nodes(&single["tree"], &mut in_tree);
+        let mut unread: Vec<String> = all
+            .iter()
+            .filter(|s| !reads.contains(s))
+            .map(|s| format!("{name}{s}"))
+            .filter(|n| in_tree.contains(n))
+            .collect();
+        unread.sort();
+        assert_eq!(not_read, unread, "{state}: the Secrets not read, and only they, show as notRead");
+        timeless(&mut item);
+        timeless(&mut single);
+        assert_eq!(item, single, "{state}: the list's report differs from the one reading every Secret");
+    }
+}
