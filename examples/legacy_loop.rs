@@ -13,7 +13,8 @@
 //! as fast as the API server accepts the writes.
 //!
 //! `--scenario fight` instead has two field managers alternately set `spec.version` (a
-//! writer fight).
+//! writer fight); `--scenario touch` writes each object's status once per pass over them (the
+//! writes of a healthy controller: no loop). `--rate` paces all writes together (benchmarks).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ enum Scenario {
     Hl1,
     /// Two managers alternately write spec.version.
     Fight,
+    /// One status write per pass (a fresh observed time): no loop.
+    Touch,
 }
 
 /// Reproduces the upstream CAPTControlPlane hot loop against a real API server.
@@ -66,9 +69,18 @@ struct Args {
     other_manager: String,
     #[arg(long, value_enum, default_value_t = Scenario::Hl1)]
     scenario: Scenario,
-    /// Loop over this many objects `<name>-0` … `<name>-N-1` instead of one (for benchmarks)
+    /// Loop over this many objects `<name>-F` … `<name>-(F+N-1)` instead of one (for benchmarks)
     #[arg(long)]
     objects: Option<usize>,
+    /// F: the index of the first of --objects
+    #[arg(long, default_value_t = 0)]
+    first: usize,
+    /// Write at most this many times per second in all (default: as fast as the server allows)
+    #[arg(long)]
+    rate: Option<f64>,
+    /// The objects exist: do not read each one first (creating it when missing)
+    #[arg(long)]
+    no_create: bool,
     /// Passes in flight at once (with --objects)
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
@@ -92,11 +104,13 @@ async fn main() -> anyhow::Result<()> {
     let ar = ApiResource::from_gvk_with_plural(&gvk, "captcontrolplanes");
     let api: Api<DynamicObject> = Api::namespaced_with(kube.client.clone(), &args.namespace, &ar);
     let names: Vec<String> = match args.objects {
-        Some(n) => (0..n).map(|i| format!("{}-{i}", args.name)).collect(),
+        Some(n) => (args.first..args.first + n).map(|i| format!("{}-{i}", args.name)).collect(),
         None => vec![args.name.clone()],
     };
-    for name in &names {
-        ensure_exists(&api, &ar, &args, name).await?;
+    if !args.no_create {
+        for name in &names {
+            ensure_exists(&api, &ar, &args, name).await?;
+        }
     }
     let log: Box<dyn std::io::Write + Send> = match &args.log {
         Some(path) => Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?),
@@ -109,13 +123,19 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
     let shared = std::sync::Arc::new(std::sync::Mutex::new(Shared { log, trace, ids: IdGen::seeded() }));
+    // One clock for every worker: a steady total rate, never a burst to catch up.
+    let pace = args.rate.filter(|r| *r > 0.0).map(|r| {
+        let mut every = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        std::sync::Arc::new(tokio::sync::Mutex::new(every))
+    });
     let args = std::sync::Arc::new(args);
     let started = Instant::now();
     let workers = args.concurrency.clamp(1, names.len().max(1));
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..workers {
         let mine: Vec<String> = names.iter().skip(w).step_by(workers).cloned().collect();
-        tasks.spawn(worker(api.clone(), args.clone(), mine, shared.clone(), started));
+        tasks.spawn(worker(api.clone(), args.clone(), mine, shared.clone(), pace.clone(), started));
     }
     let mut totals = (0u64, 0u64, 0u64);
     let stop = tokio::signal::ctrl_c();
@@ -157,8 +177,10 @@ async fn worker(
     args: std::sync::Arc<Args>,
     names: Vec<String>,
     shared: std::sync::Arc<std::sync::Mutex<Shared>>,
+    pace: Option<std::sync::Arc<tokio::sync::Mutex<tokio::time::Interval>>>,
     started: Instant,
 ) -> anyhow::Result<(u64, u64, u64)> {
+    let steps = if args.scenario == Scenario::Touch { 1 } else { 2 };
     let (mut passes, mut writes, mut failures) = (0u64, 0u64, 0u64);
     'outer: loop {
         for name in &names {
@@ -172,7 +194,10 @@ async fn worker(
                 let id = s.ids.next();
                 log_pass(&mut s.log, &args, name, &id)?;
             }
-            for step in 0..2 {
+            for step in 0..steps {
+                if let Some(p) = &pace {
+                    p.lock().await.tick().await;
+                }
                 let (manager, patch, status) = body(&args, passes, step);
                 let pp = PatchParams { field_manager: Some(manager.to_string()), ..PatchParams::default() };
                 let r = if status {
@@ -242,6 +267,11 @@ fn body(args: &Args, pass: u64, step: u8) -> (&str, serde_json::Value, bool) {
                 "failureMessage": "Failed to get CA data: cluster_certificate_authority_data not found in connection secret",
                 "conditions": [{"type": "Ready", "status": "False", "reason": "SecretError",
                                 "message": "Failed to get CA data", "lastTransitionTime": now}]}}),
+            true,
+        ),
+        Scenario::Touch => (
+            &args.manager,
+            json!({"status": {"workspaceTemplateStatus": {"lastAppliedRevision": now}}}),
             true,
         ),
         Scenario::Fight => {

@@ -144,7 +144,8 @@ pub struct TrackedObject {
     /// 10 s buckets: the 5 min window and the sparkline.
     pub coarse: Ring<32>,
     pub totals: Totals,
-    recent: [WriteSig; RECENT],
+    /// Allocated on the first write: most objects a watch lists are never written.
+    recent: Option<Box<[WriteSig; RECENT]>>,
     recent_len: u8,
     recent_next: u8,
     managers: [ManagerSlot; MANAGERS],
@@ -187,7 +188,7 @@ impl TrackedObject {
             fine: Ring::default(),
             coarse: Ring::default(),
             totals: Totals::default(),
-            recent: [WriteSig::default(); RECENT],
+            recent: None,
             recent_len: 0,
             recent_next: 0,
             managers: [ManagerSlot::default(); MANAGERS],
@@ -358,7 +359,8 @@ impl TrackedObject {
             }
             None => NONE,
         };
-        self.recent[self.recent_next as usize] = WriteSig {
+        let recent = self.recent.get_or_insert_with(|| Box::new([WriteSig::default(); RECENT]));
+        recent[self.recent_next as usize] = WriteSig {
             at,
             manager,
             paths: path_set,
@@ -420,10 +422,11 @@ impl TrackedObject {
     }
 
     pub fn recent_writes(&self, since: Millis) -> Vec<WriteSig> {
+        let Some(recent) = &self.recent else { return Vec::new() };
         let n = self.recent_len as usize;
         let start = (self.recent_next as usize + RECENT - n) % RECENT;
         let mut v: Vec<WriteSig> =
-            (0..n).map(|k| self.recent[(start + k) % RECENT]).filter(|w| w.at >= since).collect();
+            (0..n).map(|k| recent[(start + k) % RECENT]).filter(|w| w.at >= since).collect();
         v.sort_by_key(|w| w.at);
         v
     }

@@ -6,16 +6,17 @@ pub const RECONCILES: usize = 1;
 pub const EVENTS: usize = 2;
 
 /// `N` buckets of `width_ms` each; bucket `i` covers `[i*width, (i+1)*width)`. Counts saturate.
+/// The buckets are allocated on the first count: most objects a watch lists are never written.
 #[derive(Clone, Debug)]
 pub struct Ring<const N: usize> {
     /// Index of the newest bucket written (`i64::MIN` when empty).
     head: i64,
-    buckets: [[u16; 3]; N],
+    buckets: Option<Box<[[u16; 3]; N]>>,
 }
 
 impl<const N: usize> Default for Ring<N> {
     fn default() -> Self {
-        Ring { head: i64::MIN, buckets: [[0; 3]; N] }
+        Ring { head: i64::MIN, buckets: None }
     }
 }
 
@@ -25,28 +26,28 @@ impl<const N: usize> Ring<N> {
     /// Counts `n` of `signal` into bucket `idx`; a bucket older than the ring's span is dropped.
     #[inline]
     pub fn add(&mut self, idx: i64, signal: usize, n: u16) {
+        let buckets = self.buckets.get_or_insert_with(|| Box::new([[0; 3]; N]));
         if self.head == i64::MIN {
             self.head = idx;
         } else if idx > self.head {
             let gap = (idx - self.head).min(Self::LEN);
             for k in 1..=gap {
-                self.buckets[slot::<N>(self.head + k)] = [0; 3];
+                buckets[slot::<N>(self.head + k)] = [0; 3];
             }
             self.head = idx;
         } else if idx <= self.head - Self::LEN {
             return;
         }
-        let b = &mut self.buckets[slot::<N>(idx)][signal];
+        let b = &mut buckets[slot::<N>(idx)][signal];
         *b = b.saturating_add(n);
     }
 
     /// The count of bucket `idx` (0 outside the ring's span).
     #[inline]
     pub fn get(&self, idx: i64, signal: usize) -> u32 {
-        if self.head == i64::MIN || idx > self.head || idx <= self.head - Self::LEN {
-            0
-        } else {
-            u32::from(self.buckets[slot::<N>(idx)][signal])
+        match &self.buckets {
+            Some(b) if idx <= self.head && idx > self.head - Self::LEN => u32::from(b[slot::<N>(idx)][signal]),
+            _ => 0,
         }
     }
 
@@ -62,9 +63,7 @@ impl<const N: usize> Ring<N> {
     #[inline]
     pub fn scan(&self, from: i64, to: i64) -> Scan {
         let mut out = Scan::default();
-        if self.head == i64::MIN {
-            return out;
-        }
+        let Some(buckets) = &self.buckets else { return out };
         let lo = from.max(self.head - (Self::LEN - 1));
         let hi = to.min(self.head);
         if lo > hi {
@@ -72,7 +71,7 @@ impl<const N: usize> Ring<N> {
         }
         let mut slot = slot::<N>(lo);
         for _ in lo..=hi {
-            let b = self.buckets[slot];
+            let b = buckets[slot];
             out.sums[0] += u32::from(b[0]);
             out.sums[1] += u32::from(b[1]);
             out.sums[2] += u32::from(b[2]);
@@ -188,6 +187,17 @@ mod tests {
         r.add(0, EVENTS, u16::MAX);
         r.add(0, EVENTS, 9);
         assert_eq!(r.get(0, EVENTS), u32::from(u16::MAX));
+    }
+
+    #[test]
+    fn an_empty_ring_holds_no_buckets_and_reads_zero() {
+        let mut r: Ring<4> = Ring::default();
+        assert!(r.buckets.is_none());
+        assert_eq!((r.get(0, WRITES), r.sum(-10, 10, WRITES), r.busy(-10, 10, &[WRITES])), (0, 0, 0));
+        assert_eq!(r.scan(-10, 10), Scan::default());
+        r.add(3, WRITES, 1);
+        assert!(r.buckets.is_some());
+        assert_eq!(r.get(3, WRITES), 1);
     }
 
     #[test]

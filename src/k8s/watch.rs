@@ -489,7 +489,7 @@ async fn follow_watch<S: WatchSource>(
                 source.listing(now, listed)
             }
             Ok(watcher::Event::InitApply(o)) => {
-                to_value(&o, &target.resource).and_then(|v| source.listed_object(now, &v))
+                to_value(o, &target.resource).and_then(|v| source.listed_object(now, &v))
             }
             Ok(watcher::Event::InitDone) => {
                 listed = true;
@@ -498,7 +498,7 @@ async fn follow_watch<S: WatchSource>(
                 source.listed(now)
             }
             Ok(watcher::Event::Apply(o)) => {
-                let obs = to_value(&o, &target.resource).and_then(|v| source.applied(now, &v));
+                let obs = to_value(o, &target.resource).and_then(|v| source.applied(now, &v));
                 if S::RESUME_ON_WRITE && attempt > 0 {
                     attempt = 0;
                     state = Some(SourceState::Watching);
@@ -506,7 +506,7 @@ async fn follow_watch<S: WatchSource>(
                 obs
             }
             Ok(watcher::Event::Delete(o)) => {
-                to_value(&o, &target.resource).and_then(|v| source.deleted(now, &v))
+                to_value(o, &target.resource).and_then(|v| source.deleted(now, &v))
             }
             Err(e) => {
                 if let Some(why) = fatal_reason(&e, &target, &kube) {
@@ -532,14 +532,23 @@ async fn follow_watch<S: WatchSource>(
 }
 
 /// The object as JSON, with `apiVersion` and `kind` (the items of a list of a built-in kind,
-/// e.g. Secrets, come without them, and an object without a kind has no key).
-fn to_value(o: &DynamicObject, resource: &ApiResource) -> Option<Value> {
-    let mut v = serde_json::to_value(o).ok()?;
-    if let Some(obj) = v.as_object_mut().filter(|m| !m.contains_key("kind")) {
-        obj.insert("apiVersion".into(), Value::String(resource.api_version.clone()));
-        obj.insert("kind".into(), Value::String(resource.kind.clone()));
-    }
-    Some(v)
+/// e.g. Secrets, come without them, and an object without a kind has no key). Takes the object:
+/// its body moves into the JSON instead of being copied.
+fn to_value(o: DynamicObject, resource: &ApiResource) -> Option<Value> {
+    let DynamicObject { types, metadata, data } = o;
+    let mut map = match data {
+        Value::Object(map) => map,
+        Value::Null => serde_json::Map::new(),
+        _ => return None,
+    };
+    map.insert("metadata".into(), serde_json::to_value(metadata).ok()?);
+    let (api_version, kind) = match types {
+        Some(t) if !t.kind.is_empty() => (t.api_version, t.kind),
+        _ => (resource.api_version.clone(), resource.kind.clone()),
+    };
+    map.insert("apiVersion".into(), Value::String(api_version));
+    map.insert("kind".into(), Value::String(kind));
+    Some(Value::Object(map))
 }
 
 /// Follows the logs of every container of the controller pods, watching the pods so that

@@ -36,26 +36,82 @@ fn is_secret(key: &ObjectKey) -> bool {
     key.kind == "Secret" && key.group.is_empty()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A managedFields entry, its strings interned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
-    manager: String,
-    operation: String,
-    subresource: Option<String>,
+    manager: u32,
+    operation: u32,
+    subresource: Option<u32>,
     time: Option<Millis>,
     fields: u64,
 }
 
+/// What is kept of an object's last version: enough to tell which fields the next one changes
+/// and who changed them. Compact (a watch holds one per object of the cluster): interned paths
+/// and hashes of values, never the values.
 #[derive(Clone, Debug, Default)]
 struct Version {
-    resource_version: Option<String>,
-    fields: Vec<(String, u64, Option<String>)>,
-    managers: Vec<Entry>,
+    resource_version: Option<Box<str>>,
+    /// (path id, hash of the value), sorted by path id.
+    fields: Box<[(u32, u64)]>,
+    managers: Box<[Entry]>,
+}
+
+/// Strings seen in every object (field paths, manager names) stored once.
+#[derive(Debug, Default)]
+struct Names {
+    ids: HashMap<Box<str>, u32, FxBuild>,
+    names: Vec<Box<str>>,
+}
+
+impl Names {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// One leaf of the version being read: its path, the hash of its text, and the value to show
+/// if it changed (`None` for Secrets).
+struct Leaf<'a> {
+    path: u32,
+    hash: u64,
+    value: Shown<'a>,
+}
+
+enum Shown<'a> {
+    Hidden,
+    Value(&'a Value),
+    /// The summary of the paths over the cap.
+    Text(String),
 }
 
 /// A fold over object versions.
 #[derive(Debug, Default)]
 pub struct ObjectTracker {
-    cache: HashMap<ObjectKey, Version, FxBuild>,
+    /// By [`cache_key`]: one string, not an [`ObjectKey`]'s four.
+    cache: HashMap<Box<str>, Version, FxBuild>,
+    paths: Names,
+    managers: Names,
+    scratch: String,
+}
+
+/// `group`, `kind`, `namespace`, `name`, joined by a separator no name contains.
+fn cache_key(out: &mut String, key: &ObjectKey) {
+    out.clear();
+    for part in [&key.group, &key.kind, key.namespace.as_deref().unwrap_or_default(), &key.name] {
+        out.push_str(part);
+        out.push('\u{1f}');
+    }
 }
 
 impl ObjectTracker {
@@ -75,37 +131,172 @@ impl ObjectTracker {
     /// A version seen by a list or relist: remembered, reported as a baseline (never a write).
     pub fn baseline(&mut self, at: Millis, obj: &Value) -> Option<Observation> {
         let key = key_of(obj)?;
-        let version = version_of(&key, obj);
-        self.cache.insert(key.clone(), version);
-        Some(Observation::baseline(at, key, state_of(obj)))
+        let leaves = self.leaves(&key, obj);
+        let version = self.version_of(obj, &leaves);
+        let state = state_of(obj);
+        self.remember(&key, version);
+        Some(Observation::baseline(at, key, state))
     }
 
     /// A version seen as ADDED or MODIFIED on a running watch: a write (a create when the object
     /// was unknown). A repeat of the known resourceVersion is not a write.
     pub fn applied(&mut self, at: Millis, obj: &Value) -> Option<Observation> {
         let key = key_of(obj)?;
-        let new = version_of(&key, obj);
-        let old = self.cache.get(&key);
-        if let (Some(old), Some(rv)) = (old, &new.resource_version)
-            && old.resource_version.as_ref() == Some(rv)
+        let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+        cache_key(&mut self.scratch, &key);
+        let old = self.cache.get(self.scratch.as_str());
+        if let (Some(old), Some(rv)) = (old, rv)
+            && old.resource_version.as_deref() == Some(rv)
         {
             return None;
         }
-        let changes = match old {
-            Some(old) => diff(&old.fields, &new.fields),
-            None => new.fields.iter().map(|(p, _, v)| FieldChange::new(p.clone(), v.clone())).collect(),
-        };
-        let manager = writer(old.map(|o| o.managers.as_slice()).unwrap_or_default(), &new.managers, &changes);
+        let leaves = self.leaves(&key, obj);
+        let new = self.version_of(obj, &leaves);
+        cache_key(&mut self.scratch, &key);
+        let old = self.cache.get(self.scratch.as_str());
+        let changes = self.diff(old.map(|o| &o.fields[..]).unwrap_or_default(), &leaves);
+        let status = self.managers.ids.get("status").copied();
+        let manager = writer(old.map(|o| &o.managers[..]).unwrap_or_default(), &new.managers, &changes, status)
+            .map(|e| Manager {
+                name: self.managers.name(e.manager).to_string(),
+                operation: self.managers.name(e.operation).to_string(),
+                subresource: e.subresource.map(|s| self.managers.name(s).to_string()),
+                time: e.time,
+            });
         let write = ObservedWrite { state: state_of(obj), create: old.is_none(), manager, changes };
-        self.cache.insert(key.clone(), new);
+        self.remember(&key, new);
         Some(Observation::write(at, key, write))
     }
 
     /// A DELETED event.
     pub fn deleted(&mut self, at: Millis, obj: &Value) -> Option<Observation> {
         let key = key_of(obj)?;
-        self.cache.remove(&key);
+        cache_key(&mut self.scratch, &key);
+        self.cache.remove(self.scratch.as_str());
         Some(Observation::delete(at, key))
+    }
+
+    fn remember(&mut self, key: &ObjectKey, version: Version) {
+        cache_key(&mut self.scratch, key);
+        match self.cache.get_mut(self.scratch.as_str()) {
+            Some(v) => *v = version,
+            None => {
+                self.cache.insert(self.scratch.as_str().into(), version);
+            }
+        }
+    }
+
+    /// The object's leaves, sorted by path id; over [`MAX_PATHS`], the rest summarised in one.
+    fn leaves<'a>(&mut self, key: &ObjectKey, obj: &'a Value) -> Vec<Leaf<'a>> {
+        let mut raw = Vec::new();
+        let secret = is_secret(key);
+        let mut path = String::new();
+        if let Value::Object(map) = obj {
+            for (k, v) in map {
+                if matches!(k.as_str(), "apiVersion" | "kind") {
+                    continue;
+                }
+                path.clear();
+                path.push_str(k);
+                flatten(&mut path, v, &mut self.paths, &mut raw);
+            }
+        }
+        let mut rest = 0u64;
+        let mut over = 0usize;
+        if raw.len() > MAX_PATHS {
+            let tail = raw.split_off(MAX_PATHS - 1);
+            over = tail.len();
+            rest = tail.iter().fold(0u64, |a, (p, h, _)| a.wrapping_add(hash_str(self.paths.name(*p)) ^ h));
+        }
+        let mut out: Vec<Leaf<'a>> = raw
+            .into_iter()
+            .map(|(path, hash, v)| Leaf {
+                path,
+                hash,
+                value: if secret { Shown::Hidden } else { Shown::Value(v) },
+            })
+            .collect();
+        if over > 0 {
+            let value = if secret { Shown::Hidden } else { Shown::Text(format!("{over} more fields")) };
+            out.push(Leaf { path: self.paths.id("…"), hash: rest, value });
+        }
+        out.sort_by_key(|l| l.path);
+        out
+    }
+
+    fn version_of(&mut self, obj: &Value, leaves: &[Leaf<'_>]) -> Version {
+        let names = &mut self.managers;
+        let managers = obj
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .map(|entries| {
+                let text = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                entries
+                    .iter()
+                    .map(|e| Entry {
+                        manager: names.id(&text(e, "manager")),
+                        operation: names.id(&text(e, "operation")),
+                        subresource: e
+                            .get("subresource")
+                            .and_then(Value::as_str)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| names.id(s)),
+                        time: e.get("time").and_then(Value::as_str).and_then(super::logs::parse_time),
+                        fields: e.get("fieldsV1").map_or(0, |f| hash_str(&f.to_string())),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Version {
+            resource_version: obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(Box::from),
+            fields: leaves.iter().map(|l| (l.path, l.hash)).collect(),
+            managers,
+        }
+    }
+
+    /// The fields of `new` that differ from `old` (both sorted by path id), with their new values,
+    /// and the fields it no longer has; in path order.
+    fn diff(&self, old: &[(u32, u64)], new: &[Leaf<'_>]) -> Vec<FieldChange> {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        let changed = |l: &Leaf<'_>| FieldChange::new(self.paths.name(l.path), shown(&l.value));
+        while i < old.len() || j < new.len() {
+            match (old.get(i), new.get(j)) {
+                (Some(a), Some(b)) if a.0 == b.path => {
+                    if a.1 != b.hash {
+                        out.push(changed(b));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a.0 < b.path => {
+                    out.push(FieldChange::new(self.paths.name(a.0), None));
+                    i += 1;
+                }
+                (Some(_), Some(b)) | (None, Some(b)) => {
+                    out.push(changed(b));
+                    j += 1;
+                }
+                (Some(a), None) => {
+                    out.push(FieldChange::new(self.paths.name(a.0), None));
+                    i += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+}
+
+fn shown(v: &Shown<'_>) -> Option<String> {
+    match v {
+        Shown::Hidden => None,
+        Shown::Value(v) => Some(match v {
+            Value::String(s) => short(s),
+            other => short(&other.to_string()),
+        }),
+        Shown::Text(t) => Some(t.clone()),
     }
 }
 
@@ -161,53 +352,6 @@ fn named_workspace(obj: &Value) -> Option<ObjectKey> {
     Some(ObjectKey::new(ws.group, ws.kind, None, name))
 }
 
-fn version_of(key: &ObjectKey, obj: &Value) -> Version {
-    let mut fields = Vec::new();
-    let secret = is_secret(key);
-    if let Value::Object(map) = obj {
-        for (k, v) in map {
-            if matches!(k.as_str(), "apiVersion" | "kind") {
-                continue;
-            }
-            flatten(k, v, secret, &mut fields);
-        }
-    }
-    if fields.len() > MAX_PATHS {
-        let rest = fields.split_off(MAX_PATHS - 1);
-        let h = rest.iter().fold(0u64, |a, (p, h, _)| a.wrapping_add(hash_str(p) ^ h));
-        fields.push(("…".into(), h, Some(format!("{} more fields", rest.len()))));
-    }
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
-    let managers = obj
-        .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|e| Entry {
-                    manager: e.get("manager").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    operation: e.get("operation").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    subresource: e
-                        .get("subresource")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                    time: e.get("time").and_then(Value::as_str).and_then(super::logs::parse_time),
-                    fields: e.get("fieldsV1").map_or(0, |f| hash_str(&f.to_string())),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Version {
-        resource_version: obj
-            .pointer("/metadata/resourceVersion")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        fields,
-        managers,
-    }
-}
-
 fn skipped(path: &str) -> bool {
     matches!(
         path,
@@ -222,14 +366,20 @@ fn skipped(path: &str) -> bool {
     )
 }
 
-fn flatten(path: &str, v: &Value, secret: bool, out: &mut Vec<(String, u64, Option<String>)>) {
+/// Appends the leaves under `path` (extended in place: no allocation per node) as
+/// (path id, hash of the value's text, value).
+fn flatten<'a>(path: &mut String, v: &'a Value, names: &mut Names, out: &mut Vec<(u32, u64, &'a Value)>) {
     if skipped(path) || out.len() > MAX_PATHS {
         return;
     }
+    let len = path.len();
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, child) in map {
-                flatten(&format!("{path}.{k}"), child, secret, out);
+                path.push('.');
+                path.push_str(k);
+                flatten(path, child, names, out);
+                path.truncate(len);
             }
         }
         Value::Array(items)
@@ -237,64 +387,31 @@ fn flatten(path: &str, v: &Value, secret: bool, out: &mut Vec<(String, u64, Opti
         {
             for c in items {
                 let t = c.get("type").and_then(Value::as_str).unwrap_or("?");
-                flatten(&format!("{path}[{t}]"), c, secret, out);
+                path.push('[');
+                path.push_str(t);
+                path.push(']');
+                flatten(path, c, names, out);
+                path.truncate(len);
             }
         }
-        leaf => {
-            let text = match leaf {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let h = hash_str(&text);
-            let shown = (!secret).then(|| short(&text, h));
-            out.push((path.to_string(), h, shown));
-        }
+        Value::String(s) => out.push((names.id(path), hash_str(s), v)),
+        leaf => out.push((names.id(path), hash_str(&leaf.to_string()), v)),
     }
 }
 
-fn short(text: &str, h: u64) -> String {
+fn short(text: &str) -> String {
     if text.chars().count() <= SHORT {
         text.to_string()
     } else {
         let head: String = text.chars().take(32).collect();
-        format!("{head}…#{:08x}", h as u32)
+        format!("{head}…#{:08x}", hash_str(text) as u32)
     }
-}
-
-fn diff(old: &[(String, u64, Option<String>)], new: &[(String, u64, Option<String>)]) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() || j < new.len() {
-        match (old.get(i), new.get(j)) {
-            (Some(a), Some(b)) if a.0 == b.0 => {
-                if a.1 != b.1 {
-                    out.push(FieldChange::new(b.0.clone(), b.2.clone()));
-                }
-                i += 1;
-                j += 1;
-            }
-            (Some(a), Some(b)) if a.0 < b.0 => {
-                out.push(FieldChange::new(a.0.clone(), None));
-                i += 1;
-            }
-            (Some(_), Some(b)) | (None, Some(b)) => {
-                out.push(FieldChange::new(b.0.clone(), b.2.clone()));
-                j += 1;
-            }
-            (Some(a), None) => {
-                out.push(FieldChange::new(a.0.clone(), None));
-                i += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    out
 }
 
 /// Who made this write: the managedFields entry that is new or changed (latest time first);
 /// when none changed (same second, same fields), the latest entry for the part that changed
 /// (the status subresource for status changes).
-fn writer(old: &[Entry], new: &[Entry], changes: &[FieldChange]) -> Option<Manager> {
+fn writer(old: &[Entry], new: &[Entry], changes: &[FieldChange], status: Option<u32>) -> Option<Entry> {
     let changed: Vec<&Entry> = new.iter().filter(|e| !old.contains(e)).collect();
     fn pick<'a>(c: &[&'a Entry]) -> Option<&'a Entry> {
         c.iter().max_by_key(|e| e.time).copied()
@@ -302,15 +419,9 @@ fn writer(old: &[Entry], new: &[Entry], changes: &[FieldChange]) -> Option<Manag
     let status_change = !changes.is_empty() && changes.iter().all(|c| c.path.starts_with("status"));
     let by_part: Vec<&Entry> = new
         .iter()
-        .filter(|e| e.subresource.as_deref().is_some_and(|s| s == "status") == status_change)
+        .filter(|e| (e.subresource.is_some() && e.subresource == status) == status_change)
         .collect();
-    let e = pick(&changed).or_else(|| pick(&by_part)).or_else(|| new.iter().max_by_key(|e| e.time))?;
-    Some(Manager {
-        name: e.manager.clone(),
-        operation: e.operation.clone(),
-        subresource: e.subresource.clone(),
-        time: e.time,
-    })
+    pick(&changed).or_else(|| pick(&by_part)).or_else(|| new.iter().max_by_key(|e| e.time)).copied()
 }
 
 /// A fold over core/v1 (or events.k8s.io/v1) Events: each new occurrence becomes an

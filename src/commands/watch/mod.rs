@@ -6,6 +6,7 @@
 mod live;
 mod output;
 mod scope;
+mod sync;
 mod terminal;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use output::{RunSummary, View};
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus> {
+    let began = std::time::Instant::now();
     let kube = crate::k8s::connect(&settings.target).await?;
     // One request first: an unreachable server or rejected credentials end the run with the
     // usual one-line error instead of sources that retry forever and a run that ends "OK".
@@ -48,6 +50,7 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
     // The object sources: without one of them watching, the run has seen nothing.
     let objects: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let mut watched = std::collections::BTreeSet::new();
+    let mut sync = sync::InitialSync::new(&objects);
     for t in targets {
         states.insert(t.name.clone(), SourceState::Starting);
         tasks.spawn(sources::watch_objects(kube.clone(), t, settings.target.request_timeout, tx.clone()));
@@ -118,6 +121,9 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
             _ = sleep_until(stop_at) => break,
             update = rx.recv(), if open => match update {
                 Some(Update::Observe(o)) => for o in scope.admit(*o) {
+                    if let crate::observe::Signal::Baseline { .. } = o.signal {
+                        sync.listed_object();
+                    }
                     if let (Some(t), crate::observe::Signal::Write { write, .. }) = (trace.as_mut(), &o.signal) {
                         use std::io::Write as _;
                         writeln!(t, "{} {}", now_ms(), write.state.resource_version.as_deref().unwrap_or("-"))?;
@@ -131,6 +137,16 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
                 },
                 Some(Update::Source { name, state }) => {
                     view.source(&name, &state);
+                    if let Some(n) = sync.source(&name, &state)
+                        && settings.verbose > 0
+                        && screen.is_none()
+                    {
+                        note(&format!(
+                            "watch: initial sync: {} objects listed in {:.2}s",
+                            crate::render::screen::thousands(n as usize),
+                            began.elapsed().as_secs_f64()
+                        ));
+                    }
                     if state == SourceState::Watching {
                         watched.insert(name.clone());
                     }
