@@ -46,7 +46,9 @@ impl<const N: usize> Ring<N> {
     #[inline]
     pub fn get(&self, idx: i64, signal: usize) -> u32 {
         match &self.buckets {
-            Some(b) if idx <= self.head && idx > self.head - Self::LEN => u32::from(b[slot::<N>(idx)][signal]),
+            Some(b) if idx <= self.head && idx > self.head - Self::LEN => {
+                u32::from(b[slot::<N>(idx)][signal])
+            }
             _ => 0,
         }
     }

@@ -156,13 +156,15 @@ impl ObjectTracker {
         let old = self.cache.get(self.scratch.as_str());
         let changes = self.diff(old.map(|o| &o.fields[..]).unwrap_or_default(), &leaves);
         let status = self.managers.ids.get("status").copied();
-        let manager = writer(old.map(|o| &o.managers[..]).unwrap_or_default(), &new.managers, &changes, status)
-            .map(|e| Manager {
-                name: self.managers.name(e.manager).to_string(),
-                operation: self.managers.name(e.operation).to_string(),
-                subresource: e.subresource.map(|s| self.managers.name(s).to_string()),
-                time: e.time,
-            });
+        let manager =
+            writer(old.map(|o| &o.managers[..]).unwrap_or_default(), &new.managers, &changes, status).map(
+                |e| Manager {
+                    name: self.managers.name(e.manager).to_string(),
+                    operation: self.managers.name(e.operation).to_string(),
+                    subresource: e.subresource.map(|s| self.managers.name(s).to_string()),
+                    time: e.time,
+                },
+            );
         let write = ObservedWrite { state: state_of(obj), create: old.is_none(), manager, changes };
         self.remember(&key, new);
         Some(Observation::write(at, key, write))
@@ -230,7 +232,8 @@ impl ObjectTracker {
             .pointer("/metadata/managedFields")
             .and_then(Value::as_array)
             .map(|entries| {
-                let text = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                let text =
+                    |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
                 entries
                     .iter()
                     .map(|e| Entry {

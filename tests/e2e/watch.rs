@@ -247,6 +247,38 @@ fn kubeconfig_with(
     path
 }
 
+/// `-v` says once when every object watch has delivered its initial list, after each source's
+/// own "watching" line, with the number of objects listed (the namespace's three; cluster-scoped
+/// Workspaces of other tests are not in scope). Without `-v`, nothing is said.
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_watch_says_when_the_initial_sync_is_done() {
+    let env = env();
+    let ns = env.namespace("watch-sync");
+    for name in ["s1", "s2", "s3"] {
+        env.apply_objects(&ns, &calm_yaml(name)).await;
+    }
+    let run = |verbose: bool| {
+        let mut cmd = env.capt();
+        cmd.args(["watch", "-n", &ns, "--duration", "3s", "-o", "json", "--no-logs", "--no-events"]);
+        if verbose {
+            cmd.arg("-v");
+        }
+        tokio::task::spawn_blocking(move || start(cmd).finish())
+    };
+    let w = run(true).await.unwrap();
+    let lines: Vec<&str> = w.stderr.lines().collect();
+    let sync: Vec<usize> =
+        (0..lines.len()).filter(|&i| lines[i].starts_with("watch: initial sync: ")).collect();
+    assert_eq!(sync.len(), 1, "said once: {}", w.stderr);
+    assert!(lines[sync[0]].starts_with("watch: initial sync: 3 objects listed in "), "{}", w.stderr);
+    let watching = lines.iter().position(|l| l.ends_with(": watching")).expect("a watching line");
+    let last_watching = lines.iter().rposition(|l| l.ends_with(": watching")).unwrap();
+    assert!(watching < sync[0] && last_watching < sync[0], "after every source listed: {}", w.stderr);
+    assert_eq!(lines.iter().filter(|l| l.ends_with(": watching")).count(), 5, "{}", w.stderr);
+    let quiet = run(false).await.unwrap();
+    assert!(!quiet.stderr.contains("initial sync"), "{}", quiet.stderr);
+}
+
 /// Nothing watched is not "OK": an unreachable server and rejected credentials end the run at
 /// once with the usual one-line error (exit 1), whatever `--duration` says.
 #[test]
