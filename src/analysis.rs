@@ -122,11 +122,14 @@ fn run(
             };
             let parser = InputParser::new(&i.name, i.reader, options)
                 .map_err(|e| Error::other(format!("cannot read {}: {e}", i.name)))?;
-            sources.push(Source {
-                parser: if threaded { Parsed::start(scope, parser) } else { Parsed::inline(parser) },
-                last_at: None,
-                compression: i.compression,
-            });
+            let parser = if threaded {
+                // Audit lines are decoded on every core; the rest stays in order on the parser thread.
+                let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+                Parsed::start(scope, parser.chunked(workers, crate::parse::chunks::CHUNK_BYTES))
+            } else {
+                Parsed::inline(parser)
+            };
+            sources.push(Source { parser, last_at: None, compression: i.compression });
         }
         Ok(fold_sources(sources, config, records))
     })

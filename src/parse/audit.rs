@@ -44,6 +44,10 @@ pub struct AuditEvent {
     pub timestamp: Option<String>,
     pub request_object: Option<Value>,
     pub response_object: Option<Value>,
+    /// Not an audit field: a top-level `items` array makes the scanner read the line element
+    /// by element, so the chunked decoder leaves such a line to it.
+    #[serde(default)]
+    pub items: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@
 //! silently.
 
 pub mod audit;
+pub mod chunks;
 pub mod container;
 pub mod events;
 pub mod fields;
@@ -304,7 +305,13 @@ impl ParseReport {
         ParseReport { source: source.to_string(), ..Default::default() }
     }
     pub fn count(&mut self, kind: &str) {
-        *self.records.entry(kind.to_string()).or_default() += 1;
+        // Looked up first: no allocation per record.
+        match self.records.get_mut(kind) {
+            Some(n) => *n += 1,
+            None => {
+                self.records.insert(kind.to_string(), 1);
+            }
+        }
     }
     pub fn total_records(&self) -> u64 {
         self.records.values().sum()

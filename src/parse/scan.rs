@@ -11,6 +11,48 @@ use std::io::{ErrorKind, Read};
 
 use memchr::{memchr, memchr3};
 
+/// Bytes handed to a [`Scanner::fed`] scanner as they come: reading past them is
+/// `WouldBlock` until [`Feed::close`].
+#[derive(Debug, Default)]
+pub struct Feed {
+    buf: Vec<u8>,
+    pos: usize,
+    closed: bool,
+    error: Option<std::io::Error>,
+}
+
+impl Feed {
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// No more bytes; `error` is what ended the input early, if anything.
+    pub fn close(&mut self, error: Option<std::io::Error>) {
+        self.closed = true;
+        self.error = error;
+    }
+}
+
+impl Read for Feed {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.buf[self.pos..];
+        if !rest.is_empty() {
+            let n = rest.len().min(out.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.closed { Ok(0) } else { Err(ErrorKind::WouldBlock.into()) }
+    }
+}
+
 /// One piece of input.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Piece<'a> {
@@ -74,6 +116,8 @@ pub struct Scanner<R> {
     clear_next: bool,
     io_error: Option<std::io::Error>,
     text_only: bool,
+    /// Fed by [`Feed`]: `WouldBlock` from the reader means "no bytes yet", not an error.
+    fed: bool,
     /// Blanks skipped at the start of the current line, and of the last text line (kubectl
     /// tables and describe output are read by column).
     indent: usize,
@@ -105,6 +149,7 @@ impl<R: Read> Scanner<R> {
             clear_next: false,
             io_error: None,
             text_only: false,
+            fed: false,
             indent: 0,
             text_indent: 0,
         }
@@ -114,6 +159,39 @@ impl<R: Read> Scanner<R> {
     pub fn text_only(mut self) -> Self {
         self.text_only = true;
         self
+    }
+
+    /// Reads are fed piecemeal (see [`Feed`]): [`Scanner::next_piece`] returns `None` when the
+    /// bytes fed so far are used up, and [`Scanner::starved`] tells that from the end.
+    pub fn fed(mut self) -> Self {
+        self.fed = true;
+        self
+    }
+
+    pub fn reader_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// The last `None` from [`Scanner::next_piece`] meant "feed me more", not the end.
+    pub fn starved(&self) -> bool {
+        !self.eof && self.start == self.end
+    }
+
+    /// Every byte fed so far is used and the next byte would start a line at the top level:
+    /// a line that is one complete JSON object would come out as exactly one piece, so a
+    /// caller that decoded such a line itself may [`Scanner::skip_line`] it instead.
+    pub fn idle(&self) -> bool {
+        self.start == self.end && self.mode == Mode::Top && self.col0
+    }
+
+    /// Counts one line (of `bytes` bytes, its newline included) decoded elsewhere while
+    /// [`Scanner::idle`]; returns its line number.
+    pub fn skip_line(&mut self, bytes: usize) -> u64 {
+        let line = self.line;
+        self.bytes += bytes as u64;
+        self.first_fill = false;
+        self.line += 1;
+        line
     }
 
     /// Bytes read so far.
@@ -176,6 +254,7 @@ impl<R: Read> Scanner<R> {
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if self.fed && e.kind() == ErrorKind::WouldBlock => return false,
                 Err(e) => {
                     self.io_error = Some(e);
                     self.eof = true;
@@ -212,6 +291,9 @@ impl<R: Read> Scanner<R> {
         }
         loop {
             if self.start == self.end && (self.eof || !self.fill()) {
+                if !self.eof {
+                    return None;
+                }
                 return self.finish();
             }
             match self.mode {

@@ -1,0 +1,270 @@
+//! Decoding of line-oriented input on every core: a reader thread cuts the input into chunks
+//! at newlines, workers decode the lines that are one audit event each (the costly, stateless
+//! part), and the chunks come back in input order for the sequential part (the scanner for
+//! every other line, the audit state, the report). A line the workers cannot decode goes to
+//! the scanner as raw bytes, exactly as without chunks, so the records and the report are the
+//! same either way.
+
+use std::io::Read;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use memchr::{memchr, memrchr};
+
+use super::MAX_RECORD_BYTES;
+use super::audit::AuditEvent;
+
+/// Bytes per chunk (a line longer than this is cut and read by the scanner).
+pub const CHUNK_BYTES: usize = 512 * 1024;
+
+/// A run of the input: its bytes and what the workers made of them, in order.
+pub struct Chunk {
+    pub bytes: Vec<u8>,
+    pub items: Vec<Item>,
+}
+
+pub enum Item {
+    /// `bytes[start..end]`: one line (newline included) that is one audit event.
+    Audit { event: Box<AuditEvent>, start: usize, end: usize },
+    /// `bytes[start..end]`: for the scanner (whole lines, or part of a line cut by a chunk).
+    Raw { start: usize, end: usize },
+}
+
+/// How a worker decodes a chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct Decode {
+    /// Audit events are wanted (`--format` allows them).
+    pub audit: bool,
+}
+
+enum Slot {
+    Chunk(Receiver<Chunk>),
+    Error(std::io::Error),
+}
+
+type Job = (Vec<u8>, bool, SyncSender<Chunk>);
+
+/// Chunks of one input, decoded on `workers` threads, handed out in order. Memory is bounded:
+/// at most `2 × workers + 2` chunks are read ahead.
+pub struct Chunks {
+    order: Receiver<Slot>,
+    error: Option<std::io::Error>,
+}
+
+impl Chunks {
+    pub fn start<R: Read + Send + 'static>(
+        reader: R,
+        decode: Decode,
+        workers: usize,
+        chunk_bytes: usize,
+    ) -> Self {
+        let workers = workers.max(1);
+        let (order_tx, order) = sync_channel::<Slot>(workers + 2);
+        let (job_tx, job_rx) = sync_channel::<Job>(workers);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        for _ in 0..workers {
+            let jobs = Arc::clone(&job_rx);
+            std::thread::spawn(move || {
+                loop {
+                    // The lock is held only to take a job.
+                    let job = jobs.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((bytes, cut_start, tx)) = job else { return };
+                    let items = decode_chunk(&bytes, cut_start, decode);
+                    let _ = tx.send(Chunk { bytes, items });
+                }
+            });
+        }
+        std::thread::spawn(move || {
+            let sent = read_chunks(reader, chunk_bytes.max(1), |bytes, cut_start| {
+                let (tx, rx) = sync_channel(1);
+                order_tx.send(Slot::Chunk(rx)).is_ok() && job_tx.send((bytes, cut_start, tx)).is_ok()
+            });
+            if let Err(e) = sent {
+                let _ = order_tx.send(Slot::Error(e));
+            }
+        });
+        Chunks { order, error: None }
+    }
+
+    /// The next chunk in input order, or `None` at the end (then [`Chunks::take_error`]).
+    pub fn next_chunk(&mut self) -> Option<Chunk> {
+        loop {
+            match self.order.recv().ok()? {
+                Slot::Chunk(rx) => {
+                    // A worker that died (it cannot panic on any input, but still) ends the input.
+                    return rx.recv().ok();
+                }
+                Slot::Error(e) => self.error = Some(e),
+            }
+        }
+    }
+
+    /// The read error that ended the input early, if any.
+    pub fn take_error(&mut self) -> Option<std::io::Error> {
+        self.error.take()
+    }
+}
+
+/// Reads `reader` to the end in chunks of about `size` bytes that end at a newline (a line
+/// longer than `size` is cut: the next chunk then starts inside a line, `cut_start`). Stops
+/// when `emit` returns false.
+fn read_chunks(
+    mut reader: impl Read,
+    size: usize,
+    mut emit: impl FnMut(Vec<u8>, bool) -> bool,
+) -> std::io::Result<()> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut cut_start = false;
+    loop {
+        let mut buf = std::mem::take(&mut carry);
+        let mut eof = false;
+        while buf.len() < size {
+            let start = buf.len();
+            buf.resize(size, 0);
+            match reader.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    buf.truncate(start);
+                    if !buf.is_empty() {
+                        emit(buf, cut_start);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if eof {
+            if !buf.is_empty() {
+                emit(buf, cut_start);
+            }
+            return Ok(());
+        }
+        let next_cut = match memrchr(b'\n', &buf) {
+            Some(i) => {
+                carry = buf[i + 1..].to_vec();
+                buf.truncate(i + 1);
+                false
+            }
+            None => true,
+        };
+        if !emit(buf, cut_start) {
+            return Ok(());
+        }
+        cut_start = next_cut;
+    }
+}
+
+/// Decodes the lines of one chunk. `cut_start`: the chunk starts inside a line (raw up to its
+/// first newline). A last line without a newline is raw too (the scanner sees its end).
+pub fn decode_chunk(bytes: &[u8], cut_start: bool, decode: Decode) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut raw_from: Option<usize> = None;
+    let mut pos = 0;
+    if cut_start {
+        pos = memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+        raw_from = Some(0);
+    }
+    while pos < bytes.len() {
+        let Some(nl) = memchr(b'\n', &bytes[pos..]).map(|i| pos + i) else {
+            raw_from.get_or_insert(pos);
+            break;
+        };
+        let event = if decode.audit { audit_line(&bytes[pos..nl]) } else { None };
+        match event {
+            Some(event) => {
+                if let Some(from) = raw_from.take() {
+                    items.push(Item::Raw { start: from, end: pos });
+                }
+                items.push(Item::Audit { event, start: pos, end: nl + 1 });
+            }
+            None => {
+                raw_from.get_or_insert(pos);
+            }
+        }
+        pos = nl + 1;
+    }
+    if let Some(from) = raw_from {
+        items.push(Item::Raw { start: from, end: bytes.len() });
+    }
+    items
+}
+
+/// The audit event on this line, when the scanner would read the line as exactly that one
+/// JSON object: it starts at column 0 with `{`, ends with `}` (then only blanks), fits the
+/// record limit, decodes as an audit event, and has no top-level `items` array (which the
+/// scanner reads element by element).
+fn audit_line(line: &[u8]) -> Option<Box<AuditEvent>> {
+    let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))? + 1;
+    let json = &line[..end];
+    if json.first() != Some(&b'{') || json.last() != Some(&b'}') || json.len() >= MAX_RECORD_BYTES {
+        return None;
+    }
+    let ev: AuditEvent = serde_json::from_slice(json).ok()?;
+    (ev.is_audit() && ev.items.is_none()).then(|| Box::new(ev))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks_of(input: &[u8], size: usize) -> Vec<(Vec<u8>, bool)> {
+        let mut out = Vec::new();
+        read_chunks(input, size, |b, cut| {
+            out.push((b, cut));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn chunks_end_at_newlines_and_long_lines_are_cut() {
+        let input = b"aaaa\nbb\ncccccccccccc\nd";
+        let chunks = chunks_of(input, 6);
+        let joined: Vec<u8> = chunks.iter().flat_map(|(b, _)| b.clone()).collect();
+        assert_eq!(joined, input);
+        for (i, (b, cut)) in chunks.iter().enumerate() {
+            let last = i + 1 == chunks.len();
+            // Every chunk ends at a newline, except a cut one (the next starts mid-line) and the last.
+            let next_cut = chunks.get(i + 1).is_some_and(|c| c.1);
+            assert!(last || next_cut || b.ends_with(b"\n"), "{chunks:?}");
+            let _ = cut;
+        }
+        assert!(chunks.iter().any(|c| c.1), "the 12-byte line is cut: {chunks:?}");
+    }
+
+    #[test]
+    fn only_whole_audit_lines_are_decoded() {
+        let ev = r#"{"auditID":"1","verb":"get","stage":"ResponseComplete"}"#;
+        let text = format!(
+            "{ev}\r\n {ev}\n{ev} {ev}\n{{\"auditID\":\"2\",\"verb\":\"get\",\"items\":[]}}\n{{\"auditID\":\n{ev}\n{ev}"
+        );
+        let items = decode_chunk(text.as_bytes(), false, Decode { audit: true });
+        let kinds: Vec<(bool, &str)> = items
+            .iter()
+            .map(|i| match i {
+                Item::Audit { start, end, .. } => (true, &text[*start..*end]),
+                Item::Raw { start, end } => (false, &text[*start..*end]),
+            })
+            .collect();
+        let audit = |s: &str| (true, s.to_string());
+        assert_eq!(kinds[0], (true, &*format!("{ev}\r\n")));
+        assert!(
+            !kinds[1].0 && kinds[1].1.starts_with(' ') && kinds[1].1.ends_with("\"auditID\":\n"),
+            "{kinds:?}"
+        );
+        assert_eq!((kinds[2].0, kinds[2].1.to_string()), audit(&format!("{ev}\n")));
+        assert_eq!(kinds[3], (false, ev), "a last line without newline is the scanner's");
+        assert_eq!(kinds.len(), 4);
+        assert!(
+            decode_chunk(text.as_bytes(), false, Decode { audit: false })
+                .iter()
+                .all(|i| matches!(i, Item::Raw { .. }))
+        );
+    }
+}
