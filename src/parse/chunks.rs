@@ -17,6 +17,13 @@ use super::audit::AuditEvent;
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
 
+/// Longest line decoded by the workers. Longer audit lines carry object bodies
+/// (RequestResponse level): decoded on a worker, their JSON trees were freed on the parser
+/// thread, and that cross-thread allocation cost more CPU and memory than the parallel decoding
+/// saved (measured with `scripts/bench-analyze`), so the scanner reads them in order as before,
+/// and an input whose first lines are that long is not chunked at all.
+pub const MAX_DECODED_LINE: usize = 2048;
+
 /// A run of the input: its bytes and what the workers made of them, in order.
 pub struct Chunk {
     pub bytes: Vec<u8>,
@@ -201,7 +208,10 @@ pub fn decode_chunk(bytes: &[u8], cut_start: bool, decode: Decode) -> Vec<Item> 
 fn audit_line(line: &[u8]) -> Option<Box<AuditEvent>> {
     let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))? + 1;
     let json = &line[..end];
-    if json.first() != Some(&b'{') || json.last() != Some(&b'}') || json.len() >= MAX_RECORD_BYTES {
+    if json.first() != Some(&b'{')
+        || json.last() != Some(&b'}')
+        || json.len() > MAX_DECODED_LINE.min(MAX_RECORD_BYTES - 1)
+    {
         return None;
     }
     let ev: AuditEvent = serde_json::from_slice(json).ok()?;

@@ -92,6 +92,8 @@ enum Mode {
 pub struct InputParser<R: Read> {
     scanner: Scanner<Source<R>>,
     chunked: Option<Chunked>,
+    /// One of the first lines is long (object bodies): decoding on other threads does not pay.
+    long_lines: bool,
     mode: Mode,
     restrict: Restrict,
     report: ParseReport,
@@ -132,11 +134,13 @@ impl<R: Read> InputParser<R> {
             (Format::Yaml, Restrict::Any | Restrict::Watch | Restrict::Events) => Mode::Yaml,
             _ => Mode::Lines,
         };
+        let long_lines = head.split(|&b| b == b'\n').any(|l| l.len() > super::chunks::MAX_DECODED_LINE);
         let scanner = Scanner::new(Source::Direct(Cursor::new(head).chain(reader)));
         let scanner = if matches!(mode, Mode::Lines) { scanner } else { scanner.text_only() };
         Ok(InputParser {
             scanner,
             chunked: None,
+            long_lines,
             mode,
             restrict,
             report,
@@ -158,13 +162,13 @@ impl<R: Read> InputParser<R> {
     }
 
     /// Decodes audit lines on `workers` threads, `chunk_bytes` at a time (JSON records and
-    /// log lines only; other formats are read as before). The records and the report are the
-    /// same as without.
+    /// log lines only, short lines only; other inputs are read as before). The records and the
+    /// report are the same as without.
     pub fn chunked(mut self, workers: usize, chunk_bytes: usize) -> Self
     where
         R: Send + 'static,
     {
-        if !matches!(self.mode, Mode::Lines) || self.chunked.is_some() {
+        if !matches!(self.mode, Mode::Lines) || self.chunked.is_some() || self.long_lines {
             return self;
         }
         let Source::Direct(reader) =

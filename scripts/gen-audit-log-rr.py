@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Writes a synthetic RequestResponse-level kube-apiserver audit log (object bodies in every
+event) to PATH, for `scripts/bench-analyze`: OBJECTS ConfigMaps of 40 keys, each created then
+updated 5 times (3 keys changed per update), in rounds over all objects; both stages per request
+(the ResponseComplete stage carries the request and response bodies).
+20,000 objects make about 505 MB.
+
+usage: gen-audit-log-rr.py PATH [OBJECTS]
+"""
+import json
+import random
+import sys
+from datetime import datetime, timedelta, timezone
+
+path = sys.argv[1]
+objects = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+random.seed(7)
+KEYS = 40
+start = datetime(2026, 3, 1, 10, 0, 0, tzinfo=timezone.utc)
+USER = {"username": "system:serviceaccount:apps:config-writer", "uid": "7a1c2b3d-0000-4000-8000-000000000001",
+        "groups": ["system:serviceaccounts", "system:authenticated"]}
+AGENT = "config-writer/v1.2.0 (linux/amd64) kubernetes/abc"
+
+
+def ts(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def value(i, key, version):
+    return f"value-{i:05d}-{key:02d}-v{version}"
+
+
+data = [{f"key-{k:02d}": value(i, k, 0) for k in range(KEYS)} for i in range(objects)]
+versions = [0] * objects
+n = 0
+t = start
+written = 0
+with open(path, "w") as f:
+    for round_ in range(6):
+        buf = []
+        for i in range(objects):
+            n += 1
+            t += timedelta(microseconds=random.randint(200, 600))
+            ns, name = f"ns-{i % 50}", f"cm-{i:05d}"
+            verb = "create" if round_ == 0 else "update"
+            if round_ > 0:
+                for k in random.sample(range(KEYS), 3):
+                    data[i][f"key-{k:02d}"] = value(i, k, round_)
+            versions[i] += 1
+            meta = {"name": name, "namespace": ns, "uid": f"{i:08x}-1111-4000-8000-{i:012x}",
+                    "labels": {"app": "config", "shard": str(i % 7)}}
+            req = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": dict(meta), "data": data[i]}
+            resp = {"kind": "ConfigMap", "apiVersion": "v1",
+                    "metadata": dict(meta, resourceVersion=str(1000 + n), creationTimestamp=ts(start)),
+                    "data": data[i]}
+            uri = f"/api/v1/namespaces/{ns}/configmaps" + ("" if verb == "create" else f"/{name}")
+            ref = {"resource": "configmaps", "namespace": ns, "name": name, "apiVersion": "v1"}
+            t1 = t + timedelta(microseconds=random.randint(300, 3000))
+            for stage, tt in (("RequestReceived", t), ("ResponseComplete", t1)):
+                e = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+                     "auditID": f"{n:08x}-5f2a-4c1e-9d7b-{n:012x}", "stage": stage, "requestURI": uri,
+                     "verb": verb, "user": USER, "sourceIPs": ["10.244.0.17"], "userAgent": AGENT,
+                     "objectRef": ref,
+                     "requestReceivedTimestamp": ts(t), "stageTimestamp": ts(tt)}
+                if stage == "ResponseComplete":
+                    e["requestObject"] = req
+                    e["responseStatus"] = {"metadata": {}, "code": 201 if verb == "create" else 200}
+                    e["responseObject"] = resp
+                line = json.dumps(e, separators=(",", ":")) + "\n"
+                buf.append(line)
+                written += len(line)
+            if len(buf) >= 4096:
+                f.write("".join(buf))
+                buf = []
+        f.write("".join(buf))
+print(f"{path}: {written / 1e6:.0f} MB, {objects} ConfigMaps, {n} requests, {2 * n} events")
