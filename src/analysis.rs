@@ -600,7 +600,7 @@ pub fn resample(h: &History, start: Millis, end: Millis, cells: usize) -> Vec<f6
     let cells = cells.max(1);
     let span = (end - start).max(1) as f64;
     let mut out = vec![0.0; cells];
-    for (i, b) in h.buckets.iter().enumerate() {
+    for (i, b) in h.buckets() {
         let t = h.start + i as i64 * h.width_ms;
         let pos = ((t - start) as f64 / span * cells as f64).floor();
         let cell = (pos.max(0.0) as usize).min(cells - 1);

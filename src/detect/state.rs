@@ -468,7 +468,7 @@ impl TrackedObject {
             + self.event_reasons.iter().map(|(r, _)| r.len() + 24).sum::<usize>()
             + self.head_cur.capacity()
             + self.head_prev.capacity()
-            + self.history.as_ref().map_or(0, |h| std::mem::size_of::<History>() + h.buckets.capacity() * 12)
+            + self.history.as_ref().map_or(0, |h| std::mem::size_of::<History>() + h.heap_bytes())
     }
 }
 

@@ -106,26 +106,29 @@ fn slot<const N: usize>(idx: i64) -> usize {
 }
 
 /// A history of fixed size whose buckets double in width when it fills: covers any duration in
-/// bounded memory, for timelines of whole files (`analyze`).
+/// bounded memory, for timelines of whole files (`analyze`). Sparse: only buckets that were
+/// counted into are stored, so an object written a few times over a long log costs a few
+/// entries, not `cap` buckets.
 #[derive(Clone, Debug)]
 pub struct History {
     pub start: i64,
     pub width_ms: i64,
-    pub buckets: Vec<[u32; 3]>,
+    /// `(bucket index, counts)`, in index order.
+    buckets: Vec<(u32, [u32; 3])>,
     cap: usize,
 }
 
 impl History {
     pub fn new(start: i64, width_ms: i64, cap: usize) -> Self {
-        let cap = cap.max(2) & !1;
-        History { start, width_ms: width_ms.max(1), buckets: Vec::with_capacity(cap), cap }
+        let cap = (cap.max(2) & !1).min(u32::MAX as usize);
+        History { start, width_ms: width_ms.max(1), buckets: Vec::new(), cap }
     }
 
     pub fn add(&mut self, at: i64, signal: usize, n: u32) {
         if at < self.start {
             // Late or out-of-order observation: count it in the first bucket.
-            if let Some(b) = self.buckets.first_mut() {
-                b[signal] = b[signal].saturating_add(n);
+            if !self.buckets.is_empty() {
+                self.count(0, signal, n);
                 return;
             }
             self.start = at;
@@ -135,28 +138,68 @@ impl History {
             self.halve();
             idx = ((at - self.start) / self.width_ms) as usize;
         }
-        if self.buckets.len() <= idx {
-            self.buckets.resize(idx + 1, [0; 3]);
-        }
-        self.buckets[idx][signal] = self.buckets[idx][signal].saturating_add(n);
+        self.count(idx as u32, signal, n);
+    }
+
+    fn count(&mut self, idx: u32, signal: usize, n: u32) {
+        // Observations come mostly in time order: the newest bucket is the usual target.
+        let at = match self.buckets.last() {
+            Some(&(last, _)) if last == idx => self.buckets.len() - 1,
+            Some(&(last, _)) if last < idx => {
+                self.buckets.push((idx, [0; 3]));
+                self.buckets.len() - 1
+            }
+            None => {
+                self.buckets.push((idx, [0; 3]));
+                0
+            }
+            _ => match self.buckets.binary_search_by_key(&idx, |&(i, _)| i) {
+                Ok(k) => k,
+                Err(k) => {
+                    self.buckets.insert(k, (idx, [0; 3]));
+                    k
+                }
+            },
+        };
+        let b = &mut self.buckets[at].1[signal];
+        *b = b.saturating_add(n);
     }
 
     fn halve(&mut self) {
-        let merged: Vec<[u32; 3]> = self
-            .buckets
-            .chunks(2)
-            .map(|c| {
-                let mut m = c[0];
-                if let Some(b) = c.get(1) {
+        let mut merged: Vec<(u32, [u32; 3])> = Vec::with_capacity(self.buckets.len());
+        for &(i, c) in &self.buckets {
+            match merged.last_mut() {
+                Some((j, m)) if *j == i / 2 => {
                     for s in 0..3 {
-                        m[s] = m[s].saturating_add(b[s]);
+                        m[s] = m[s].saturating_add(c[s]);
                     }
                 }
-                m
-            })
-            .collect();
+                _ => merged.push((i / 2, c)),
+            }
+        }
         self.buckets = merged;
         self.width_ms *= 2;
+    }
+
+    /// The buckets counted into, `(index, counts)` in index order; bucket `i` starts at
+    /// `start + i * width_ms`.
+    pub fn buckets(&self) -> impl Iterator<Item = (usize, [u32; 3])> + '_ {
+        self.buckets.iter().map(|&(i, c)| (i as usize, c))
+    }
+
+    /// Every bucket up to the last one counted into, empty ones as zeros.
+    pub fn dense(&self) -> Vec<[u32; 3]> {
+        let len = self.buckets.last().map_or(0, |&(i, _)| i as usize + 1);
+        let mut out = vec![[0; 3]; len];
+        for &(i, c) in &self.buckets {
+            out[i as usize] = c;
+        }
+        out
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * std::mem::size_of::<(u32, [u32; 3])>()
     }
 }
 
@@ -209,9 +252,88 @@ mod tests {
             h.add(s * 1000, WRITES, 1);
         }
         assert_eq!(h.width_ms, 2000);
-        assert_eq!(h.buckets, vec![[2, 0, 0]; 4]);
+        assert_eq!(h.dense(), vec![[2, 0, 0]; 4]);
         h.add(8_000, WRITES, 1);
         assert_eq!(h.width_ms, 4000);
-        assert_eq!(h.buckets.iter().map(|b| b[0]).collect::<Vec<_>>(), vec![4, 4, 1]);
+        assert_eq!(h.dense().iter().map(|b| b[0]).collect::<Vec<_>>(), vec![4, 4, 1]);
+    }
+
+    #[test]
+    fn a_history_of_a_few_writes_over_a_long_span_keeps_a_few_buckets() {
+        let mut h = History::new(0, 1000, 512);
+        for k in 0..6 {
+            h.add(k * 3_600_000, WRITES, 1);
+        }
+        assert_eq!(h.buckets().count(), 6);
+        assert_eq!(h.buckets().map(|(_, c)| c[WRITES]).sum::<u32>(), 6);
+        assert!(h.heap_bytes() <= 16 * 16, "{} bytes", h.heap_bytes());
+        assert_eq!(h.dense().len(), 5 * 3_600_000 / h.width_ms as usize + 1);
+    }
+
+    /// The dense history this sparse one replaced, kept as the reference.
+    struct DenseHistory {
+        start: i64,
+        width_ms: i64,
+        buckets: Vec<[u32; 3]>,
+        cap: usize,
+    }
+
+    impl DenseHistory {
+        fn add(&mut self, at: i64, signal: usize, n: u32) {
+            if at < self.start {
+                if let Some(b) = self.buckets.first_mut() {
+                    b[signal] = b[signal].saturating_add(n);
+                    return;
+                }
+                self.start = at;
+            }
+            let mut idx = ((at - self.start) / self.width_ms) as usize;
+            while idx >= self.cap {
+                self.buckets = self
+                    .buckets
+                    .chunks(2)
+                    .map(|c| {
+                        let mut m = c[0];
+                        if let Some(b) = c.get(1) {
+                            for s in 0..3 {
+                                m[s] = m[s].saturating_add(b[s]);
+                            }
+                        }
+                        m
+                    })
+                    .collect();
+                self.width_ms *= 2;
+                idx = ((at - self.start) / self.width_ms) as usize;
+            }
+            if self.buckets.len() <= idx {
+                self.buckets.resize(idx + 1, [0; 3]);
+            }
+            self.buckets[idx][signal] = self.buckets[idx][signal].saturating_add(n);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sparse_history_equals_the_dense_one(
+            start in -5_000i64..5_000,
+            width in 1i64..3_000,
+            cap in 0usize..40,
+            adds in proptest::collection::vec((-10_000i64..2_000_000, 0usize..3, 0u32..5), 0..200),
+        ) {
+            let mut sparse = History::new(start, width, cap);
+            let mut dense = DenseHistory {
+                start,
+                width_ms: width.max(1),
+                buckets: Vec::new(),
+                cap: cap.max(2) & !1,
+            };
+            for &(at, s, n) in &adds {
+                sparse.add(at, s, n);
+                dense.add(at, s, n);
+            }
+            proptest::prop_assert_eq!(sparse.start, dense.start);
+            proptest::prop_assert_eq!(sparse.width_ms, dense.width_ms);
+            proptest::prop_assert_eq!(sparse.dense(), dense.buckets);
+        }
     }
 }
