@@ -10,6 +10,11 @@ use kubectl_capt::cli::Cli;
 use kubectl_capt::error::{EXIT_USAGE, Error};
 use kubectl_capt::settings::{CommandSettings, Settings};
 
+// Cargo.toml says why; macOS keeps its system allocator.
+#[cfg(not(target_os = "macos"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
