@@ -24,24 +24,27 @@ const WINDOW: usize = 65_536;
 pub const MAX_KEPT_LEAVES: usize = 1 << 18;
 
 /// The fields of an audit event the analysis reads; everything else is skipped unparsed.
+/// Strings are `S`: owned (`String`) for the audit state, or [`Text`] borrowed from the line
+/// where the chunk workers only need to know whether the event is a write. Both accept exactly
+/// the same lines, since only the string type differs.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditEvent {
+pub struct AuditEvent<S = String> {
     #[serde(rename = "auditID")]
-    pub audit_id: Option<String>,
-    pub stage: Option<String>,
-    pub verb: Option<String>,
+    pub audit_id: Option<S>,
+    pub stage: Option<S>,
+    pub verb: Option<S>,
     #[serde(rename = "requestURI")]
-    pub request_uri: Option<String>,
-    pub object_ref: Option<AuditObjectRef>,
-    pub user: Option<UserInfo>,
-    pub impersonated_user: Option<UserInfo>,
-    pub user_agent: Option<String>,
+    pub request_uri: Option<S>,
+    pub object_ref: Option<AuditObjectRef<S>>,
+    pub user: Option<UserInfo<S>>,
+    pub impersonated_user: Option<UserInfo<S>>,
+    pub user_agent: Option<S>,
     pub response_status: Option<ResponseStatus>,
-    pub stage_timestamp: Option<String>,
-    pub request_received_timestamp: Option<String>,
+    pub stage_timestamp: Option<S>,
+    pub request_received_timestamp: Option<S>,
     /// v1beta1 only.
-    pub timestamp: Option<String>,
+    pub timestamp: Option<S>,
     pub request_object: Option<Value>,
     pub response_object: Option<Value>,
     /// Not an audit field: a top-level `items` array makes the scanner read the line element
@@ -50,19 +53,19 @@ pub struct AuditEvent {
     pub items: Option<serde::de::IgnoredAny>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditObjectRef {
-    pub resource: Option<String>,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub api_group: Option<String>,
-    pub subresource: Option<String>,
+pub struct AuditObjectRef<S = String> {
+    pub resource: Option<S>,
+    pub namespace: Option<S>,
+    pub name: Option<S>,
+    pub api_group: Option<S>,
+    pub subresource: Option<S>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct UserInfo {
-    pub username: Option<String>,
+#[derive(Debug, Deserialize)]
+pub struct UserInfo<S = String> {
+    pub username: Option<S>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,11 +73,85 @@ pub struct ResponseStatus {
     pub code: Option<i64>,
 }
 
-impl AuditEvent {
+/// A JSON string borrowed from the input when it has no escapes (no allocation), owned
+/// otherwise. Accepts exactly what `String` accepts.
+#[derive(Debug)]
+pub struct Text<'a>(pub std::borrow::Cow<'a, str>);
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(v.to_string().into()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(v.into()))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Text<'de>, E> {
+                std::str::from_utf8(v)
+                    .map(|s| Text(s.to_string().into()))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(v), &self))
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
+impl<S: AsRef<str>> AuditEvent<S> {
     /// Whether this looks like an audit event at all (a JSON object can deserialize into this
     /// struct with every field absent).
     pub fn is_audit(&self) -> bool {
         self.audit_id.is_some() && self.verb.is_some()
+    }
+
+    /// Whether the audit state would count this event and ignore it without looking further
+    /// (reads: `get`, `list`, `watch`, and any other verb that writes nothing).
+    pub fn writes_nothing(&self) -> bool {
+        self.verb.as_ref().is_none_or(|v| Verb::parse(v.as_ref()).is_none())
+    }
+}
+
+impl AuditEvent<Text<'_>> {
+    pub fn into_owned(self) -> AuditEvent {
+        let s = |t: Option<Text>| t.map(|t| t.0.into_owned());
+        let user = |u: Option<UserInfo<Text>>| u.map(|u| UserInfo { username: s(u.username) });
+        AuditEvent {
+            audit_id: s(self.audit_id),
+            stage: s(self.stage),
+            verb: s(self.verb),
+            request_uri: s(self.request_uri),
+            object_ref: self.object_ref.map(|o| AuditObjectRef {
+                resource: s(o.resource),
+                namespace: s(o.namespace),
+                name: s(o.name),
+                api_group: s(o.api_group),
+                subresource: s(o.subresource),
+            }),
+            user: user(self.user),
+            impersonated_user: user(self.impersonated_user),
+            user_agent: s(self.user_agent),
+            response_status: self.response_status,
+            stage_timestamp: s(self.stage_timestamp),
+            request_received_timestamp: s(self.request_received_timestamp),
+            timestamp: s(self.timestamp),
+            request_object: self.request_object,
+            response_object: self.response_object,
+            items: self.items,
+        }
     }
 }
 
@@ -151,6 +228,9 @@ impl Versions {
 impl AuditState {
     /// Reads one audit event; finished writes go to `out`.
     pub fn event(&mut self, ev: AuditEvent, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
+        if ev.writes_nothing() {
+            return Self::ignored(report);
+        }
         report.count("audit");
         let Some(verb) = ev.verb.as_deref().and_then(Verb::parse) else {
             report.ignored += 1;
@@ -208,6 +288,12 @@ impl AuditState {
                 }
             }
         }
+    }
+
+    /// What [`AuditState::event`] does with an event that [`AuditEvent::writes_nothing`].
+    pub fn ignored(report: &mut ParseReport) {
+        report.count("audit");
+        report.ignored += 1;
     }
 
     /// Objects whose last version was forgotten to stay within [`MAX_KEPT_LEAVES`].

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use memchr::{memchr, memrchr};
 
 use super::MAX_RECORD_BYTES;
-use super::audit::AuditEvent;
+use super::audit::{AuditEvent, Text};
 
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
@@ -33,6 +33,9 @@ pub struct Chunk {
 pub enum Item {
     /// `bytes[start..end]`: one line (newline included) that is one audit event.
     Audit { event: Box<AuditEvent>, start: usize, end: usize },
+    /// `bytes[start..end]`: one line that is one audit event which writes nothing (a read):
+    /// counted, never built.
+    Ignored { start: usize, end: usize },
     /// `bytes[start..end]`: for the scanner (whole lines, or part of a line cut by a chunk).
     Raw { start: usize, end: usize },
 }
@@ -56,6 +59,9 @@ type Job = (Vec<u8>, bool, SyncSender<Chunk>);
 pub struct Chunks {
     order: Receiver<Slot>,
     error: Option<std::io::Error>,
+    /// Buffers of chunks read out, back to the reader: a fresh 512 KiB buffer per chunk, freed
+    /// on another thread, kept the allocator's pages busy (peak RSS).
+    recycle: SyncSender<Vec<u8>>,
 }
 
 impl Chunks {
@@ -68,6 +74,7 @@ impl Chunks {
         let workers = workers.max(1);
         let (order_tx, order) = sync_channel::<Slot>(workers + 2);
         let (job_tx, job_rx) = sync_channel::<Job>(workers);
+        let (recycle, recycled) = sync_channel::<Vec<u8>>(2 * workers + 4);
         let job_rx = Arc::new(Mutex::new(job_rx));
         for _ in 0..workers {
             let jobs = Arc::clone(&job_rx);
@@ -82,7 +89,8 @@ impl Chunks {
             });
         }
         std::thread::spawn(move || {
-            let sent = read_chunks(reader, chunk_bytes.max(1), |bytes, cut_start| {
+            let fresh = || recycled.try_recv().unwrap_or_default();
+            let sent = read_chunks(reader, chunk_bytes.max(1), fresh, |bytes, cut_start| {
                 let (tx, rx) = sync_channel(1);
                 order_tx.send(Slot::Chunk(rx)).is_ok() && job_tx.send((bytes, cut_start, tx)).is_ok()
             });
@@ -90,7 +98,14 @@ impl Chunks {
                 let _ = order_tx.send(Slot::Error(e));
             }
         });
-        Chunks { order, error: None }
+        Chunks { order, error: None, recycle }
+    }
+
+    /// Hands a read-out chunk's buffer back for the next chunk (dropped when enough wait).
+    pub fn recycle(&self, chunk: Chunk) {
+        let mut bytes = chunk.bytes;
+        bytes.clear();
+        let _ = self.recycle.try_send(bytes);
     }
 
     /// The next chunk in input order, or `None` at the end (then [`Chunks::take_error`]).
@@ -113,14 +128,15 @@ impl Chunks {
 }
 
 /// Reads `reader` to the end in chunks of about `size` bytes that end at a newline (a line
-/// longer than `size` is cut: the next chunk then starts inside a line, `cut_start`). Stops
-/// when `emit` returns false.
+/// longer than `size` is cut: the next chunk then starts inside a line, `cut_start`), into
+/// buffers from `fresh` (empty). Stops when `emit` returns false.
 fn read_chunks(
     mut reader: impl Read,
     size: usize,
+    mut fresh: impl FnMut() -> Vec<u8>,
     mut emit: impl FnMut(Vec<u8>, bool) -> bool,
 ) -> std::io::Result<()> {
-    let mut carry: Vec<u8> = Vec::new();
+    let mut carry: Vec<u8> = fresh();
     let mut cut_start = false;
     loop {
         let mut buf = std::mem::take(&mut carry);
@@ -153,7 +169,8 @@ fn read_chunks(
         }
         let next_cut = match memrchr(b'\n', &buf) {
             Some(i) => {
-                carry = buf[i + 1..].to_vec();
+                carry = fresh();
+                carry.extend_from_slice(&buf[i + 1..]);
                 buf.truncate(i + 1);
                 false
             }
@@ -181,13 +198,13 @@ pub fn decode_chunk(bytes: &[u8], cut_start: bool, decode: Decode) -> Vec<Item> 
             raw_from.get_or_insert(pos);
             break;
         };
-        let event = if decode.audit { audit_line(&bytes[pos..nl]) } else { None };
-        match event {
-            Some(event) => {
+        let item = if decode.audit { audit_line(&bytes[pos..nl], pos, nl + 1) } else { None };
+        match item {
+            Some(item) => {
                 if let Some(from) = raw_from.take() {
                     items.push(Item::Raw { start: from, end: pos });
                 }
-                items.push(Item::Audit { event, start: pos, end: nl + 1 });
+                items.push(item);
             }
             None => {
                 raw_from.get_or_insert(pos);
@@ -204,8 +221,9 @@ pub fn decode_chunk(bytes: &[u8], cut_start: bool, decode: Decode) -> Vec<Item> 
 /// The audit event on this line, when the scanner would read the line as exactly that one
 /// JSON object: it starts at column 0 with `{`, ends with `}` (then only blanks), fits the
 /// record limit, decodes as an audit event, and has no top-level `items` array (which the
-/// scanner reads element by element).
-fn audit_line(line: &[u8]) -> Option<Box<AuditEvent>> {
+/// scanner reads element by element). Decoded with borrowed strings: a read (most of an audit
+/// log) allocates nothing and becomes [`Item::Ignored`].
+fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))? + 1;
     let json = &line[..end];
     if json.first() != Some(&b'{')
@@ -214,8 +232,15 @@ fn audit_line(line: &[u8]) -> Option<Box<AuditEvent>> {
     {
         return None;
     }
-    let ev: AuditEvent = serde_json::from_slice(json).ok()?;
-    (ev.is_audit() && ev.items.is_none()).then(|| Box::new(ev))
+    let ev: AuditEvent<Text> = serde_json::from_slice(json).ok()?;
+    if !ev.is_audit() || ev.items.is_some() {
+        return None;
+    }
+    Some(if ev.writes_nothing() {
+        Item::Ignored { start, end: next }
+    } else {
+        Item::Audit { event: Box::new(ev.into_owned()), start, end: next }
+    })
 }
 
 #[cfg(test)]
@@ -224,7 +249,7 @@ mod tests {
 
     fn chunks_of(input: &[u8], size: usize) -> Vec<(Vec<u8>, bool)> {
         let mut out = Vec::new();
-        read_chunks(input, size, |b, cut| {
+        read_chunks(input, size, Vec::new, |b, cut| {
             out.push((b, cut));
             true
         })
@@ -258,7 +283,7 @@ mod tests {
         let kinds: Vec<(bool, &str)> = items
             .iter()
             .map(|i| match i {
-                Item::Audit { start, end, .. } => (true, &text[*start..*end]),
+                Item::Audit { start, end, .. } | Item::Ignored { start, end } => (true, &text[*start..*end]),
                 Item::Raw { start, end } => (false, &text[*start..*end]),
             })
             .collect();
