@@ -286,11 +286,15 @@ impl<'scope> Parsed<'scope> {
     }
 }
 
-/// Peak count in one second and in any 60 s, over a stream in (roughly) time order.
+/// Peak count in one second and in any 60 s, over a stream in (roughly) time order. Only the
+/// seconds of the last minute that had a count are kept: most objects of a long log are
+/// written a few times, and a 60-slot ring for each of their three peaks was most of the
+/// memory per object.
 #[derive(Clone, Debug)]
 struct Peak {
     head: i64,
-    ring: [u32; 60],
+    /// (second, count), ascending, all within 60 s of `head`.
+    seconds: std::collections::VecDeque<(i64, u32)>,
     sum: u32,
     per_second: u32,
     per_minute: u32,
@@ -298,7 +302,7 @@ struct Peak {
 
 impl Default for Peak {
     fn default() -> Self {
-        Peak { head: i64::MIN, ring: [0; 60], sum: 0, per_second: 0, per_minute: 0 }
+        Peak { head: i64::MIN, seconds: Default::default(), sum: 0, per_second: 0, per_minute: 0 }
     }
 }
 
@@ -308,20 +312,24 @@ impl Peak {
         if self.head == i64::MIN {
             self.head = sec;
         } else if sec > self.head {
-            let gap = (sec - self.head).min(60);
-            for k in 1..=gap {
-                let slot = (self.head + k).rem_euclid(60) as usize;
-                self.sum -= self.ring[slot];
-                self.ring[slot] = 0;
+            while let Some(&(s, c)) = self.seconds.front()
+                && s <= sec - 60
+            {
+                self.sum = self.sum.saturating_sub(c);
+                self.seconds.pop_front();
             }
             self.head = sec;
         } else if sec <= self.head - 60 {
             return;
         }
-        let slot = sec.rem_euclid(60) as usize;
-        self.ring[slot] = self.ring[slot].saturating_add(n);
+        let i = self.seconds.partition_point(|&(s, _)| s < sec);
+        if self.seconds.get(i).is_none_or(|&(s, _)| s != sec) {
+            self.seconds.insert(i, (sec, 0));
+        }
+        let count = &mut self.seconds[i].1;
+        *count = count.saturating_add(n);
         self.sum = self.sum.saturating_add(n);
-        self.per_second = self.per_second.max(self.ring[slot]);
+        self.per_second = self.per_second.max(*count);
         self.per_minute = self.per_minute.max(self.sum);
     }
 }
@@ -333,7 +341,8 @@ struct ObjectExtra {
     events: Peak,
     last_pass: Option<String>,
     hot: Vec<(Millis, Option<Millis>)>,
-    worst: Option<Finding>,
+    /// Boxed: most objects never have one.
+    worst: Option<Box<Finding>>,
 }
 
 /// Metric samples of the scrape being read, per input.
@@ -488,7 +497,7 @@ impl Fold {
                 && let Some(f) = self.det.finding(&c.object, c.at)
                 && f.verdict == c.to
             {
-                e.worst = Some(f);
+                e.worst = Some(Box::new(f));
             }
             return;
         }
@@ -516,7 +525,7 @@ impl Fold {
             && let Some(f) = self.det.finding(&c.object, at)
             && f.verdict == level
         {
-            e.worst = Some(f);
+            e.worst = Some(Box::new(f));
         }
     }
 
@@ -536,7 +545,7 @@ impl Fold {
             .map(|f| {
                 let key = f.key();
                 let e = self.extra.remove(&key).unwrap_or_default();
-                let finding = worst_of(f, e.worst);
+                let finding = worst_of(f, e.worst.map(|w| *w));
                 let hot_ms: Vec<(Millis, Millis)> =
                     e.hot.iter().map(|&(a, b)| (a, b.unwrap_or(now))).collect();
                 Row {
@@ -614,6 +623,61 @@ pub fn resample(h: &History, start: Millis, end: Millis, cells: usize) -> Vec<f6
 mod tests {
     use super::*;
     use crate::render::analyze::{render_text, sparkline};
+
+    /// The 60-slot ring [`Peak`] replaced, as the reference.
+    struct RingPeak {
+        head: i64,
+        ring: [u32; 60],
+        sum: u32,
+        per_second: u32,
+        per_minute: u32,
+    }
+
+    impl RingPeak {
+        fn add(&mut self, at: Millis, n: u32) {
+            let sec = at.div_euclid(1000);
+            if self.head == i64::MIN {
+                self.head = sec;
+            } else if sec > self.head {
+                let gap = (sec - self.head).min(60);
+                for k in 1..=gap {
+                    let slot = (self.head + k).rem_euclid(60) as usize;
+                    self.sum -= self.ring[slot];
+                    self.ring[slot] = 0;
+                }
+                self.head = sec;
+            } else if sec <= self.head - 60 {
+                return;
+            }
+            let slot = sec.rem_euclid(60) as usize;
+            self.ring[slot] += n;
+            self.sum += n;
+            self.per_second = self.per_second.max(self.ring[slot]);
+            self.per_minute = self.per_minute.max(self.sum);
+        }
+    }
+
+    proptest::proptest! {
+        /// The sparse peak gives the ring's per-second and per-minute peaks after every count,
+        /// over streams mostly in time order with steps back, gaps and counts in one second.
+        #[test]
+        fn sparse_peak_equals_the_ring(
+            steps in proptest::collection::vec((-70_000i64..130_000, 1u32..5), 0..300),
+            start in -5_000_000i64..5_000_000,
+        ) {
+            let mut sparse = Peak::default();
+            let mut ring = RingPeak { head: i64::MIN, ring: [0; 60], sum: 0, per_second: 0, per_minute: 0 };
+            let mut at = start;
+            for (step, n) in steps {
+                // Mostly forward, often within the same second.
+                at += if step > 0 { step / 8 } else { step };
+                sparse.add(at, n);
+                ring.add(at, n);
+                proptest::prop_assert_eq!((sparse.per_second, sparse.per_minute, sparse.sum), (ring.per_second, ring.per_minute, ring.sum));
+                proptest::prop_assert!(sparse.seconds.len() <= 60);
+            }
+        }
+    }
 
     fn input(name: &str, text: &str) -> Input {
         Input::new(name, Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), 2026)

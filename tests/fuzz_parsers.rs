@@ -254,7 +254,7 @@ proptest! {
         let la = fields::flatten(&a, secret);
         let lb = fields::flatten(&b, secret);
         prop_assert!(la.len() <= fields::MAX_LEAVES);
-        let d = fields::diff(&fields::to_map(&la), &lb);
+        let d = fields::diff(&fields::to_map(&la, &mut fields::PathPool::default()), &lb);
         if a == b {
             prop_assert!(d.is_empty());
         }

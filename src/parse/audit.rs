@@ -185,6 +185,7 @@ struct Versions {
     budget: usize,
     seq: u64,
     forgotten: u64,
+    paths: fields::PathPool,
 }
 
 impl Default for Versions {
@@ -195,7 +196,15 @@ impl Default for Versions {
 
 impl Versions {
     fn new(budget: usize) -> Self {
-        Versions { map: HashMap::new(), order: Default::default(), leaves: 0, budget, seq: 0, forgotten: 0 }
+        Versions {
+            map: HashMap::new(),
+            order: Default::default(),
+            leaves: 0,
+            budget,
+            seq: 0,
+            forgotten: 0,
+            paths: Default::default(),
+        }
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Leaves> {
@@ -354,7 +363,8 @@ impl AuditState {
             if verb == Verb::Delete {
                 self.versions.remove(&object);
             } else {
-                self.versions.insert(object.clone(), fields::to_map(&leaves));
+                let kept = fields::to_map(&leaves, &mut self.versions.paths);
+                self.versions.insert(object.clone(), kept);
             }
         } else if let Some(req) = &ev.request_object {
             fields_changed = request_fields(req, secret);

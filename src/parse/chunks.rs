@@ -90,7 +90,8 @@ impl Chunks {
         }
         std::thread::spawn(move || {
             let fresh = || recycled.try_recv().unwrap_or_default();
-            let sent = read_chunks(reader, chunk_bytes.max(1), fresh, |bytes, cut_start| {
+            // At least a byte-order mark: the scanner looks for one in its first read only.
+            let sent = read_chunks(reader, chunk_bytes.max(4), fresh, |bytes, cut_start| {
                 let (tx, rx) = sync_channel(1);
                 order_tx.send(Slot::Chunk(rx)).is_ok() && job_tx.send((bytes, cut_start, tx)).is_ok()
             });

@@ -1,8 +1,9 @@
 //! Changed field paths between versions of an object, as leaf paths with value hashes (memory per
 //! object stays bounded; Secret values are compared by hash and never kept).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -118,22 +119,80 @@ fn small(v: &Value) -> Option<Value> {
     }
 }
 
-/// The last version of each object, as leaf hashes.
-pub type Leaves = HashMap<String, u64>;
+/// The last version of an object: its leaves' paths and value hashes, sorted by path. Paths
+/// are shared between objects through a [`PathPool`] (most objects of a kind have the same
+/// ones), so a kept version costs about 24 bytes per leaf.
+#[derive(Clone, Debug, Default)]
+pub struct Leaves(Box<[(Arc<str>, u64)]>);
+
+impl Leaves {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn get(&self, path: &str) -> Option<u64> {
+        self.0.binary_search_by(|(p, _)| (**p).cmp(path)).ok().map(|i| self.0[i].1)
+    }
+
+    fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(p, _)| &**p)
+    }
+
+    /// From (path, hash) pairs; a path given twice keeps its last hash.
+    fn from_pairs(mut pairs: Vec<(Arc<str>, u64)>) -> Self {
+        pairs.reverse();
+        // Stable: the first of equal paths is now the last given.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, first| later.0 == first.0);
+        Leaves(pairs.into_boxed_slice())
+    }
+}
+
+impl FromIterator<(String, u64)> for Leaves {
+    fn from_iter<I: IntoIterator<Item = (String, u64)>>(iter: I) -> Self {
+        Leaves::from_pairs(iter.into_iter().map(|(p, h)| (Arc::from(p), h)).collect())
+    }
+}
+
+/// Field paths stored once for all kept versions, up to a bound (beyond it, a path is stored
+/// with its version: correct, only larger).
+#[derive(Debug, Default)]
+pub struct PathPool {
+    paths: HashSet<Arc<str>>,
+}
+
+impl PathPool {
+    const CAP: usize = 1 << 16;
+
+    fn get(&mut self, path: &str) -> Arc<str> {
+        if let Some(p) = self.paths.get(path) {
+            return Arc::clone(p);
+        }
+        let p: Arc<str> = Arc::from(path);
+        if self.paths.len() < Self::CAP {
+            self.paths.insert(Arc::clone(&p));
+        }
+        p
+    }
+}
 
 /// Leaves that differ from `prev` (changed, added, removed), in path order.
 pub fn diff(prev: &Leaves, next: &[Leaf]) -> Vec<ChangedField> {
     let mut out: Vec<ChangedField> = next
         .iter()
-        .filter(|l| prev.get(&l.path) != Some(&l.hash))
+        .filter(|l| prev.get(&l.path) != Some(l.hash))
         .map(|l| ChangedField { path: l.path.clone(), value: l.value.clone() })
         .collect();
     if prev.len() + out.len() > next.len() {
-        let now: std::collections::HashSet<&str> = next.iter().map(|l| l.path.as_str()).collect();
+        let now: HashSet<&str> = next.iter().map(|l| l.path.as_str()).collect();
         out.extend(
-            prev.keys()
-                .filter(|p| !now.contains(p.as_str()))
-                .map(|p| ChangedField { path: p.clone(), value: None }),
+            prev.paths()
+                .filter(|p| !now.contains(p))
+                .map(|p| ChangedField { path: p.to_string(), value: None }),
         );
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -145,8 +204,8 @@ pub fn as_changes(leaves: Vec<Leaf>) -> Vec<ChangedField> {
     leaves.into_iter().map(|l| ChangedField { path: l.path, value: l.value }).collect()
 }
 
-pub fn to_map(leaves: &[Leaf]) -> Leaves {
-    leaves.iter().map(|l| (l.path.clone(), l.hash)).collect()
+pub fn to_map(leaves: &[Leaf], pool: &mut PathPool) -> Leaves {
+    Leaves::from_pairs(leaves.iter().map(|l| (pool.get(&l.path), l.hash)).collect())
 }
 
 pub use super::objects::phase_of;
@@ -173,7 +232,7 @@ mod tests {
                        "status": {"conditions": [{"type": "Ready", "reason": "Ready"}]}});
         let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "y"}]},
                        "status": {"conditions": [{"type": "Ready", "reason": "SecretError"}]}});
-        let prev = to_map(&flatten(&a, false));
+        let prev = to_map(&flatten(&a, false), &mut PathPool::default());
         let d = diff(&prev, &flatten(&b, false));
         assert_eq!(
             d,
@@ -187,7 +246,7 @@ mod tests {
 
     #[test]
     fn removed_fields_show_without_value() {
-        let prev = to_map(&flatten(&json!({"spec": {"a": 1, "b": 2}}), false));
+        let prev = to_map(&flatten(&json!({"spec": {"a": 1, "b": 2}}), false), &mut PathPool::default());
         let d = diff(&prev, &flatten(&json!({"spec": {"a": 1}}), false));
         assert_eq!(d, vec![ChangedField { path: "spec.b".into(), value: None }]);
     }
@@ -198,7 +257,7 @@ mod tests {
         let leaves = flatten(&v, true);
         let data = leaves.iter().find(|l| l.path == "data.value").unwrap();
         assert_eq!(data.value, None);
-        let changed = diff(&Leaves::new(), &leaves);
+        let changed = diff(&Leaves::default(), &leaves);
         assert!(!serde_json::to_string(&changed).unwrap().contains("c2VjcmV0"));
     }
 
@@ -216,6 +275,27 @@ mod tests {
             text.contains("metadata.ownerReferences[0].name") && text.contains("metadata.labels.l"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn kept_versions_share_their_paths_and_keep_the_last_hash_of_a_repeated_path() {
+        let mut pool = PathPool::default();
+        let a = to_map(&flatten(&json!({"data": {"k": "1", "l": "2"}}), false), &mut pool);
+        let b = to_map(&flatten(&json!({"data": {"l": "3", "k": "1"}}), false), &mut pool);
+        assert!(Arc::ptr_eq(&a.0[0].0, &b.0[0].0) && Arc::ptr_eq(&a.0[1].0, &b.0[1].0));
+        assert_eq!(
+            (a.get("data.k"), a.get("data.l"), a.get("data.m")),
+            (b.get("data.k"), Some(a.0[1].1), None)
+        );
+        assert_ne!(a.get("data.l"), b.get("data.l"));
+        // `{"a.b": 1, "a": {"b": 2}}` flattens to the same path twice: the last one counts.
+        let twice: Leaves =
+            [("a.b".to_string(), 1), ("c".to_string(), 5), ("a.b".to_string(), 2)].into_iter().collect();
+        assert_eq!((twice.len(), twice.get("a.b"), twice.get("c")), (2, Some(2), Some(5)));
+        let leaves = flatten(&json!({"a.b": 1, "a": {"b": 2}}), false);
+        let kept = to_map(&leaves, &mut pool);
+        assert_eq!(kept.get("a.b"), Some(leaves[1].hash));
+        assert!(diff(&kept, &leaves[1..]).is_empty());
     }
 
     #[test]

@@ -77,6 +77,7 @@ struct Version {
 #[derive(Default)]
 pub struct WatchState {
     objects: HashMap<ObjectKey, Version>,
+    paths: fields::PathPool,
     /// Names deleted in this dump: a new version of one is a create (recreate), not a baseline.
     deleted: HashSet<ObjectKey>,
 }
@@ -176,8 +177,8 @@ impl WatchState {
             self.objects.remove(&object);
             self.deleted.insert(object);
         } else if record.is_some() {
-            self.objects
-                .insert(object, Version { uid, resource_version: rv, leaves: fields::to_map(&leaves) });
+            let leaves = fields::to_map(&leaves, &mut self.paths);
+            self.objects.insert(object, Version { uid, resource_version: rv, leaves });
         }
         record
     }
