@@ -15,7 +15,21 @@ use kubectl_capt::settings::{CommandSettings, Settings};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Freed memory goes back to the system at once instead of after mimalloc's default delay of
+/// 1 s: with the delay, the burst of a `watch` initial list peaked at 111 MiB against 69 MiB with
+/// the system allocator (scripts/bench-watch --chains 2000), and `analyze` of a 1 GB log at
+/// 65 MiB against 47 MiB. `mi_option_purge_delay` is 15 in mimalloc v3's `mi_option_t`.
+#[cfg(not(target_os = "macos"))]
+#[allow(unsafe_code)]
+fn release_freed_memory_at_once() {
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets an integer option (an atomic in mimalloc); valid at any time, from any thread.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
+
 fn main() -> ExitCode {
+    #[cfg(not(target_os = "macos"))]
+    release_freed_memory_at_once();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
