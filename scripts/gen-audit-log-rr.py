@@ -7,10 +7,13 @@ updated 5 times (3 keys changed per update), in rounds over all objects; both st
 
 usage: gen-audit-log-rr.py PATH [OBJECTS]
 """
-import json
+import os
 import random
 import sys
 from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from audit_log_writer import LineWriter, ts  # noqa: E402
 
 path = sys.argv[1]
 objects = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
@@ -22,10 +25,6 @@ USER = {"username": "system:serviceaccount:apps:config-writer", "uid": "7a1c2b3d
 AGENT = "config-writer/v1.2.0 (linux/amd64) kubernetes/abc"
 
 
-def ts(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def value(i, key, version):
     return f"value-{i:05d}-{key:02d}-v{version}"
 
@@ -34,10 +33,8 @@ data = [{f"key-{k:02d}": value(i, k, 0) for k in range(KEYS)} for i in range(obj
 versions = [0] * objects
 n = 0
 t = start
-written = 0
-with open(path, "w") as f:
+with LineWriter(path) as out:
     for round_ in range(6):
-        buf = []
         for i in range(objects):
             n += 1
             t += timedelta(microseconds=random.randint(200, 600))
@@ -66,11 +63,5 @@ with open(path, "w") as f:
                     e["requestObject"] = req
                     e["responseStatus"] = {"metadata": {}, "code": 201 if verb == "create" else 200}
                     e["responseObject"] = resp
-                line = json.dumps(e, separators=(",", ":")) + "\n"
-                buf.append(line)
-                written += len(line)
-            if len(buf) >= 4096:
-                f.write("".join(buf))
-                buf = []
-        f.write("".join(buf))
-print(f"{path}: {written / 1e6:.0f} MB, {objects} ConfigMaps, {n} requests, {2 * n} events")
+                out.line(e)
+print(f"{path}: {out.written / 1e6:.0f} MB, {objects} ConfigMaps, {n} requests, {2 * n} events")

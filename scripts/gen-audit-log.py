@@ -10,9 +10,13 @@ loops (two status patches per pass, ~20 passes/s) for 2 minutes of every 10. Tim
 usage: gen-audit-log.py PATH SIZE_MB
 """
 import json
+import os
 import random
 import sys
 from datetime import datetime, timedelta, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from audit_log_writer import LineWriter, ts  # noqa: E402
 
 path, size_mb = sys.argv[1], int(sys.argv[2])
 random.seed(42)
@@ -31,10 +35,6 @@ USERS = [
 objects = [(KINDS[i % 5], f"ns-{i % 20}", f"obj-{i}") for i in range(1000)]
 start = datetime(2026, 3, 1, 10, 0, 0, tzinfo=timezone.utc)
 limit = size_mb * 1024 * 1024
-
-
-def ts(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event(n, stage, verb, obj, sub, user, t0, t1, code=200):
@@ -65,12 +65,10 @@ def event(n, stage, verb, obj, sub, user, t0, t1, code=200):
 
 
 looper = (KINDS[0], "ns-0", "looper")
-written = 0
 n = 0
 t = start
-with open(path, "w") as f:
-    buf = []
-    while written < limit:
+with LineWriter(path) as out:
+    while out.written < limit:
         n += 1
         t += timedelta(microseconds=random.randint(1000, 3000))
         minute = int((t - start).total_seconds() // 60) % 10
@@ -89,11 +87,5 @@ with open(path, "w") as f:
         t1 = t + timedelta(microseconds=random.randint(300, 4000))
         code = 409 if verb == "update" and random.random() < 0.05 else 200
         for stage, tt in (("RequestReceived", t), ("ResponseComplete", t1)):
-            line = event(n, stage, verb, obj, sub, user, t, tt, code) + "\n"
-            buf.append(line)
-            written += len(line)
-        if len(buf) >= 4096:
-            f.write("".join(buf))
-            buf = []
-    f.write("".join(buf))
-print(f"{path}: {written / 1e6:.0f} MB, {n} requests, {2 * n} events, {ts(start)} .. {ts(t)}")
+            out.line(event(n, stage, verb, obj, sub, user, t, tt, code))
+print(f"{path}: {out.written / 1e6:.0f} MB, {n} requests, {2 * n} events, {ts(start)} .. {ts(t)}")

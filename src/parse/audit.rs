@@ -118,10 +118,10 @@ impl<S: AsRef<str>> AuditEvent<S> {
         self.audit_id.is_some() && self.verb.is_some()
     }
 
-    /// Whether the audit state would count this event and ignore it without looking further
-    /// (reads: `get`, `list`, `watch`, and any other verb that writes nothing).
-    pub fn writes_nothing(&self) -> bool {
-        self.verb.as_ref().is_none_or(|v| Verb::parse(v.as_ref()).is_none())
+    /// The write this event's verb makes; `None` for reads (`get`, `list`, `watch`) and any
+    /// other verb that writes nothing, which the audit state counts and ignores unlooked-at.
+    pub fn write_verb(&self) -> Option<Verb> {
+        self.verb.as_ref().and_then(|v| Verb::parse(v.as_ref()))
     }
 }
 
@@ -237,14 +237,10 @@ impl Versions {
 impl AuditState {
     /// Reads one audit event; finished writes go to `out`.
     pub fn event(&mut self, ev: AuditEvent, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
-        if ev.writes_nothing() {
+        let Some(verb) = ev.write_verb() else {
             return Self::ignored(report);
-        }
-        report.count("audit");
-        let Some(verb) = ev.verb.as_deref().and_then(Verb::parse) else {
-            report.ignored += 1;
-            return;
         };
+        report.count("audit");
         let Some(oref) = ev.object_ref.as_ref() else {
             report.ignored += 1;
             return;
@@ -299,7 +295,7 @@ impl AuditState {
         }
     }
 
-    /// What [`AuditState::event`] does with an event that [`AuditEvent::writes_nothing`].
+    /// What [`AuditState::event`] does with an event without an [`AuditEvent::write_verb`].
     pub fn ignored(report: &mut ParseReport) {
         report.count("audit");
         report.ignored += 1;

@@ -90,8 +90,7 @@ impl Chunks {
         }
         std::thread::spawn(move || {
             let fresh = || recycled.try_recv().unwrap_or_default();
-            // At least a byte-order mark: the scanner looks for one in its first read only.
-            let sent = read_chunks(reader, chunk_bytes.max(4), fresh, |bytes, cut_start| {
+            let sent = read_chunks(reader, chunk_bytes.max(1), fresh, |bytes, cut_start| {
                 let (tx, rx) = sync_channel(1);
                 order_tx.send(Slot::Chunk(rx)).is_ok() && job_tx.send((bytes, cut_start, tx)).is_ok()
             });
@@ -237,7 +236,7 @@ fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     if !ev.is_audit() || ev.items.is_some() {
         return None;
     }
-    Some(if ev.writes_nothing() {
+    Some(if ev.write_verb().is_none() {
         Item::Ignored { start, end: next }
     } else {
         Item::Audit { event: Box::new(ev.into_owned()), start, end: next }

@@ -104,6 +104,9 @@ pub struct Scanner<R> {
     end: usize,
     eof: bool,
     first_fill: bool,
+    /// Bytes of the first read(s) held at the buffer's start while they may still be the start
+    /// of a byte-order mark (a pipe or decompressor can hand over one byte at a time).
+    bom_held: usize,
     mode: Mode,
     js: Js,
     cur: Vec<u8>,
@@ -137,6 +140,7 @@ impl<R: Read> Scanner<R> {
             end: 0,
             eof: false,
             first_fill: true,
+            bom_held: 0,
             mode: Mode::Top,
             js: Js::default(),
             cur: Vec::new(),
@@ -181,7 +185,7 @@ impl<R: Read> Scanner<R> {
     /// a line that is one complete JSON object would come out as exactly one piece, so a
     /// caller that decoded such a line itself may [`Scanner::skip_line`] it instead.
     pub fn idle(&self) -> bool {
-        self.start == self.end && self.mode == Mode::Top && self.col0
+        self.start == self.end && self.bom_held == 0 && self.mode == Mode::Top && self.col0
     }
 
     /// Counts one line (of `bytes` bytes, its newline included) decoded elsewhere while
@@ -233,32 +237,47 @@ impl<R: Read> Scanner<R> {
     }
 
     fn fill(&mut self) -> bool {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
         loop {
-            match self.reader.read(&mut self.buf) {
-                Ok(0) => {
+            let held = std::mem::take(&mut self.bom_held);
+            match self.reader.read(&mut self.buf[held..]) {
+                Ok(0) if held == 0 => {
                     self.eof = true;
                     return false;
                 }
                 Ok(n) => {
-                    self.start = 0;
-                    self.end = n;
+                    let have = held + n;
                     self.bytes += n as u64;
+                    self.start = 0;
+                    self.end = have;
                     if self.first_fill {
+                        if n > 0 && have < BOM.len() && BOM.starts_with(&self.buf[..have]) {
+                            self.bom_held = have;
+                            self.end = 0;
+                            continue;
+                        }
                         self.first_fill = false;
-                        if self.buf[..n].starts_with(b"\xEF\xBB\xBF") {
-                            self.start = 3;
+                        if self.buf[..have].starts_with(BOM) {
+                            self.start = BOM.len();
                         }
                     }
                     if self.start < self.end {
                         return true;
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if self.fed && e.kind() == ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => self.bom_held = held,
+                Err(e) if self.fed && e.kind() == ErrorKind::WouldBlock => {
+                    self.bom_held = held;
+                    return false;
+                }
                 Err(e) => {
                     self.io_error = Some(e);
                     self.eof = true;
-                    return false;
+                    // Held bytes that never became a byte-order mark are still input.
+                    self.first_fill = false;
+                    self.start = 0;
+                    self.end = held;
+                    return held > 0;
                 }
             }
         }
@@ -576,19 +595,25 @@ mod tests {
         Stray(u64),
     }
 
-    fn pieces_limit(input: &[u8], max: usize) -> Vec<P> {
-        // A tiny reader buffer would be nicer; instead feed through a reader that returns 7
-        // bytes at a time so records straddle refills.
-        struct Drip<'a>(&'a [u8]);
-        impl Read for Drip<'_> {
-            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.0.len().min(7).min(out.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
+    /// Hands over at most `step` bytes per read, so records straddle refills (and a pipe or
+    /// a decompressor may hand over one byte at a time).
+    struct Drip<'a> {
+        rest: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Drip<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.rest.len());
+            out[..n].copy_from_slice(&self.rest[..n]);
+            self.rest = &self.rest[n..];
+            Ok(n)
         }
-        let mut s = Scanner::with_limit(Drip(input), max);
+    }
+
+    /// The pieces and the byte count of `input` read `step` bytes at a time.
+    fn dripped(input: &[u8], max: usize, step: usize) -> (Vec<P>, u64) {
+        let mut s = Scanner::with_limit(Drip { rest: input, step }, max);
         let mut v = Vec::new();
         while let Some(p) = s.next_piece() {
             v.push(match p {
@@ -598,7 +623,11 @@ mod tests {
                 Piece::Stray { line } => P::Stray(line),
             });
         }
-        v
+        (v, s.bytes())
+    }
+
+    fn pieces_limit(input: &[u8], max: usize) -> Vec<P> {
+        dripped(input, max, 7).0
     }
 
     fn pieces(input: &[u8]) -> Vec<P> {
@@ -679,6 +708,25 @@ mod tests {
         assert_eq!(pieces(b""), vec![]);
         assert_eq!(pieces(b"\n\n  \n"), vec![]);
         assert_eq!(pieces(b"\xEF\xBB\xBF{}"), vec![P::J("{}".into(), 1)]);
+    }
+
+    #[test]
+    fn bom_split_over_reads() {
+        for step in 1..=4 {
+            let (v, bytes) = dripped(b"\xEF\xBB\xBF{\"a\":1}\nok\n", 1 << 20, step);
+            assert_eq!(v, vec![P::J("{\"a\":1}".into(), 1), P::T("ok".into(), 2)], "{step} bytes a read");
+            assert_eq!(bytes, 14, "{step} bytes a read");
+        }
+        // The start of a mark that does not complete is input, not dropped.
+        for step in 1..=3 {
+            let (v, _) = dripped(b"\xEF\xBBx\n", 1 << 20, step);
+            assert_eq!(v, vec![P::T("\u{FFFD}x".into(), 1)], "{step} bytes a read");
+            let (v, _) = dripped(b"\xEF", 1 << 20, step);
+            assert_eq!(v, vec![P::T("\u{FFFD}".into(), 1)], "{step} bytes a read");
+        }
+        // A mark after the first bytes is content.
+        let (v, _) = dripped(b"x\xEF\xBB\xBF\n", 1 << 20, 1);
+        assert_eq!(v, vec![P::T("x\u{FEFF}".into(), 1)]);
     }
 
     #[test]
