@@ -11,7 +11,7 @@ use kubectl_capt::error::{EXIT_USAGE, Error};
 use kubectl_capt::settings::{CommandSettings, Settings};
 
 // Cargo.toml says why; macOS keeps its system allocator.
-#[cfg(not(target_os = "macos"))]
+#[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -19,7 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// 1 s: with the delay, the burst of a `watch` initial list peaked at 111 MiB against 69 MiB with
 /// the system allocator (scripts/bench-watch --chains 2000), and `analyze` of a 1 GB log at
 /// 65 MiB against 47 MiB. `mi_option_purge_delay` is 15 in mimalloc v3's `mi_option_t`.
-#[cfg(not(target_os = "macos"))]
+#[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
 #[allow(unsafe_code)]
 fn release_freed_memory_at_once() {
     const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
@@ -28,7 +28,7 @@ fn release_freed_memory_at_once() {
 }
 
 fn main() -> ExitCode {
-    #[cfg(not(target_os = "macos"))]
+    #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
     release_freed_memory_at_once();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
