@@ -14,7 +14,9 @@ pub mod recent;
 mod state;
 pub mod window;
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -349,12 +351,17 @@ struct ControllerState {
     prev: Option<(Millis, MetricsSample)>,
 }
 
+fn key_hash(key: &ObjectKey) -> u64 {
+    FxBuild.hash_one(key)
+}
+
 /// The detector. See the module docs.
 #[derive(Debug)]
 pub struct Detector {
     config: Config,
     objects: Vec<TrackedObject>,
-    index: HashMap<ObjectKey, u32, FxBuild>,
+    /// Positions in `objects`, found by the hash of their key (stored once, in the object).
+    index: HashTable<u32>,
     paths: Interner,
     managers: Interner,
     controllers: Vec<ControllerState>,
@@ -370,7 +377,7 @@ impl Detector {
         Detector {
             config,
             objects: Vec::new(),
-            index: HashMap::default(),
+            index: HashTable::new(),
             paths: Interner::default(),
             managers: Interner::default(),
             controllers: Vec::new(),
@@ -490,21 +497,20 @@ impl Detector {
 
     /// One object's finding at `now`.
     pub fn finding(&self, key: &ObjectKey, now: Millis) -> Option<Finding> {
-        let &i = self.index.get(key)?;
-        let i = i as usize;
+        let i = self.position(key)?;
         self.objects[i].seen.then(|| self.finding_at(i, now))
     }
 
     /// The last 5 minutes of one object in 10 s buckets.
     pub fn series(&self, key: &ObjectKey, now: Millis) -> Option<Series> {
-        let &i = self.index.get(key)?;
-        Some(self.objects[i as usize].series(now))
+        let i = self.position(key)?;
+        Some(self.objects[i].series(now))
     }
 
     /// The whole-run timeline of one object (only with `Config::history_buckets > 0`).
     pub fn history(&self, key: &ObjectKey) -> Option<&History> {
-        let &i = self.index.get(key)?;
-        self.objects[i as usize].history.as_deref()
+        let i = self.position(key)?;
+        self.objects[i].history.as_deref()
     }
 
     /// Totals and verdict counts at `now`.
@@ -540,7 +546,7 @@ impl Detector {
     pub fn bytes_per_object(&self) -> usize {
         let n = self.objects.len().max(1);
         let heap: usize = self.objects.iter().map(TrackedObject::heap_bytes).sum();
-        let index = self.index.capacity() * (std::mem::size_of::<ObjectKey>() + 4 + 1) / n;
+        let index = self.index.capacity() * (std::mem::size_of::<u32>() + 1) / n;
         std::mem::size_of::<TrackedObject>() + heap / n + index
     }
 
@@ -550,9 +556,15 @@ impl Detector {
         Some(i)
     }
 
+    fn position(&self, key: &ObjectKey) -> Option<usize> {
+        let objects = &self.objects;
+        let &i = self.index.find(key_hash(key), |&i| objects[i as usize].key == *key)?;
+        Some(i as usize)
+    }
+
     fn slot_unseen(&mut self, key: &ObjectKey) -> Option<usize> {
-        if let Some(&i) = self.index.get(key) {
-            return Some(i as usize);
+        if let Some(i) = self.position(key) {
+            return Some(i);
         }
         if self.objects.len() >= self.config.max_objects {
             self.untracked += 1;
@@ -560,7 +572,8 @@ impl Detector {
         }
         let i = self.objects.len();
         self.objects.push(TrackedObject::new(key.clone()));
-        self.index.insert(key.clone(), i as u32);
+        let objects = &self.objects;
+        self.index.insert_unique(key_hash(key), i as u32, |&j| key_hash(&objects[j as usize].key));
         Some(i)
     }
 
