@@ -15,10 +15,9 @@ mod state;
 pub mod window;
 
 use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
 use std::time::Duration;
 
+use hashbrown::hash_table::{Entry, HashTable};
 use serde::Serialize;
 
 use crate::hash::FxBuild;
@@ -563,17 +562,24 @@ impl Detector {
     }
 
     fn slot_unseen(&mut self, key: &ObjectKey) -> Option<usize> {
-        if let Some(i) = self.position(key) {
-            return Some(i);
-        }
+        // One hash of the key, whether it is found or added.
+        let objects = &self.objects;
+        let entry = self.index.entry(
+            key_hash(key),
+            |&i| objects[i as usize].key == *key,
+            |&i| key_hash(&objects[i as usize].key),
+        );
+        let vacant = match entry {
+            Entry::Occupied(found) => return Some(*found.get() as usize),
+            Entry::Vacant(vacant) => vacant,
+        };
         if self.objects.len() >= self.config.max_objects {
             self.untracked += 1;
             return None;
         }
         let i = self.objects.len();
         self.objects.push(TrackedObject::new(key.clone()));
-        let objects = &self.objects;
-        self.index.insert_unique(key_hash(key), i as u32, |&j| key_hash(&objects[j as usize].key));
+        vacant.insert(i as u32);
         Some(i)
     }
 

@@ -637,3 +637,38 @@ fn evidence_never_ends_in_an_empty_list() {
     assert!(f.evidence.iter().all(|e| !e.trim_end().ends_with(':')), "{:?}", f.evidence);
     assert!(f.evidence[0].contains("does not show which fields changed"), "{:?}", f.evidence);
 }
+
+#[test]
+fn objects_past_the_bound_are_counted_untracked_and_the_tracked_ones_stay_found() {
+    let mut d = Detector::new(Config { max_objects: 2, ..Config::default() });
+    for (k, name) in ["a", "b", "c", "a", "c", "b"].into_iter().enumerate() {
+        d.observe(&Observation::write(T0 + k as i64, cp(name), hl1_write(k, T0)));
+    }
+    assert_eq!(d.len(), 2);
+    let s = d.summary(T0 + 10);
+    assert_eq!(s.untracked_observations, 2, "both observations of c");
+    assert_eq!(s.writes, 4, "a and b twice each");
+    assert!(d.finding(&cp("a"), T0 + 10).is_some());
+    assert!(d.finding(&cp("b"), T0 + 10).is_some());
+    assert!(d.finding(&cp("c"), T0 + 10).is_none());
+}
+
+#[test]
+fn every_object_is_found_after_the_index_grows() {
+    let mut d = Detector::new(Config::default());
+    // Two kinds with the same names.
+    let keys: Vec<ObjectKey> =
+        (0..2_500).flat_map(|i| [cp(&format!("o-{i}")), deploy(&format!("o-{i}"))]).collect();
+    for (i, key) in keys.iter().enumerate() {
+        d.observe(&Observation::write(T0 + i as i64, key.clone(), hl1_write(i, T0)));
+    }
+    // Seen again: no second entry.
+    d.observe(&Observation::write(T0 + 6_000, keys[17].clone(), hl1_write(1, T0)));
+    assert_eq!(d.len(), keys.len());
+    assert_eq!(d.summary(T0 + 7_000).writes, keys.len() as u64 + 1);
+    for key in &keys {
+        let found = d.finding(key, T0 + 7_000);
+        assert!(found.is_some_and(|f| f.name == key.name && f.kind == key.kind), "{key}");
+    }
+    assert!(d.finding(&cp("o-2500"), T0 + 7_000).is_none());
+}
