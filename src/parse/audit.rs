@@ -155,6 +155,62 @@ impl AuditEvent<Text<'_>> {
     }
 }
 
+impl AuditEvent {
+    /// The kind its `objectRef` names (`Secret` decides what of its bodies may be shown).
+    fn kind(&self) -> String {
+        let oref = self.object_ref.as_ref();
+        let resource = oref.and_then(|o| o.resource.as_deref()).unwrap_or("");
+        let group = oref.and_then(|o| o.api_group.as_deref()).unwrap_or("");
+        kind_for_resource(resource, group)
+    }
+}
+
+/// An audit event with its bodies worked down to what the audit state reads: the response
+/// body's name, leaves and state, the request body's changes and phase. Made where the line is
+/// decoded (a chunk worker, or the parser thread), so a body's JSON tree is built and freed on
+/// one thread, in parallel when chunked, and no tree waits in the pending requests.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The event without its bodies.
+    pub event: AuditEvent,
+    response: Option<ResponseBody>,
+    request: Option<RequestBody>,
+}
+
+#[derive(Debug)]
+struct ResponseBody {
+    name: Option<String>,
+    leaves: Vec<fields::Leaf>,
+    state: ObjectState,
+}
+
+#[derive(Debug)]
+struct RequestBody {
+    changes: Vec<fields::ChangedField>,
+    phase: Option<String>,
+}
+
+impl From<AuditEvent> for Decoded {
+    fn from(mut event: AuditEvent) -> Self {
+        let (response, request) = (event.response_object.take(), event.request_object.take());
+        // A read's bodies are never looked at.
+        if event.write_verb().is_none() {
+            return Decoded { event, response: None, request: None };
+        }
+        let secret = event.kind() == "Secret";
+        let response = response.filter(|v| v.get("metadata").is_some()).map(|b| ResponseBody {
+            name: b.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string),
+            leaves: fields::flatten(&b, secret),
+            state: state_of(&b, secret),
+        });
+        let request = request.map(|req| RequestBody {
+            changes: request_fields(&req, secret),
+            phase: if secret { None } else { fields::phase_of(&req) },
+        });
+        Decoded { event, response, request }
+    }
+}
+
 /// Virtual resources whose "create" stores nothing.
 const VIRTUAL: &[&str] = &[
     "tokenreviews",
@@ -168,7 +224,7 @@ const VIRTUAL: &[&str] = &[
 #[derive(Default)]
 pub struct AuditState {
     // Keyed by a 64-bit hash of the auditID (a UUID): no allocation per request.
-    pending: HashMap<u64, (AuditEvent, Verb, u64)>,
+    pending: HashMap<u64, (Decoded, Verb, u64)>,
     pending_order: VecDeque<u64>,
     done: HashSet<u64>,
     done_order: VecDeque<u64>,
@@ -236,7 +292,8 @@ impl Versions {
 
 impl AuditState {
     /// Reads one audit event; finished writes go to `out`.
-    pub fn event(&mut self, ev: AuditEvent, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
+    pub fn event(&mut self, decoded: Decoded, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
+        let ev = &decoded.event;
         let Some(verb) = ev.write_verb() else {
             return Self::ignored(report);
         };
@@ -280,16 +337,16 @@ impl AuditState {
             }
         }
         if final_stage {
-            out.push(self.write_record(&ev, verb, line));
+            out.push(self.write_record(decoded, verb, line));
         } else {
             // Kept unbuilt: the final stage usually follows and replaces it.
-            self.pending.insert(id, (ev, verb, line));
+            self.pending.insert(id, (decoded, verb, line));
             self.pending_order.push_back(id);
             while self.pending_order.len() > WINDOW {
                 if let Some(old) = self.pending_order.pop_front()
-                    && let Some((ev, verb, line)) = self.pending.remove(&old)
+                    && let Some((decoded, verb, line)) = self.pending.remove(&old)
                 {
-                    out.push(self.write_record(&ev, verb, line));
+                    out.push(self.write_record(decoded, verb, line));
                 }
             }
         }
@@ -322,49 +379,46 @@ impl AuditState {
     pub fn flush(&mut self, out: &mut Vec<Record>) {
         let order: Vec<u64> = self.pending_order.drain(..).collect();
         for id in order {
-            if let Some((ev, verb, line)) = self.pending.remove(&id) {
-                out.push(self.write_record(&ev, verb, line));
+            if let Some((decoded, verb, line)) = self.pending.remove(&id) {
+                out.push(self.write_record(decoded, verb, line));
             }
         }
     }
 
-    fn write_record(&mut self, ev: &AuditEvent, verb: Verb, line: u64) -> Record {
+    fn write_record(&mut self, decoded: Decoded, verb: Verb, line: u64) -> Record {
+        let Decoded { event: ev, response, request } = decoded;
         let oref = ev.object_ref.as_ref();
-        let resource = oref.and_then(|o| o.resource.as_deref()).unwrap_or("");
+        let kind = ev.kind();
         let group = oref.and_then(|o| o.api_group.as_deref()).unwrap_or("");
-        let kind = kind_for_resource(resource, group);
-        let body = ev.response_object.as_ref().filter(|v| v.get("metadata").is_some());
         let name = oref
             .and_then(|o| o.name.clone())
             .filter(|n| !n.is_empty())
-            .or_else(|| body.and_then(|b| b.pointer("/metadata/name")?.as_str().map(str::to_string)))
+            .or_else(|| response.as_ref().and_then(|b| b.name.clone()))
             .unwrap_or_else(|| {
                 if ev.verb.as_deref() == Some("deletecollection") { "*" } else { "(generated)" }.into()
             });
         let object = object_key(group, &kind, oref.and_then(|o| o.namespace.as_deref()), &name);
-        let secret = kind == "Secret";
         let mut fields_changed = Vec::new();
         let mut state = ObjectState::default();
-        if let Some(b) = body {
-            let leaves = fields::flatten(b, secret);
+        if let Some(b) = response {
             match self.versions.get(&object) {
-                Some(prev) => fields_changed = fields::diff(prev, &leaves),
+                Some(prev) => fields_changed = fields::diff(prev, &b.leaves),
                 None => {
-                    if let Some(req) = &ev.request_object {
-                        fields_changed = request_fields(req, secret);
+                    if let Some(req) = request {
+                        fields_changed = req.changes;
                     }
                 }
             }
-            state = state_of(b, secret);
             if verb == Verb::Delete {
                 self.versions.remove(&object);
             } else {
-                let kept = fields::to_map(&leaves, &mut self.versions.paths);
+                let kept = fields::to_map(&b.leaves, &mut self.versions.paths);
                 self.versions.insert(object.clone(), kept);
             }
-        } else if let Some(req) = &ev.request_object {
-            fields_changed = request_fields(req, secret);
-            state.phase = if secret { None } else { fields::phase_of(req) };
+            state = b.state;
+        } else if let Some(req) = request {
+            fields_changed = req.changes;
+            state.phase = req.phase;
         }
         let writer = Writer {
             user: ev.user.as_ref().and_then(|u| u.username.clone()),
@@ -456,8 +510,8 @@ mod tests {
     use crate::parse::ChangedField;
     use serde_json::json;
 
-    fn ev(v: Value) -> AuditEvent {
-        serde_json::from_value(v).unwrap()
+    fn ev(v: Value) -> Decoded {
+        serde_json::from_value::<AuditEvent>(v).unwrap().into()
     }
 
     fn leaves(n: usize) -> Leaves {

@@ -12,17 +12,10 @@ use std::sync::{Arc, Mutex};
 use memchr::{memchr, memrchr};
 
 use super::MAX_RECORD_BYTES;
-use super::audit::{AuditEvent, Text};
+use super::audit::{AuditEvent, Decoded, Text};
 
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
-
-/// Longest line decoded by the workers. Longer audit lines carry object bodies
-/// (RequestResponse level): decoded on a worker, their JSON trees were freed on the parser
-/// thread, and that cross-thread allocation cost more CPU and memory than the parallel decoding
-/// saved (measured with `scripts/bench-analyze`), so the scanner reads them in order as before,
-/// and an input whose first lines are that long is not chunked at all.
-pub const MAX_DECODED_LINE: usize = 2048;
 
 /// A run of the input: its bytes and what the workers made of them, in order.
 pub struct Chunk {
@@ -32,7 +25,7 @@ pub struct Chunk {
 
 pub enum Item {
     /// `bytes[start..end]`: one line (newline included) that is one audit event.
-    Audit { event: Box<AuditEvent>, start: usize, end: usize },
+    Audit { event: Box<Decoded>, start: usize, end: usize },
     /// `bytes[start..end]`: one line that is one audit event which writes nothing (a read):
     /// counted, never built.
     Ignored { start: usize, end: usize },
@@ -222,14 +215,12 @@ pub fn decode_chunk(bytes: &[u8], cut_start: bool, decode: Decode) -> Vec<Item> 
 /// JSON object: it starts at column 0 with `{`, ends with `}` (then only blanks), fits the
 /// record limit, decodes as an audit event, and has no top-level `items` array (which the
 /// scanner reads element by element). Decoded with borrowed strings: a read (most of an audit
-/// log) allocates nothing and becomes [`Item::Ignored`].
+/// log) allocates nothing and becomes [`Item::Ignored`]; a write's bodies are worked down to
+/// what the audit state reads here ([`Decoded`]), so their JSON trees never leave the worker.
 fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))? + 1;
     let json = &line[..end];
-    if json.first() != Some(&b'{')
-        || json.last() != Some(&b'}')
-        || json.len() > MAX_DECODED_LINE.min(MAX_RECORD_BYTES - 1)
-    {
+    if json.first() != Some(&b'{') || json.last() != Some(&b'}') || json.len() > MAX_RECORD_BYTES - 1 {
         return None;
     }
     let ev: AuditEvent<Text> = serde_json::from_slice(json).ok()?;
@@ -239,7 +230,7 @@ fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     Some(if ev.write_verb().is_none() {
         Item::Ignored { start, end: next }
     } else {
-        Item::Audit { event: Box::new(ev.into_owned()), start, end: next }
+        Item::Audit { event: Box::new(ev.into_owned().into()), start, end: next }
     })
 }
 
