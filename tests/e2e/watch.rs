@@ -458,3 +458,73 @@ async fn a_metrics_body_over_the_cap_is_refused() {
         w.stderr
     );
 }
+
+/// The API server's record (audit log) of the requests whose URI contains `path`: verb, URI and
+/// response code, once their final stage is logged.
+fn requests_for(env: &crate::support::TestEnv, path: &str) -> Vec<(String, String, i64)> {
+    let text = std::fs::read_to_string(&env.audit_log).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["stage"] == "ResponseComplete")
+        .filter_map(|e| {
+            let uri = e["requestURI"].as_str()?.to_string();
+            uri.contains(path).then(|| {
+                (
+                    e["verb"].as_str().unwrap_or("").to_string(),
+                    uri,
+                    e["responseStatus"]["code"].as_i64().unwrap_or(0),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The initial lists are streamed (a watch with `sendInitialEvents`, served from the API
+/// server's watch cache); a server without streaming lists (WatchList off) refuses that request
+/// and the watch falls back to paged lists, with the same result.
+#[tokio::test(flavor = "multi_thread")]
+async fn initial_lists_are_streamed_and_a_server_without_them_gets_paged_lists() {
+    let own = tokio::task::spawn_blocking(|| {
+        crate::support::TestEnv::start_with_env(
+            &[],
+            &[("CAPT_TESTENV_APISERVER_ARGS", "--feature-gates=WatchList=false")],
+        )
+    })
+    .await
+    .unwrap();
+    for (env, streams) in [(env(), true), (&own, false)] {
+        let ns = env.namespace("watch-lists");
+        env.apply_objects(&ns, &calm_yaml("a")).await;
+        let mut cmd = env.capt();
+        cmd.args(["watch", "-n", &ns, "--duration", "4s", "-o", "json", "--no-logs", "--no-events"]);
+        let watch = start(cmd);
+        watch.wait_for(LISTED, Duration::from_secs(20));
+        let w = tokio::task::spawn_blocking(move || watch.finish()).await.unwrap();
+        assert_eq!(w.code, Some(0), "streams: {streams}; {}", w.stderr);
+        assert_eq!(w.finding("CAPTControlPlane", "a")["verdict"], "OK");
+        let path = format!("/namespaces/{ns}/captcontrolplanes");
+        let streamed = |requests: &[(String, String, i64)], ok: bool| {
+            requests.iter().any(|(verb, uri, code)| {
+                verb == "watch" && uri.contains("sendInitialEvents=true") && (*code < 400) == ok
+            })
+        };
+        let listed = |requests: &[(String, String, i64)]| requests.iter().any(|r| r.0 == "list");
+        let expected = |r: &[(String, String, i64)]| {
+            if streams {
+                streamed(r, true) && !streamed(r, false) && !listed(r)
+            } else {
+                streamed(r, false) && listed(r)
+            }
+        };
+        // The audit log is written asynchronously (a watch's final stage when it closes).
+        let mut requests = requests_for(env, &path);
+        for _ in 0..100 {
+            if expected(&requests) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            requests = requests_for(env, &path);
+        }
+        assert!(expected(&requests), "streams: {streams}: {requests:#?}");
+    }
+}
