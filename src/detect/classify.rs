@@ -266,7 +266,7 @@ pub fn cause(det: &Detector, i: usize, now: Millis) -> (Option<Cause>, Vec<Strin
             );
         }
     }
-    let child = det.objects.iter().filter(|c| c.seen && c.owner == Some(i as u32)).find_map(|c| {
+    let child = det.children_of(i).filter(|c| c.seen).find_map(|c| {
         let cw = window(&det.config, c, now);
         (verdict(&det.config, c, now).0 > Verdict::Ok).then(|| (c.key.to_string(), cw.w60))
     });

@@ -361,6 +361,9 @@ pub struct Detector {
     objects: Vec<TrackedObject>,
     /// Positions in `objects`, found by the hash of their key (stored once, in the object).
     index: HashTable<u32>,
+    /// The objects each owner owns (only owners have an entry): an owner's cause looks at its
+    /// children without scanning every object.
+    children: std::collections::HashMap<u32, Vec<u32>, FxBuild>,
     paths: Interner,
     managers: Interner,
     controllers: Vec<ControllerState>,
@@ -377,6 +380,7 @@ impl Detector {
             config,
             objects: Vec::new(),
             index: HashTable::new(),
+            children: Default::default(),
             paths: Interner::default(),
             managers: Interner::default(),
             controllers: Vec::new(),
@@ -440,6 +444,12 @@ impl Detector {
             }
             _ => None,
         };
+        if let Some(o) = owner_idx {
+            // In position order, as a scan of every object finds them.
+            let children = self.children.entry(o as u32).or_default();
+            let at = children.partition_point(|&c| c < idx as u32);
+            children.insert(at, idx as u32);
+        }
         let history = self.config.history_buckets;
         let st = &mut self.objects[idx];
         if let Some(o) = owner_idx {
@@ -482,6 +492,12 @@ impl Detector {
         let kind =
             self.coverage.iter().find(|(s, _)| matches!(s, WriteScope::Kind { .. }) && s.contains(key));
         kind.or_else(|| self.coverage.iter().find(|(s, _)| *s == WriteScope::All)).map(|&(_, t)| t)
+    }
+
+    /// The objects `i` owns.
+    fn children_of(&self, i: usize) -> impl Iterator<Item = &TrackedObject> {
+        let children = self.children.get(&(i as u32)).map_or(&[][..], Vec::as_slice);
+        children.iter().map(|&c| &self.objects[c as usize])
     }
 
     /// Every tracked object's finding at `now`, hottest first.

@@ -322,6 +322,43 @@ fn owner_without_its_own_pattern_blames_the_child() {
     assert!(fo.evidence[0].contains("ReplicaSet ns/parent-1"), "{:?}", fo.evidence);
 }
 
+/// Of two churning children, the owner names the one tracked first, whichever became its child
+/// first (the order a scan of every object gives).
+#[test]
+fn an_owner_blames_its_first_tracked_churning_child() {
+    let mut d = Detector::new(Config::default());
+    let owner = deploy("parent");
+    let (early, late) = (
+        ObjectKey::new("apps", "ReplicaSet", Some("ns"), "early"),
+        ObjectKey::new("apps", "ReplicaSet", Some("ns"), "late"),
+    );
+    // `early` is tracked first but names its owner only from its second write on.
+    d.observe(&Observation::write(T0 - 1_000, early.clone(), ObservedWrite::default()));
+    for k in 0..40 {
+        let at = T0 + k * 250;
+        for child in [&late, &early] {
+            let cw = ObservedWrite {
+                state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
+                manager: mgr("rs-controller", Some("status")),
+                changes: vec![change("status.observedReplicas", &format!("{k}"))],
+                ..Default::default()
+            };
+            d.observe(&Observation::write(at, child.clone(), cw));
+        }
+        let ow = ObservedWrite {
+            manager: mgr("deploy-controller", Some("status")),
+            changes: vec![change("status.replicas", &format!("{k}"))],
+            ..Default::default()
+        };
+        d.observe(&Observation::write(at + 5, owner.clone(), ow));
+    }
+    let now = T0 + 10_000;
+    assert!(d.finding(&late, now).unwrap().verdict > Verdict::Ok);
+    let fo = d.finding(&owner, now).unwrap();
+    assert_eq!(fo.cause, Some(Cause::OwnedObjectChurn));
+    assert!(fo.evidence[0].contains("ReplicaSet ns/early"), "{:?}", fo.evidence);
+}
+
 #[test]
 fn event_storm() {
     let mut d = Detector::new(Config::default());
