@@ -5,16 +5,20 @@
 //! Watches use kube-runtime's watcher with its default back-off: timeouts, 410 Gone and API
 //! server restarts are resumed or relisted, and a relist is reported as baselines, never writes.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DynamicObject, LogParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
+use kube::api::{Api, LogParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Scope};
 use kube::runtime::{WatchStreamExt, watcher};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc::Sender;
 
@@ -333,7 +337,7 @@ fn short_reason(err: &watcher::Error) -> String {
     s.chars().take(120).collect()
 }
 
-fn api_for(kube: &Kube, target: &WatchTarget) -> Api<DynamicObject> {
+fn api_for(kube: &Kube, target: &WatchTarget) -> Api<WatchedObject> {
     match (target.namespaced, kube.list_namespace()) {
         (true, Some(ns)) => Api::namespaced_with(kube.client.clone(), ns, &target.resource),
         _ => Api::all_with(kube.client.clone(), &target.resource),
@@ -554,23 +558,72 @@ async fn follow_watch<S: WatchSource>(
     }
 }
 
-/// The object as JSON, with `apiVersion` and `kind` (the items of a list of a built-in kind,
-/// e.g. Secrets, come without them, and an object without a kind has no key). Takes the object:
-/// its body moves into the JSON instead of being copied.
-fn to_value(o: DynamicObject, resource: &ApiResource) -> Option<Value> {
-    let DynamicObject { types, metadata, data } = o;
-    let mut map = match data {
-        Value::Object(map) => map,
-        Value::Null => serde_json::Map::new(),
-        _ => return None,
-    };
-    map.insert("metadata".into(), serde_json::to_value(metadata).ok()?);
-    let (api_version, kind) = match types {
-        Some(t) if !t.kind.is_empty() => (t.api_version, t.kind),
-        _ => (resource.api_version.clone(), resource.kind.clone()),
-    };
-    map.insert("apiVersion".into(), Value::String(api_version));
-    map.insert("kind".into(), Value::String(kind));
+/// A watched object, read straight into JSON. kube's `DynamicObject` reads `metadata` into typed
+/// fields beside a flattened rest (serde buffers each object to do that), and the sources read
+/// JSON, so every object was read twice and its metadata written back. `meta` holds what the
+/// watcher itself reads (the resourceVersion it resumes from).
+#[derive(Clone, Debug)]
+struct WatchedObject {
+    json: Value,
+    meta: ObjectMeta,
+}
+
+impl<'de> Deserialize<'de> for WatchedObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let json = Value::deserialize(d)?;
+        let field = |k: &str| json.get("metadata")?.get(k)?.as_str().map(str::to_string);
+        let meta = ObjectMeta {
+            name: field("name"),
+            namespace: field("namespace"),
+            resource_version: field("resourceVersion"),
+            uid: field("uid"),
+            ..ObjectMeta::default()
+        };
+        Ok(WatchedObject { json, meta })
+    }
+}
+
+impl Resource for WatchedObject {
+    type DynamicType = ApiResource;
+    type Scope = kube::core::DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> Cow<'_, str> {
+        dt.kind.as_str().into()
+    }
+    fn group(dt: &ApiResource) -> Cow<'_, str> {
+        dt.group.as_str().into()
+    }
+    fn version(dt: &ApiResource) -> Cow<'_, str> {
+        dt.version.as_str().into()
+    }
+    fn api_version(dt: &ApiResource) -> Cow<'_, str> {
+        dt.api_version.as_str().into()
+    }
+    fn plural(dt: &ApiResource) -> Cow<'_, str> {
+        dt.plural.as_str().into()
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.meta
+    }
+}
+
+/// The object as JSON, with `metadata`, `apiVersion` and `kind` (the items of a paged list of a
+/// built-in kind, e.g. Secrets, come without the last two; both come from the resource unless
+/// the object has both, with a kind).
+fn to_value(o: WatchedObject, resource: &ApiResource) -> Option<Value> {
+    let Value::Object(mut map) = o.json else { return None };
+    map.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+    let typed = matches!(
+        (map.get("apiVersion"), map.get("kind")),
+        (Some(Value::String(_)), Some(Value::String(kind))) if !kind.is_empty()
+    );
+    if !typed {
+        map.insert("apiVersion".into(), Value::String(resource.api_version.clone()));
+        map.insert("kind".into(), Value::String(resource.kind.clone()));
+    }
     Some(Value::Object(map))
 }
 
@@ -882,5 +935,41 @@ impl LogTail {
         let mut out = Vec::new();
         self.stream.feed(&bytes, now_ms(), &mut out);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> WatchedObject {
+        serde_json::from_str(json).expect("a watched object")
+    }
+
+    #[test]
+    fn watched_objects_are_json_typed_from_their_resource_when_they_are_not() {
+        let secrets = ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&());
+        let o = read(
+            r#"{"metadata":{"name":"s","namespace":"ns","resourceVersion":"7","labels":{"a":"b"}},"data":{"k":"djE="}}"#,
+        );
+        assert_eq!(
+            (o.meta.name.as_deref(), o.meta.namespace.as_deref(), o.meta.resource_version.as_deref()),
+            (Some("s"), Some("ns"), Some("7"))
+        );
+        let v = to_value(o, &secrets).unwrap();
+        assert_eq!((&v["apiVersion"], &v["kind"]), (&Value::from("v1"), &Value::from("Secret")));
+        assert_eq!(
+            (&v["metadata"]["labels"]["a"], &v["data"]["k"]),
+            (&Value::from("b"), &Value::from("djE="))
+        );
+        // An object with its own types keeps them; one with half of them gets the resource's.
+        let v = to_value(read(r#"{"apiVersion":"x/v1","kind":"Thing","metadata":{}}"#), &secrets).unwrap();
+        assert_eq!((&v["apiVersion"], &v["kind"]), (&Value::from("x/v1"), &Value::from("Thing")));
+        let v = to_value(read(r#"{"kind":"Thing"}"#), &secrets).unwrap();
+        assert_eq!((&v["apiVersion"], &v["kind"]), (&Value::from("v1"), &Value::from("Secret")));
+        assert!(v["metadata"].is_object(), "{v}");
+        // Malformed metadata is still an object to look at, not an error; a non-object is nothing.
+        assert_eq!(read(r#"{"metadata":{"name":7}}"#).meta.name, None);
+        assert!(to_value(read("[1]"), &secrets).is_none());
     }
 }
