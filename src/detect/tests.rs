@@ -296,20 +296,19 @@ fn owned_object_churn() {
     assert_eq!(fo.cause, Some(Cause::NoWriteLoop));
 }
 
-#[test]
-fn owner_without_its_own_pattern_blames_the_child() {
-    let mut d = Detector::new(Config::default());
-    let owner = deploy("parent");
-    let child = ObjectKey::new("apps", "ReplicaSet", Some("ns"), "parent-1");
+/// 40 rounds, 250 ms apart, of a status write to each child (in order), then one to the owner.
+fn children_and_owner_churn(d: &mut Detector, owner: &ObjectKey, children: &[&ObjectKey]) {
     for k in 0..40 {
         let at = T0 + k * 250;
-        let cw = ObservedWrite {
-            state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
-            manager: mgr("rs-controller", Some("status")),
-            changes: vec![change("status.observedReplicas", &format!("{k}"))],
-            ..Default::default()
-        };
-        d.observe(&Observation::write(at, child.clone(), cw));
+        for &child in children {
+            let cw = ObservedWrite {
+                state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
+                manager: mgr("rs-controller", Some("status")),
+                changes: vec![change("status.observedReplicas", &format!("{k}"))],
+                ..Default::default()
+            };
+            d.observe(&Observation::write(at, child.clone(), cw));
+        }
         let ow = ObservedWrite {
             manager: mgr("deploy-controller", Some("status")),
             changes: vec![change("status.replicas", &format!("{k}"))],
@@ -317,6 +316,14 @@ fn owner_without_its_own_pattern_blames_the_child() {
         };
         d.observe(&Observation::write(at + 5, owner.clone(), ow));
     }
+}
+
+#[test]
+fn owner_without_its_own_pattern_blames_the_child() {
+    let mut d = Detector::new(Config::default());
+    let owner = deploy("parent");
+    let child = ObjectKey::new("apps", "ReplicaSet", Some("ns"), "parent-1");
+    children_and_owner_churn(&mut d, &owner, &[&child]);
     let fo = d.finding(&owner, T0 + 10_000).unwrap();
     assert_eq!(fo.cause, Some(Cause::OwnedObjectChurn));
     assert!(fo.evidence[0].contains("ReplicaSet ns/parent-1"), "{:?}", fo.evidence);
@@ -334,24 +341,7 @@ fn an_owner_blames_its_first_tracked_churning_child() {
     );
     // `early` is tracked first but names its owner only from its second write on.
     d.observe(&Observation::write(T0 - 1_000, early.clone(), ObservedWrite::default()));
-    for k in 0..40 {
-        let at = T0 + k * 250;
-        for child in [&late, &early] {
-            let cw = ObservedWrite {
-                state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
-                manager: mgr("rs-controller", Some("status")),
-                changes: vec![change("status.observedReplicas", &format!("{k}"))],
-                ..Default::default()
-            };
-            d.observe(&Observation::write(at, child.clone(), cw));
-        }
-        let ow = ObservedWrite {
-            manager: mgr("deploy-controller", Some("status")),
-            changes: vec![change("status.replicas", &format!("{k}"))],
-            ..Default::default()
-        };
-        d.observe(&Observation::write(at + 5, owner.clone(), ow));
-    }
+    children_and_owner_churn(&mut d, &owner, &[&late, &early]);
     let now = T0 + 10_000;
     assert!(d.finding(&late, now).unwrap().verdict > Verdict::Ok);
     let fo = d.finding(&owner, now).unwrap();
