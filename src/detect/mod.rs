@@ -445,6 +445,7 @@ impl Detector {
             _ => None,
         };
         if let Some(o) = owner_idx {
+            self.objects[idx].owner = Some(o as u32);
             // In position order, as a scan of every object finds them.
             let children = self.children.entry(o as u32).or_default();
             let at = children.partition_point(|&c| c < idx as u32);
@@ -452,9 +453,6 @@ impl Detector {
         }
         let history = self.config.history_buckets;
         let st = &mut self.objects[idx];
-        if let Some(o) = owner_idx {
-            st.owner = Some(o as u32);
-        }
         st.touch(obs.at, history);
         match &obs.signal {
             Signal::Write { write, .. } => {

@@ -497,9 +497,9 @@ async fn follow_watch<S: WatchSource>(
     // cache) sync 10,000 chains in about half the time of paged lists (docs/performance.md). A
     // server without them (before 1.27, or WatchList off) refuses the request with 400 or 422
     // before any object comes: the source then starts over with paged lists.
+    let start = |config| watcher(api_for(&kube, &target), config).default_backoff().boxed();
     let mut streaming = true;
-    let mut stream =
-        watcher(api_for(&kube, &target), config.clone().streaming_lists()).default_backoff().boxed();
+    let mut stream = start(config.clone().streaming_lists());
     let mut attempt = 0u32;
     let mut listed = false;
     while let Some(item) = stream.next().await {
@@ -532,7 +532,7 @@ async fn follow_watch<S: WatchSource>(
             }
             Err(e) if streaming && refuses_streaming(&e) => {
                 streaming = false;
-                stream = watcher(api_for(&kube, &target), config.clone()).default_backoff().boxed();
+                stream = start(config.clone());
                 None
             }
             Err(e) => {

@@ -158,8 +158,8 @@ impl<R: Read> InputParser<R> {
     }
 
     /// Decodes audit lines on `workers` threads, `chunk_bytes` at a time (JSON records and
-    /// log lines only; other inputs, and lines longer than a chunk, are read as before). The records and the
-    /// report are the same as without.
+    /// log lines only; other inputs, and lines longer than a chunk, are read as before). The
+    /// records and the report are the same as without.
     pub fn chunked(mut self, workers: usize, chunk_bytes: usize) -> Self
     where
         R: Send + 'static,
