@@ -7,8 +7,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use super::body::Body;
 use super::fields::{self, Leaves};
+use super::objects::STATE_FIELDS;
 use super::{
     ObjectKey, ObjectState, ParseReport, Record, RecordBody, Verb, WriteRecord, Writer, kind_for_resource,
     object_key, parse_time,
@@ -24,12 +27,12 @@ const WINDOW: usize = 65_536;
 pub const MAX_KEPT_LEAVES: usize = 1 << 18;
 
 /// The fields of an audit event the analysis reads; everything else is skipped unparsed.
-/// Strings are `S`: owned (`String`) for the audit state, or [`Text`] borrowed from the line
-/// where the chunk workers only need to know whether the event is a write. Both accept exactly
-/// the same lines, since only the string type differs.
+/// Strings are `S`: owned (`String`) for the audit state, or [`Text`] borrowed from the line.
+/// Bodies are `B`: a `Value` where the event was read as one (inside a list), else their JSON
+/// text ([`RawEvent`]), read only for a write. Both string types accept exactly the same lines.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditEvent<S = String> {
+pub struct AuditEvent<S = String, B = Value> {
     #[serde(rename = "auditID")]
     pub audit_id: Option<S>,
     pub stage: Option<S>,
@@ -45,13 +48,16 @@ pub struct AuditEvent<S = String> {
     pub request_received_timestamp: Option<S>,
     /// v1beta1 only.
     pub timestamp: Option<S>,
-    pub request_object: Option<Value>,
-    pub response_object: Option<Value>,
+    pub request_object: Option<B>,
+    pub response_object: Option<B>,
     /// Not an audit field: a top-level `items` array makes the scanner read the line element
     /// by element, so the chunked decoder leaves such a line to it.
     #[serde(default)]
     pub items: Option<serde::de::IgnoredAny>,
 }
+
+/// An audit event as read from a line: strings borrowed, bodies as their text.
+pub type RawEvent<'a> = AuditEvent<Text<'a>, &'a RawValue>;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -111,7 +117,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-impl<S: AsRef<str>> AuditEvent<S> {
+impl<S: AsRef<str>, B> AuditEvent<S, B> {
     /// Whether this looks like an audit event at all (a JSON object can deserialize into this
     /// struct with every field absent).
     pub fn is_audit(&self) -> bool {
@@ -125,11 +131,12 @@ impl<S: AsRef<str>> AuditEvent<S> {
     }
 }
 
-impl AuditEvent<Text<'_>> {
-    pub fn into_owned(self) -> AuditEvent {
+impl<B> AuditEvent<Text<'_>, B> {
+    /// The event with owned strings and without its bodies, and the bodies (request, response).
+    fn into_owned(self) -> (AuditEvent, Option<B>, Option<B>) {
         let s = |t: Option<Text>| t.map(|t| t.0.into_owned());
         let user = |u: Option<UserInfo<Text>>| u.map(|u| UserInfo { username: s(u.username) });
-        AuditEvent {
+        let event = AuditEvent {
             audit_id: s(self.audit_id),
             stage: s(self.stage),
             verb: s(self.verb),
@@ -148,10 +155,11 @@ impl AuditEvent<Text<'_>> {
             stage_timestamp: s(self.stage_timestamp),
             request_received_timestamp: s(self.request_received_timestamp),
             timestamp: s(self.timestamp),
-            request_object: self.request_object,
-            response_object: self.response_object,
+            request_object: None,
+            response_object: None,
             items: self.items,
-        }
+        };
+        (event, self.request_object, self.response_object)
     }
 }
 
@@ -180,34 +188,53 @@ pub struct Decoded {
 #[derive(Debug)]
 struct ResponseBody {
     name: Option<String>,
-    leaves: Vec<fields::Leaf>,
+    leaves: fields::Flat,
     state: ObjectState,
 }
 
 #[derive(Debug)]
 struct RequestBody {
-    changes: Vec<fields::ChangedField>,
+    /// What it says it changes, as leaves to show.
+    changes: fields::Flat,
     phase: Option<String>,
 }
 
-impl From<AuditEvent> for Decoded {
-    fn from(mut event: AuditEvent) -> Self {
-        let (response, request) = (event.response_object.take(), event.request_object.take());
-        // A read's bodies are never looked at.
+impl Decoded {
+    /// An event read from a line. `None` when a write's body is not JSON that a `Value` would
+    /// hold (a lone surrogate escape, too deep): the line is then not an audit event, as when
+    /// the whole line is read into a `Value`. A read's bodies are never looked at.
+    pub fn new(raw: RawEvent) -> Option<Decoded> {
+        let (event, request, response) = raw.into_owned();
+        Decoded::work_down(event, request.map(RawValue::get), response.map(RawValue::get))
+    }
+
+    /// An event read as a `Value` (an item of a list): its bodies are read back from their text,
+    /// so that both ways make the same `Decoded`.
+    pub fn from_value(mut event: AuditEvent) -> Option<Decoded> {
+        let text = |v: Option<Value>| v.map(|v| v.to_string());
+        let (request, response) = (text(event.request_object.take()), text(event.response_object.take()));
+        Decoded::work_down(event, request.as_deref(), response.as_deref())
+    }
+
+    fn work_down(event: AuditEvent, request: Option<&str>, response: Option<&str>) -> Option<Decoded> {
         if event.write_verb().is_none() {
-            return Decoded { event, response: None, request: None };
+            return Some(Decoded { event, response: None, request: None });
         }
         let secret = event.kind() == "Secret";
-        let response = response.filter(|v| v.get("metadata").is_some()).map(|b| ResponseBody {
-            name: b.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string),
-            leaves: fields::flatten(&b, secret),
-            state: state_of(&b, secret),
-        });
-        let request = request.map(|req| RequestBody {
+        let (request, response) = (request.map(Body::parse), response.map(Body::parse));
+        let response = match response.transpose().ok()? {
+            Some(b) if b.get("metadata").is_some() => Some(ResponseBody {
+                name: b.get("metadata").and_then(|m| m.get("name")?.as_str()).map(str::to_string),
+                leaves: fields::flatten(&b, secret),
+                state: state_of(&b, secret),
+            }),
+            _ => None,
+        };
+        let request = request.transpose().ok()?.map(|req| RequestBody {
             changes: request_fields(&req, secret),
-            phase: if secret { None } else { fields::phase_of(&req) },
+            phase: if secret { None } else { fields::phase_of(&req.select(STATE_FIELDS)) },
         });
-        Decoded { event, response, request }
+        Some(Decoded { event, response, request })
     }
 }
 
@@ -405,7 +432,7 @@ impl AuditState {
                 Some(prev) => fields_changed = fields::diff(prev, &b.leaves),
                 None => {
                     if let Some(req) = request {
-                        fields_changed = req.changes;
+                        fields_changed = fields::as_changes(&req.changes);
                     }
                 }
             }
@@ -417,7 +444,7 @@ impl AuditState {
             }
             state = b.state;
         } else if let Some(req) = request {
-            fields_changed = req.changes;
+            fields_changed = fields::as_changes(&req.changes);
             state.phase = req.phase;
         }
         let writer = Writer {
@@ -446,8 +473,8 @@ impl AuditState {
 }
 
 /// The object's state; a Secret's phase (it has none, but a hostile body may) is a value too.
-fn state_of(body: &Value, secret: bool) -> ObjectState {
-    let mut state = super::objects::state_of(body);
+fn state_of(body: &Body, secret: bool) -> ObjectState {
+    let mut state = super::objects::state_of(&body.select(STATE_FIELDS));
     if secret {
         state.phase = None;
     }
@@ -456,19 +483,23 @@ fn state_of(body: &Value, secret: bool) -> ObjectState {
 
 /// What a request body says it changes: the leaves of a merge/apply patch or object, or the
 /// paths of a JSON patch.
-fn request_fields(req: &Value, secret: bool) -> Vec<fields::ChangedField> {
+fn request_fields(req: &Body, secret: bool) -> fields::Flat {
     match req {
-        Value::Array(ops) => ops
-            .iter()
-            .filter_map(|op| {
-                let path = op.get("path")?.as_str()?;
+        Body::Array(ops) => {
+            let mut out = fields::Flat::default();
+            for op in ops {
+                let Some(path) = op.get("path").and_then(Body::as_str) else { continue };
                 let dotted =
                     path.trim_start_matches('/').replace('/', ".").replace("~1", "/").replace("~0", "~");
-                let value = op.get("value").filter(|v| !secret && !v.is_object() && !v.is_array()).cloned();
-                Some(fields::ChangedField { path: dotted, value })
-            })
-            .collect(),
-        other => fields::as_changes(fields::flatten(other, secret)),
+                let value = op
+                    .get("value")
+                    .filter(|v| !secret && !matches!(v, Body::Object(_) | Body::Array(_)))
+                    .map(Body::to_value);
+                out.push_change(&dotted, value.as_ref());
+            }
+            out
+        }
+        other => fields::flatten(other, secret),
     }
 }
 
@@ -510,8 +541,13 @@ mod tests {
     use crate::parse::ChangedField;
     use serde_json::json;
 
+    /// Read from its line; read as a `Value` (an item of a list) it must come out the same.
     fn ev(v: Value) -> Decoded {
-        serde_json::from_value::<AuditEvent>(v).unwrap().into()
+        let text = v.to_string();
+        let from_line = Decoded::new(serde_json::from_str::<RawEvent>(&text).unwrap()).unwrap();
+        let from_value = Decoded::from_value(serde_json::from_value::<AuditEvent>(v).unwrap()).unwrap();
+        assert_eq!(format!("{from_line:?}"), format!("{from_value:?}"));
+        from_line
     }
 
     fn leaves(n: usize) -> Leaves {
@@ -636,11 +672,13 @@ mod tests {
     fn json_patch_paths_and_secret_values() {
         let ops = json!([{"op": "replace", "path": "/data/token", "value": "c2VjcmV0"},
                          {"op": "replace", "path": "/metadata/labels/a~1b", "value": "x"}]);
-        let f = request_fields(&ops, true);
+        let text = ops.to_string();
+        let ops = Body::parse(&text).unwrap();
+        let f = fields::as_changes(&request_fields(&ops, true));
         assert_eq!(f[0], ChangedField { path: "data.token".into(), value: None });
         // Every value of a Secret is hidden, labels included; other kinds show small values.
         assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: None });
-        let f = request_fields(&ops, false);
+        let f = fields::as_changes(&request_fields(&ops, false));
         assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: Some(json!("x")) });
     }
 

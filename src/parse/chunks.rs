@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use memchr::{memchr, memrchr};
 
 use super::MAX_RECORD_BYTES;
-use super::audit::{AuditEvent, Decoded, Text};
+use super::audit::{Decoded, RawEvent};
 
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
@@ -223,14 +223,14 @@ fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     if json.first() != Some(&b'{') || json.last() != Some(&b'}') || json.len() > MAX_RECORD_BYTES - 1 {
         return None;
     }
-    let ev: AuditEvent<Text> = serde_json::from_slice(json).ok()?;
+    let ev: RawEvent = serde_json::from_slice(json).ok()?;
     if !ev.is_audit() || ev.items.is_some() {
         return None;
     }
     Some(if ev.write_verb().is_none() {
         Item::Ignored { start, end: next }
     } else {
-        Item::Audit { event: Box::new(ev.into_owned().into()), start, end: next }
+        Item::Audit { event: Box::new(Decoded::new(ev)?), start, end: next }
     })
 }
 

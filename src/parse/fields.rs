@@ -8,6 +8,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::body::Body;
+
 /// Leaves kept per object; deeper objects are compared on the first ones only.
 pub const MAX_LEAVES: usize = 4096;
 
@@ -24,12 +26,75 @@ pub struct ChangedField {
     pub value: Option<Value>,
 }
 
-/// A leaf of a flattened object.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Leaf {
-    pub path: String,
+/// The leaves of a flattened object, in one buffer: each leaf's path, then its shown value (`s`
+/// and a string, or `j` and JSON; nothing when it is not shown), so that flattening allocates
+/// nothing per leaf. Most leaves of most versions are never shown (they did not change).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Flat {
+    text: String,
+    /// Per leaf: where its path ends, where its value ends, its value hash.
+    ends: Vec<(usize, usize, u64)>,
+}
+
+/// One leaf of a [`Flat`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Leaf<'a> {
+    pub path: &'a str,
     pub hash: u64,
-    pub value: Option<Value>,
+    shown: &'a str,
+}
+
+impl Leaf<'_> {
+    /// Its value when it is shown: a small scalar, never for a Secret.
+    pub fn value(&self) -> Option<Value> {
+        match self.shown.split_at_checked(1)? {
+            ("s", s) => Some(Value::String(s.to_string())),
+            (_, json) => serde_json::from_str(json).ok(),
+        }
+    }
+
+    fn change(&self) -> ChangedField {
+        ChangedField { path: self.path.to_string(), value: self.value() }
+    }
+}
+
+impl Flat {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Leaf<'_>> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(path_end, value_end, hash)| {
+            let leaf =
+                Leaf { path: &self.text[start..path_end], hash, shown: &self.text[path_end..value_end] };
+            start = value_end;
+            leaf
+        })
+    }
+
+    /// Adds a leaf that is only shown, never compared (a JSON patch operation's path and value).
+    pub fn push_change(&mut self, path: &str, value: Option<&Value>) {
+        match value {
+            Some(Value::String(s)) => self.push(path, 0, Some(('s', s))),
+            Some(v) => self.push(path, 0, Some(('j', v))),
+            None => self.push(path, 0, None),
+        }
+    }
+
+    fn push(&mut self, path: &str, hash: u64, shown: Option<(char, &dyn std::fmt::Display)>) {
+        use std::fmt::Write;
+        self.text.push_str(path);
+        let path_end = self.text.len();
+        if let Some((tag, value)) = shown {
+            let _ = write!(self.text, "{tag}{value}");
+        }
+        self.ends.push((path_end, self.text.len(), hash));
+    }
 }
 
 /// Bookkeeping that changes on every write and says nothing about what the writer changed.
@@ -38,84 +103,156 @@ fn skipped(path: &str) -> bool {
         || path.starts_with("metadata.managedFields")
 }
 
+/// A JSON tree [`flatten`] walks: serde_json's `Value` (watch dumps) or an audit [`Body`].
+pub trait Tree: Sized {
+    /// A non-empty object's members, in key order.
+    fn members(&self) -> Option<impl Iterator<Item = (&str, &Self)>>;
+    /// A non-empty array's items.
+    fn items(&self) -> Option<&[Self]>;
+    /// The string value of member `key`.
+    fn member_str(&self, key: &str) -> Option<&str>;
+    /// Feeds a leaf (a scalar or an empty container) to `h`.
+    fn hash_leaf(&self, h: &mut DefaultHasher);
+    fn as_str(&self) -> Option<&str>;
+    fn to_value(&self) -> Value;
+}
+
+impl Tree for Value {
+    fn members(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        self.as_object().filter(|m| !m.is_empty()).map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        self.as_array().map(Vec::as_slice).filter(|a| !a.is_empty())
+    }
+
+    fn member_str(&self, key: &str) -> Option<&str> {
+        self.get(key)?.as_str()
+    }
+
+    fn hash_leaf(&self, h: &mut DefaultHasher) {
+        match self {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => b.hash(h),
+            Value::Number(n) => n.to_string().hash(h),
+            Value::String(s) => s.hash(h),
+            // Empty containers.
+            Value::Array(_) => 1u8.hash(h),
+            Value::Object(_) => 2u8.hash(h),
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl Tree for Body<'_> {
+    fn members(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        match self {
+            Body::Object(m) if !m.is_empty() => Some(m.iter().map(|(k, v)| (&**k, v))),
+            _ => None,
+        }
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        match self {
+            Body::Array(a) if !a.is_empty() => Some(a),
+            _ => None,
+        }
+    }
+
+    fn member_str(&self, key: &str) -> Option<&str> {
+        self.get(key)?.as_str()
+    }
+
+    fn hash_leaf(&self, h: &mut DefaultHasher) {
+        match self {
+            Body::Null => 0u8.hash(h),
+            Body::Bool(b) => b.hash(h),
+            Body::Number(n) => n.to_string().hash(h),
+            Body::String(s) => (**s).hash(h),
+            Body::Array(_) => 1u8.hash(h),
+            Body::Object(_) => 2u8.hash(h),
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        Body::as_str(self)
+    }
+
+    fn to_value(&self) -> Value {
+        Body::to_value(self)
+    }
+}
+
 /// Flattens `v` into leaves. For a Secret (`secret`) every value is hidden, not only `data` and
 /// `stringData`: annotations (`last-applied-configuration`), labels and any other field may
 /// hold Secret bytes. Only key names remain, and list items are numbered rather than named by
 /// their values.
-pub fn flatten(v: &Value, secret: bool) -> Vec<Leaf> {
-    let mut out = Vec::new();
-    let mut path = String::new();
-    walk(v, &mut path, secret, &mut out);
-    out
+pub fn flatten<T: Tree>(v: &T, secret: bool) -> Flat {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<(Flat, String)> = Default::default();
+    }
+    // Built in a buffer kept by the thread, then copied at its size: two allocations per
+    // object instead of a chain of reallocations.
+    SCRATCH.with_borrow_mut(|(out, path)| {
+        out.text.clear();
+        out.ends.clear();
+        path.clear();
+        walk(v, path, secret, out);
+        Flat { text: out.text.as_str().into(), ends: out.ends.as_slice().into() }
+    })
 }
 
-fn walk(v: &Value, path: &mut String, secret: bool, out: &mut Vec<Leaf>) {
+fn walk<T: Tree>(v: &T, path: &mut String, secret: bool, out: &mut Flat) {
     if out.len() >= MAX_LEAVES || skipped(path) {
         return;
     }
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, child) in m {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(k);
-                walk(child, path, secret, out);
-                path.truncate(len);
+    if let Some(members) = v.members() {
+        for (k, child) in members {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
             }
+            path.push_str(k);
+            walk(child, path, secret, out);
+            path.truncate(len);
         }
-        Value::Array(a) if !a.is_empty() => {
-            let key = ["type", "name"].into_iter().filter(|_| !secret).find(|k| {
-                a.iter().all(|e| e.get(k).and_then(Value::as_str).is_some())
-                    && a.iter()
-                        .filter_map(|e| e.get(k)?.as_str())
-                        .collect::<std::collections::HashSet<_>>()
-                        .len()
-                        == a.len()
-            });
-            for (i, child) in a.iter().enumerate() {
-                let len = path.len();
-                match key.and_then(|k| child.get(k)?.as_str()) {
-                    Some(id) => {
-                        path.push('[');
-                        path.push_str(id);
-                        path.push(']');
-                    }
-                    None => {
-                        use std::fmt::Write;
-                        let _ = write!(path, "[{i}]");
-                    }
+    } else if let Some(a) = v.items() {
+        let key = ["type", "name"].into_iter().filter(|_| !secret).find(|k| {
+            a.iter().all(|e| e.member_str(k).is_some())
+                && a.iter().filter_map(|e| e.member_str(k)).collect::<HashSet<_>>().len() == a.len()
+        });
+        for (i, child) in a.iter().enumerate() {
+            let len = path.len();
+            match key.and_then(|k| child.member_str(k)) {
+                Some(id) => {
+                    path.push('[');
+                    path.push_str(id);
+                    path.push(']');
                 }
-                walk(child, path, secret, out);
-                path.truncate(len);
+                None => {
+                    use std::fmt::Write;
+                    let _ = write!(path, "[{i}]");
+                }
             }
+            walk(child, path, secret, out);
+            path.truncate(len);
         }
-        leaf => {
-            let mut h = DefaultHasher::new();
-            hash_value(leaf, &mut h);
-            let value = if secret { None } else { small(leaf) };
-            out.push(Leaf { path: path.clone(), hash: h.finish(), value });
+    } else {
+        let mut h = DefaultHasher::new();
+        v.hash_leaf(&mut h);
+        match v.as_str() {
+            _ if secret => out.push(path, h.finish(), None),
+            Some(s) if s.chars().count() > MAX_VALUE_CHARS => out.push(path, h.finish(), None),
+            Some(s) => out.push(path, h.finish(), Some(('s', &s))),
+            None => out.push(path, h.finish(), Some(('j', &v.to_value()))),
         }
-    }
-}
-
-fn hash_value(v: &Value, h: &mut DefaultHasher) {
-    match v {
-        Value::Null => 0u8.hash(h),
-        Value::Bool(b) => b.hash(h),
-        Value::Number(n) => n.to_string().hash(h),
-        Value::String(s) => s.hash(h),
-        // Empty containers.
-        Value::Array(_) => 1u8.hash(h),
-        Value::Object(_) => 2u8.hash(h),
-    }
-}
-
-fn small(v: &Value) -> Option<Value> {
-    match v {
-        Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => None,
-        other => Some(other.clone()),
     }
 }
 
@@ -181,14 +318,11 @@ impl PathPool {
 }
 
 /// Leaves that differ from `prev` (changed, added, removed), in path order.
-pub fn diff(prev: &Leaves, next: &[Leaf]) -> Vec<ChangedField> {
-    let mut out: Vec<ChangedField> = next
-        .iter()
-        .filter(|l| prev.get(&l.path) != Some(l.hash))
-        .map(|l| ChangedField { path: l.path.clone(), value: l.value.clone() })
-        .collect();
+pub fn diff(prev: &Leaves, next: &Flat) -> Vec<ChangedField> {
+    let mut out: Vec<ChangedField> =
+        next.iter().filter(|l| prev.get(l.path) != Some(l.hash)).map(|l| l.change()).collect();
     if prev.len() + out.len() > next.len() {
-        let now: HashSet<&str> = next.iter().map(|l| l.path.as_str()).collect();
+        let now: HashSet<&str> = next.iter().map(|l| l.path).collect();
         out.extend(
             prev.paths()
                 .filter(|p| !now.contains(p))
@@ -200,12 +334,12 @@ pub fn diff(prev: &Leaves, next: &[Leaf]) -> Vec<ChangedField> {
 }
 
 /// Every leaf as a change (a patch body: what the writer sent).
-pub fn as_changes(leaves: Vec<Leaf>) -> Vec<ChangedField> {
-    leaves.into_iter().map(|l| ChangedField { path: l.path, value: l.value }).collect()
+pub fn as_changes(leaves: &Flat) -> Vec<ChangedField> {
+    leaves.iter().map(|l| l.change()).collect()
 }
 
-pub fn to_map(leaves: &[Leaf], pool: &mut PathPool) -> Leaves {
-    Leaves::from_pairs(leaves.iter().map(|l| (pool.get(&l.path), l.hash)).collect())
+pub fn to_map(leaves: &Flat, pool: &mut PathPool) -> Leaves {
+    Leaves::from_pairs(leaves.iter().map(|l| (pool.get(l.path), l.hash)).collect())
 }
 
 pub use super::objects::phase_of;
@@ -215,11 +349,70 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Flattened as an audit body, after checking that a `Value` flattens the same.
+    fn flat(v: &Value, secret: bool) -> Flat {
+        let leaves = flatten(&Body::parse(&v.to_string()).unwrap(), secret);
+        assert_eq!(leaves, flatten(v, secret));
+        leaves
+    }
+
+    /// JSON texts with what a `Value` normalises: repeated and unordered keys, escapes, numbers
+    /// of every kind, lists keyed by `type`/`name` or not, long strings, deep and wide objects.
+    fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("type".to_string()),
+            Just("name".to_string()),
+            Just("a".to_string()),
+            Just("a.b".to_string()),
+            Just("a-c".to_string()),
+            Just("metadata".to_string()),
+            Just("resourceVersion".to_string()),
+            Just("managedFields".to_string()),
+            "[a-c\\\\é\"]{0,3}",
+        ];
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<u64>().prop_map(|u| u.to_string()),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| format!("{f:e}")),
+            Just("-0.0".to_string()),
+            "[a-c\\\\é\"\u{1}]{0,4}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just("\"\\u00e9\\ud83d\\ude00\"".to_string()),
+            (0usize..400).prop_map(|n| format!("\"{}\"", "é".repeat(n))),
+            Just("[]".to_string()),
+            Just("{}".to_string()),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((key.clone(), inner), 0..6).prop_map(|m| {
+                    let members: Vec<String> =
+                        m.iter().map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).unwrap())).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn a_body_flattens_as_its_value(text in json_text(), secret in proptest::bool::ANY) {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let body = Body::parse(&text).unwrap();
+            proptest::prop_assert_eq!(body.to_value(), value.clone());
+            proptest::prop_assert_eq!(flatten(&body, secret), flatten(&value, secret));
+        }
+    }
+
     #[test]
     fn conditions_are_keyed_by_type() {
         let v =
             json!({"status": {"conditions": [{"type": "Ready", "reason": "SecretError"}], "ready": false}});
-        let paths: Vec<String> = flatten(&v, false).into_iter().map(|l| l.path).collect();
+        let paths: Vec<String> = flat(&v, false).iter().map(|l| l.path.to_string()).collect();
         assert_eq!(
             paths,
             ["status.conditions[Ready].reason", "status.conditions[Ready].type", "status.ready"]
@@ -232,8 +425,8 @@ mod tests {
                        "status": {"conditions": [{"type": "Ready", "reason": "Ready"}]}});
         let b = json!({"metadata": {"resourceVersion": "2", "managedFields": [{"manager": "y"}]},
                        "status": {"conditions": [{"type": "Ready", "reason": "SecretError"}]}});
-        let prev = to_map(&flatten(&a, false), &mut PathPool::default());
-        let d = diff(&prev, &flatten(&b, false));
+        let prev = to_map(&flat(&a, false), &mut PathPool::default());
+        let d = diff(&prev, &flat(&b, false));
         assert_eq!(
             d,
             vec![ChangedField {
@@ -241,22 +434,22 @@ mod tests {
                 value: Some(json!("SecretError"))
             }]
         );
-        assert!(diff(&prev, &flatten(&a, false)).is_empty());
+        assert!(diff(&prev, &flat(&a, false)).is_empty());
     }
 
     #[test]
     fn removed_fields_show_without_value() {
-        let prev = to_map(&flatten(&json!({"spec": {"a": 1, "b": 2}}), false), &mut PathPool::default());
-        let d = diff(&prev, &flatten(&json!({"spec": {"a": 1}}), false));
+        let prev = to_map(&flat(&json!({"spec": {"a": 1, "b": 2}}), false), &mut PathPool::default());
+        let d = diff(&prev, &flat(&json!({"spec": {"a": 1}}), false));
         assert_eq!(d, vec![ChangedField { path: "spec.b".into(), value: None }]);
     }
 
     #[test]
     fn secret_values_are_never_kept() {
         let v = json!({"kind": "Secret", "data": {"value": "c2VjcmV0"}, "metadata": {"name": "s"}});
-        let leaves = flatten(&v, true);
+        let leaves = flat(&v, true);
         let data = leaves.iter().find(|l| l.path == "data.value").unwrap();
-        assert_eq!(data.value, None);
+        assert_eq!(data.value(), None);
         let changed = diff(&Leaves::default(), &leaves);
         assert!(!serde_json::to_string(&changed).unwrap().contains("c2VjcmV0"));
     }
@@ -267,9 +460,9 @@ mod tests {
             "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"k\":\"MARK\"}}"},
             "labels": {"l": "MARK"}, "ownerReferences": [{"name": "MARK", "kind": "X"}]},
             "stringData": {"k": "MARK"}, "type": "MARK", "status": {"phase": "MARK"}});
-        let leaves = flatten(&v, true);
-        assert!(leaves.iter().all(|l| l.value.is_none()), "{leaves:?}");
-        let text = serde_json::to_string(&as_changes(leaves)).unwrap();
+        let leaves = flat(&v, true);
+        assert!(leaves.iter().all(|l| l.value().is_none()), "{leaves:?}");
+        let text = serde_json::to_string(&as_changes(&leaves)).unwrap();
         assert!(!text.contains("MARK"), "{text}");
         assert!(
             text.contains("metadata.ownerReferences[0].name") && text.contains("metadata.labels.l"),
@@ -280,8 +473,8 @@ mod tests {
     #[test]
     fn kept_versions_share_their_paths_and_keep_the_last_hash_of_a_repeated_path() {
         let mut pool = PathPool::default();
-        let a = to_map(&flatten(&json!({"data": {"k": "1", "l": "2"}}), false), &mut pool);
-        let b = to_map(&flatten(&json!({"data": {"l": "3", "k": "1"}}), false), &mut pool);
+        let a = to_map(&flat(&json!({"data": {"k": "1", "l": "2"}}), false), &mut pool);
+        let b = to_map(&flat(&json!({"data": {"l": "3", "k": "1"}}), false), &mut pool);
         assert!(Arc::ptr_eq(&a.0[0].0, &b.0[0].0) && Arc::ptr_eq(&a.0[1].0, &b.0[1].0));
         assert_eq!(
             (a.get("data.k"), a.get("data.l"), a.get("data.m")),
@@ -292,16 +485,42 @@ mod tests {
         let twice: Leaves =
             [("a.b".to_string(), 1), ("c".to_string(), 5), ("a.b".to_string(), 2)].into_iter().collect();
         assert_eq!((twice.len(), twice.get("a.b"), twice.get("c")), (2, Some(2), Some(5)));
-        let leaves = flatten(&json!({"a.b": 1, "a": {"b": 2}}), false);
+        let leaves = flat(&json!({"a.b": 1, "a": {"b": 2}}), false);
         let kept = to_map(&leaves, &mut pool);
-        assert_eq!(kept.get("a.b"), Some(leaves[1].hash));
-        assert!(diff(&kept, &leaves[1..]).is_empty());
+        assert_eq!(kept.get("a.b"), leaves.iter().nth(1).map(|l| l.hash));
+        assert!(diff(&kept, &flat(&json!({"a.b": 1}), false)).is_empty());
+    }
+
+    #[test]
+    fn shown_values_are_the_leaves_values() {
+        let long = "é".repeat(MAX_VALUE_CHARS + 1);
+        let v = json!({"a": "x\"\u{1}", "b": 1.5, "c": -3, "d": true, "e": null, "f": [], "g": {},
+                       "h": long, "i": u64::MAX, "j": "é".repeat(MAX_VALUE_CHARS)});
+        let shown: Vec<(String, Option<Value>)> =
+            flat(&v, false).iter().map(|l| (l.path.to_string(), l.value())).collect();
+        let expected: Vec<(String, Option<Value>)> = v
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, x)| (k.clone(), Some(x.clone()).filter(|_| k != "h")))
+            .collect();
+        assert_eq!(shown, expected);
+        assert!(flat(&v, true).iter().all(|l| l.value().is_none()));
+        let mut patch = Flat::default();
+        patch.push_change("p", Some(&json!("s")));
+        patch.push_change("q", Some(&json!(2)));
+        patch.push_change("r", None);
+        let changes = as_changes(&patch);
+        assert_eq!(
+            changes.iter().map(|c| (c.path.as_str(), c.value.clone())).collect::<Vec<_>>(),
+            [("p", Some(json!("s"))), ("q", Some(json!(2))), ("r", None)]
+        );
     }
 
     #[test]
     fn leaves_are_bounded() {
         let big: serde_json::Map<String, Value> = (0..10_000).map(|i| (format!("k{i}"), json!(i))).collect();
-        assert_eq!(flatten(&Value::Object(big), false).len(), MAX_LEAVES);
+        assert_eq!(flat(&Value::Object(big), false).len(), MAX_LEAVES);
     }
 
     #[test]

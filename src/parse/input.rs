@@ -8,7 +8,7 @@ use std::io::{Chain, Cursor, Read};
 
 use serde_json::Value;
 
-use super::audit::{AuditEvent, AuditState};
+use super::audit::{AuditEvent, AuditState, Decoded, RawEvent};
 use super::chunks::{Chunk, Chunks, Decode, Item};
 use super::events::{self, EventState};
 use super::format::{self, Format};
@@ -330,11 +330,12 @@ impl<R: Read> InputParser<R> {
 
     fn json(&mut self, bytes: &[u8], line: u64) {
         if self.allows(Restrict::Audit)
-            && let Ok(ev) = serde_json::from_slice::<AuditEvent>(bytes)
+            && let Ok(ev) = serde_json::from_slice::<RawEvent>(bytes)
             && ev.is_audit()
+            && let Some(decoded) = Decoded::new(ev)
         {
             let mut out = Vec::new();
-            self.audit.event(ev.into(), line, &mut self.report, &mut out);
+            self.audit.event(decoded, line, &mut self.report, &mut out);
             self.queue.extend(out);
             return;
         }
@@ -357,13 +358,13 @@ impl<R: Read> InputParser<R> {
             if !self.allows(Restrict::Audit) {
                 return self.report.unknown.add(line);
             }
-            match serde_json::from_value::<AuditEvent>(v) {
-                Ok(ev) => {
+            match serde_json::from_value::<AuditEvent>(v).ok().and_then(Decoded::from_value) {
+                Some(decoded) => {
                     let mut out = Vec::new();
-                    self.audit.event(ev.into(), line, &mut self.report, &mut out);
+                    self.audit.event(decoded, line, &mut self.report, &mut out);
                     self.queue.extend(out);
                 }
-                Err(_) => self.report.malformed.add(line),
+                None => self.report.malformed.add(line),
             }
             return;
         }

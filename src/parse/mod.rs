@@ -8,6 +8,7 @@
 //! silently.
 
 pub mod audit;
+pub mod body;
 pub mod chunks;
 pub mod container;
 pub mod events;

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::body::Keep;
 use super::group_of;
 use crate::hash::{FxBuild, hash_str};
 use crate::observe::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, ObservedWrite};
@@ -318,7 +319,27 @@ pub fn phase_of(obj: &Value) -> Option<String> {
     Some(s.to_string())
 }
 
-/// What the detector needs of an object's state.
+/// Every field [`state_of`] reads (with [`phase_of`]): an audit body is turned into a `Value`
+/// of these only (`Body::select`).
+pub const STATE_FIELDS: &[(&str, Keep)] = &[
+    ("kind", Keep::All),
+    ("apiVersion", Keep::All),
+    (
+        "metadata",
+        Keep::Members(&[
+            ("ownerReferences", Keep::All),
+            ("namespace", Keep::All),
+            ("generation", Keep::All),
+            ("resourceVersion", Keep::All),
+        ]),
+    ),
+    (
+        "status",
+        Keep::Members(&[("phase", Keep::All), ("conditions", Keep::All), ("workspaceName", Keep::All)]),
+    ),
+];
+
+/// What the detector needs of an object's state. Reads only [`STATE_FIELDS`].
 pub fn state_of(obj: &Value) -> ObjectState {
     let meta = obj.get("metadata");
     let owner = meta.and_then(|m| m.get("ownerReferences")).and_then(Value::as_array).and_then(|refs| {
@@ -509,6 +530,39 @@ mod tests {
         assert_eq!(named, Some(ObjectKey::new("tf.upbound.io", "Workspace", None, "demo-ws")));
         assert_eq!(state_of(&wta("infrastructure.cluster.x-k8s.io/v1beta1", "")).names, None);
         assert_eq!(state_of(&wta("example.com/v1", "demo-ws")).names, None, "another group's kind");
+    }
+
+    #[test]
+    fn state_fields_are_all_state_of_reads() {
+        let dir = format!("{}/tests/fixtures/states", env!("CARGO_MANIFEST_DIR"));
+        let mut objects: Vec<Value> = vec![
+            json!({"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1", "kind": "WorkspaceTemplateApply",
+                   "metadata": {"name": "a", "namespace": "n", "generation": 3, "resourceVersion": "9",
+                                "ownerReferences": [{"apiVersion": "v1", "kind": "A", "name": "x"},
+                                                    {"apiVersion": "g/v1", "kind": "B", "name": "y", "controller": true}]},
+                   "status": {"workspaceName": "ws", "conditions": [{"type": "Ready", "status": "False"}]}}),
+            json!({"kind": "X", "metadata": {"ownerReferences": [{"kind": "A", "name": "x"}]}, "status": {"phase": "P"}}),
+            json!({"kind": "X", "metadata": [], "status": "odd"}),
+        ];
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let text = text.replace("${NAME}", "demo").replace("${NAMESPACE}", "default");
+            for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+                objects.push(serde::Deserialize::deserialize(doc).unwrap());
+            }
+        }
+        assert!(objects.len() > 40, "{}", objects.len());
+        let mut seen = (0, 0, 0);
+        for v in &objects {
+            let text = v.to_string();
+            let selected = crate::parse::body::Body::parse(&text).unwrap().select(STATE_FIELDS);
+            let state = state_of(v);
+            assert_eq!(state_of(&selected), state, "{v}");
+            seen.0 += usize::from(state.owner.is_some());
+            seen.1 += usize::from(state.phase.is_some());
+            seen.2 += usize::from(state.names.is_some());
+        }
+        assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "{seen:?}");
     }
 
     fn cp(rv: &str, reason: &str, time: &str, fields_tag: &str) -> Value {
