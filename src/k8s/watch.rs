@@ -46,7 +46,7 @@ pub async fn scrape_metrics(kube: Kube, url: String, every: Duration, tx: Sender
                 let controllers = samples.len();
                 for m in samples {
                     let o = Observation { at, signal: crate::observe::Signal::Metrics(m) };
-                    if tx.send(Update::Observe(Box::new(o))).await.is_err() {
+                    if tx.send(Update::Observe(vec![o])).await.is_err() {
                         return;
                     }
                 }
@@ -131,7 +131,10 @@ fn text_of(body: Vec<u8>) -> String {
 /// What a source tells the command.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Update {
-    Observe(Box<Observation>),
+    /// Observations in the order they were made: one, or all that a watch had ready at once
+    /// (an initial list of thousands of objects then wakes the receiver once per batch, not
+    /// once per object).
+    Observe(Vec<Observation>),
     Source { name: String, state: SourceState },
 }
 
@@ -497,65 +500,78 @@ async fn follow_watch<S: WatchSource>(
     // cache) sync 10,000 chains in about half the time of paged lists (docs/performance.md). A
     // server without them (before 1.27, or WatchList off) refuses the request with 400 or 422
     // before any object comes: the source then starts over with paged lists.
-    let start = |config| watcher(api_for(&kube, &target), config).default_backoff().boxed();
+    // Events already read are taken together (`ready_chunks`) and their observations sent as
+    // one batch; a state change goes after the observations made before it.
+    let start = |config| watcher(api_for(&kube, &target), config).default_backoff().ready_chunks(BATCH).boxed();
     let mut streaming = true;
     let mut stream = start(config.clone().streaming_lists());
     let mut attempt = 0u32;
     let mut listed = false;
-    while let Some(item) = stream.next().await {
-        let now = now_ms();
-        let mut state = None;
-        let obs = match item {
-            Ok(watcher::Event::Init) => {
-                state = Some(SourceState::Listing { relist: listed });
-                source.listing(now, listed)
-            }
-            Ok(watcher::Event::InitApply(o)) => {
-                to_value(o, &target.resource).and_then(|v| source.listed_object(now, &v))
-            }
-            Ok(watcher::Event::InitDone) => {
-                listed = true;
-                attempt = 0;
-                state = Some(SourceState::Watching);
-                source.listed(now)
-            }
-            Ok(watcher::Event::Apply(o)) => {
-                let obs = to_value(o, &target.resource).and_then(|v| source.applied(now, &v));
-                if S::RESUME_ON_WRITE && attempt > 0 {
+    let mut batch = Vec::new();
+    while let Some(items) = stream.next().await {
+        for item in items {
+            let now = now_ms();
+            let mut state = None;
+            let obs = match item {
+                Ok(watcher::Event::Init) => {
+                    state = Some(SourceState::Listing { relist: listed });
+                    source.listing(now, listed)
+                }
+                Ok(watcher::Event::InitApply(o)) => {
+                    to_value(o, &target.resource).and_then(|v| source.listed_object(now, &v))
+                }
+                Ok(watcher::Event::InitDone) => {
+                    listed = true;
                     attempt = 0;
                     state = Some(SourceState::Watching);
+                    source.listed(now)
                 }
-                obs
-            }
-            Ok(watcher::Event::Delete(o)) => {
-                to_value(o, &target.resource).and_then(|v| source.deleted(now, &v))
-            }
-            Err(e) if streaming && refuses_streaming(&e) => {
-                streaming = false;
-                stream = start(config.clone());
-                None
-            }
-            Err(e) => {
-                if let Some(why) = fatal_reason(&e, &target, &kube) {
-                    let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
-                    return;
+                Ok(watcher::Event::Apply(o)) => {
+                    let obs = to_value(o, &target.resource).and_then(|v| source.applied(now, &v));
+                    if S::RESUME_ON_WRITE && attempt > 0 {
+                        attempt = 0;
+                        state = Some(SourceState::Watching);
+                    }
+                    obs
                 }
-                attempt += 1;
-                state = Some(SourceState::Reconnecting { attempt, reason: short_reason(&e) });
-                None
+                Ok(watcher::Event::Delete(o)) => {
+                    to_value(o, &target.resource).and_then(|v| source.deleted(now, &v))
+                }
+                Err(e) if streaming && refuses_streaming(&e) => {
+                    streaming = false;
+                    stream = start(config.clone());
+                    None
+                }
+                Err(e) => {
+                    if let Some(why) = fatal_reason(&e, &target, &kube) {
+                        let _ = send_batch(&tx, &mut batch).await;
+                        let _ = send_state(&tx, &name, SourceState::Unavailable(why)).await;
+                        return;
+                    }
+                    attempt += 1;
+                    state = Some(SourceState::Reconnecting { attempt, reason: short_reason(&e) });
+                    None
+                }
+            };
+            if let Some(state) = state
+                && !(send_batch(&tx, &mut batch).await && send_state(&tx, &name, state).await)
+            {
+                return;
             }
-        };
-        if let Some(state) = state
-            && !send_state(&tx, &name, state).await
-        {
-            return;
+            batch.extend(obs);
         }
-        if let Some(o) = obs
-            && tx.send(Update::Observe(Box::new(o))).await.is_err()
-        {
+        if !send_batch(&tx, &mut batch).await {
             return;
         }
     }
+}
+
+/// Most watch events handled before their observations are sent.
+const BATCH: usize = 512;
+
+/// Sends the observations in `batch`, if any; false when the receiver is gone.
+async fn send_batch(tx: &Sender<Update>, batch: &mut Vec<Observation>) -> bool {
+    batch.is_empty() || tx.send(Update::Observe(std::mem::take(batch))).await.is_ok()
 }
 
 /// A watched object, read straight into JSON. kube's `DynamicObject` reads `metadata` into typed
@@ -780,7 +796,7 @@ async fn follow_container(
 
 async fn send_all(tx: &Sender<Update>, out: &mut Vec<Observation>) -> bool {
     for o in out.drain(..) {
-        if tx.send(Update::Observe(Box::new(o))).await.is_err() {
+        if tx.send(Update::Observe(vec![o])).await.is_err() {
             return false;
         }
     }

@@ -120,7 +120,7 @@ pub async fn run(args: &WatchSettings, settings: &Settings) -> Result<ExitStatus
             }
             _ = sleep_until(stop_at) => break,
             update = rx.recv(), if open => match update {
-                Some(Update::Observe(o)) => for o in scope.admit(*o) {
+                Some(Update::Observe(batch)) => for o in batch.into_iter().flat_map(|o| scope.admit(o)) {
                     if let crate::observe::Signal::Baseline { .. } = o.signal {
                         sync.listed_object();
                     }
