@@ -135,7 +135,10 @@ pub enum Update {
     /// (an initial list of thousands of objects then wakes the receiver once per batch, not
     /// once per object).
     Observe(Vec<Observation>),
-    Source { name: String, state: SourceState },
+    Source {
+        name: String,
+        state: SourceState,
+    },
 }
 
 /// Which objects of a resource to keep.
@@ -502,7 +505,8 @@ async fn follow_watch<S: WatchSource>(
     // before any object comes: the source then starts over with paged lists.
     // Events already read are taken together (`ready_chunks`) and their observations sent as
     // one batch; a state change goes after the observations made before it.
-    let start = |config| watcher(api_for(&kube, &target), config).default_backoff().ready_chunks(BATCH).boxed();
+    let start =
+        |config| watcher(api_for(&kube, &target), config).default_backoff().ready_chunks(BATCH).boxed();
     let mut streaming = true;
     let mut stream = start(config.clone().streaming_lists());
     let mut attempt = 0u32;

@@ -669,6 +669,24 @@ mod tests {
     }
 
     #[test]
+    fn a_read_body_is_skipped_and_a_write_body_serde_json_refuses_is_not_an_event() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let line = |verb: &str, body: &str| {
+            format!(
+                r#"{{"auditID":"a","stage":"ResponseComplete","verb":"{verb}","objectRef":{{"resource":"configmaps","name":"c"}},"responseObject":{body}}}"#
+            )
+        };
+        let decode = |text: &str| serde_json::from_str::<RawEvent>(text).ok().and_then(Decoded::new);
+        for body in [deep.as_str(), r#"{"metadata":{"name":"\ud800"}}"#] {
+            assert!(decode(&line("list", body)).is_some_and(|d| d.response.is_none()));
+            assert!(decode(&line("update", body)).is_none());
+            assert!(serde_json::from_str::<Value>(&line("update", body)).is_err(), "a Value refuses it too");
+        }
+        let fine = decode(&line("update", r#"{"metadata":{"name":"c"},"data":{"k":"v"}}"#)).unwrap();
+        assert_eq!(fine.response.map(|r| r.leaves.len()), Some(2));
+    }
+
+    #[test]
     fn json_patch_paths_and_secret_values() {
         let ops = json!([{"op": "replace", "path": "/data/token", "value": "c2VjcmV0"},
                          {"op": "replace", "path": "/metadata/labels/a~1b", "value": "x"}]);
