@@ -10,8 +10,6 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use super::audit::Text;
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body<'a> {
     Null,
@@ -155,6 +153,44 @@ impl<'de> Visitor<'de> for BodyVisitor {
         members.sort_by(|a, b| a.0.cmp(&b.0));
         members.dedup_by(|later, first| later.0 == first.0);
         Ok(Body::Object(members))
+    }
+}
+
+/// A JSON string borrowed from the input when it has no escapes (no allocation), owned
+/// otherwise. Accepts exactly what `String` accepts.
+#[derive(Debug)]
+pub struct Text<'a>(pub std::borrow::Cow<'a, str>);
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(v.to_string().into()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(v.into()))
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Text<'de>, E> {
+                std::str::from_utf8(v)
+                    .map(|s| Text(s.to_string().into()))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(v), &self))
+            }
+        }
+        d.deserialize_string(V)
     }
 }
 
