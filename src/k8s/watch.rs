@@ -44,11 +44,12 @@ pub async fn scrape_metrics(kube: Kube, url: String, every: Duration, tx: Sender
                 let (samples, malformed) = crate::parse::metrics::scrape(&text);
                 let at = now_ms();
                 let controllers = samples.len();
-                for m in samples {
-                    let o = Observation { at, signal: crate::observe::Signal::Metrics(m) };
-                    if tx.send(Update::Observe(vec![o])).await.is_err() {
-                        return;
-                    }
+                let mut batch: Vec<Observation> = samples
+                    .into_iter()
+                    .map(|m| Observation { at, signal: crate::observe::Signal::Metrics(m) })
+                    .collect();
+                if !send_batch(&tx, &mut batch).await {
+                    return;
                 }
                 scrapes += 1;
                 match (controllers, malformed) {
@@ -782,13 +783,13 @@ async fn follow_container(
             };
             last = std::time::Instant::now();
             log.feed(&buf[..n], now_ms(), &mut out);
-            if !send_all(&tx, &mut out).await {
+            if !send_batch(&tx, &mut out).await {
                 return Ok(());
             }
         }
         // The end of this stream: its last line counts even without a newline.
         log.finish(now_ms(), &mut out);
-        if !send_all(&tx, &mut out).await {
+        if !send_batch(&tx, &mut out).await {
             return Ok(());
         }
         // The stream ended (idle timeout, container restart): follow again from where it
@@ -796,15 +797,6 @@ async fn follow_container(
         since = (last.elapsed().as_secs() as i64 + 2).max(1);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-async fn send_all(tx: &Sender<Update>, out: &mut Vec<Observation>) -> bool {
-    for o in out.drain(..) {
-        if tx.send(Update::Observe(vec![o])).await.is_err() {
-            return false;
-        }
-    }
-    true
 }
 
 fn current_year() -> i32 {
@@ -865,7 +857,7 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
                 let idle = idle_since.get_or_insert_with(std::time::Instant::now);
                 if log.has_partial() && idle.elapsed() >= PARTIAL_LINE_WAIT {
                     log.finish(now_ms(), &mut out);
-                    if !send_all(&tx, &mut out).await {
+                    if !send_batch(&tx, &mut out).await {
                         return;
                     }
                 }
@@ -881,7 +873,7 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
             Ok(n) => {
                 idle_since = None;
                 log.feed(&buf[..n], now_ms(), &mut out);
-                if !send_all(&tx, &mut out).await {
+                if !send_batch(&tx, &mut out).await {
                     return;
                 }
                 // A stream that never pauses (stdin) still reports its progress.
@@ -901,7 +893,7 @@ pub async fn read_log_file(path: PathBuf, follow: bool, tx: Sender<Update>) {
         }
     }
     log.finish(now_ms(), &mut out);
-    if !send_all(&tx, &mut out).await {
+    if !send_batch(&tx, &mut out).await {
         return;
     }
     let _ = send_state(&tx, name, SourceState::Done(log_summary(log.stats()))).await;

@@ -111,10 +111,44 @@ pub trait Tree: Sized {
     fn items(&self) -> Option<&[Self]>;
     /// The string value of member `key`.
     fn member_str(&self, key: &str) -> Option<&str>;
-    /// Feeds a leaf (a scalar or an empty container) to `h`.
-    fn hash_leaf(&self, h: &mut DefaultHasher);
-    fn as_str(&self) -> Option<&str>;
-    fn to_value(&self) -> Value;
+    /// The node as a leaf (called when it is neither a non-empty object nor a non-empty array).
+    fn leaf(&self) -> Scalar<'_>;
+}
+
+/// A leaf, whatever the tree: its hash and its shown value are made here, once for both.
+pub enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a serde_json::Number),
+    Str(&'a str),
+    EmptyArray,
+    EmptyObject,
+}
+
+impl Scalar<'_> {
+    fn hash(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        match self {
+            Scalar::Null => 0u8.hash(&mut h),
+            Scalar::Bool(b) => b.hash(&mut h),
+            Scalar::Number(n) => n.to_string().hash(&mut h),
+            Scalar::Str(s) => s.hash(&mut h),
+            Scalar::EmptyArray => 1u8.hash(&mut h),
+            Scalar::EmptyObject => 2u8.hash(&mut h),
+        }
+        h.finish()
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Number(n) => Value::Number((*n).clone()),
+            Scalar::Str(s) => Value::String(s.to_string()),
+            Scalar::EmptyArray => Value::Array(Vec::new()),
+            Scalar::EmptyObject => Value::Object(Default::default()),
+        }
+    }
 }
 
 impl Tree for Value {
@@ -130,24 +164,15 @@ impl Tree for Value {
         self.get(key)?.as_str()
     }
 
-    fn hash_leaf(&self, h: &mut DefaultHasher) {
+    fn leaf(&self) -> Scalar<'_> {
         match self {
-            Value::Null => 0u8.hash(h),
-            Value::Bool(b) => b.hash(h),
-            Value::Number(n) => n.to_string().hash(h),
-            Value::String(s) => s.hash(h),
-            // Empty containers.
-            Value::Array(_) => 1u8.hash(h),
-            Value::Object(_) => 2u8.hash(h),
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Number(n) => Scalar::Number(n),
+            Value::String(s) => Scalar::Str(s),
+            Value::Array(_) => Scalar::EmptyArray,
+            Value::Object(_) => Scalar::EmptyObject,
         }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        Value::as_str(self)
-    }
-
-    fn to_value(&self) -> Value {
-        self.clone()
     }
 }
 
@@ -170,23 +195,15 @@ impl Tree for Body<'_> {
         self.get(key)?.as_str()
     }
 
-    fn hash_leaf(&self, h: &mut DefaultHasher) {
+    fn leaf(&self) -> Scalar<'_> {
         match self {
-            Body::Null => 0u8.hash(h),
-            Body::Bool(b) => b.hash(h),
-            Body::Number(n) => n.to_string().hash(h),
-            Body::String(s) => (**s).hash(h),
-            Body::Array(_) => 1u8.hash(h),
-            Body::Object(_) => 2u8.hash(h),
+            Body::Null => Scalar::Null,
+            Body::Bool(b) => Scalar::Bool(*b),
+            Body::Number(n) => Scalar::Number(n),
+            Body::String(s) => Scalar::Str(s),
+            Body::Array(_) => Scalar::EmptyArray,
+            Body::Object(_) => Scalar::EmptyObject,
         }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        Body::as_str(self)
-    }
-
-    fn to_value(&self) -> Value {
-        Body::to_value(self)
     }
 }
 
@@ -245,13 +262,13 @@ fn walk<T: Tree>(v: &T, path: &mut String, secret: bool, out: &mut Flat) {
             path.truncate(len);
         }
     } else {
-        let mut h = DefaultHasher::new();
-        v.hash_leaf(&mut h);
-        match v.as_str() {
-            _ if secret => out.push(path, h.finish(), None),
-            Some(s) if s.chars().count() > MAX_VALUE_CHARS => out.push(path, h.finish(), None),
-            Some(s) => out.push(path, h.finish(), Some(('s', &s))),
-            None => out.push(path, h.finish(), Some(('j', &v.to_value()))),
+        let leaf = v.leaf();
+        let hash = leaf.hash();
+        match leaf {
+            _ if secret => out.push(path, hash, None),
+            Scalar::Str(s) if s.chars().count() > MAX_VALUE_CHARS => out.push(path, hash, None),
+            Scalar::Str(s) => out.push(path, hash, Some(('s', &s))),
+            other => out.push(path, hash, Some(('j', &other.to_value()))),
         }
     }
 }
