@@ -59,6 +59,108 @@ pub struct AuditEvent<S = String, B = Value> {
 /// An audit event as read from a line: strings borrowed, bodies as their text.
 pub type RawEvent<'a> = AuditEvent<Text<'a>, &'a RawValue>;
 
+/// An audit event's top-level members as read from a line, before typing: `auditID` and `verb`
+/// as strings, every other member checked to be JSON and kept as its text. A read (three
+/// quarters of an audit log) needs nothing more; a write's members are then typed from their
+/// text ([`LineFields::typed`]), with the types and errors of reading the line into a
+/// [`RawEvent`] at once.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LineFields<'a> {
+    #[serde(rename = "auditID", borrow)]
+    audit_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    verb: Option<Text<'a>>,
+    #[serde(borrow)]
+    stage: Option<&'a RawValue>,
+    #[serde(rename = "requestURI", borrow)]
+    request_uri: Option<&'a RawValue>,
+    #[serde(borrow)]
+    object_ref: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user: Option<&'a RawValue>,
+    #[serde(borrow)]
+    impersonated_user: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user_agent: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response_status: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stage_timestamp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_received_timestamp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response_object: Option<&'a RawValue>,
+    #[serde(default)]
+    items: Option<serde::de::IgnoredAny>,
+}
+
+impl<'a> LineFields<'a> {
+    fn typed(self) -> serde_json::Result<RawEvent<'a>> {
+        fn ty<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> serde_json::Result<Option<T>> {
+            raw.map(|r| serde_json::from_str(r.get())).transpose()
+        }
+        Ok(AuditEvent {
+            audit_id: self.audit_id,
+            stage: ty(self.stage)?,
+            verb: self.verb,
+            request_uri: ty(self.request_uri)?,
+            object_ref: ty(self.object_ref)?,
+            user: ty(self.user)?,
+            impersonated_user: ty(self.impersonated_user)?,
+            user_agent: ty(self.user_agent)?,
+            response_status: ty(self.response_status)?,
+            stage_timestamp: ty(self.stage_timestamp)?,
+            request_received_timestamp: ty(self.request_received_timestamp)?,
+            timestamp: ty(self.timestamp)?,
+            request_object: self.request_object,
+            response_object: self.response_object,
+            items: self.items,
+        })
+    }
+}
+
+/// What a line says as an audit event.
+#[derive(Debug)]
+pub enum AuditLine {
+    /// A request that writes nothing (`get`, `list`, `watch`, ...): counted, never built.
+    Read,
+    Write(Box<Decoded>),
+}
+
+/// Reads a line that is one JSON text as an audit event, and whether it has a top-level
+/// `items` member. `None` when it is not one: not an object, no `auditID` or `verb` string, or,
+/// for a write, a member of the wrong type or a body a `Value` would refuse. A read's other
+/// members are only checked to be JSON ([`is_read`] is the same rule for a `Value`). The one
+/// reader of audit lines, for the chunk workers and the scanner alike.
+pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
+    // Valid UTF-8 (nearly every line): serde_json then skips checking each string again.
+    let fields: LineFields = match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(json),
+    }
+    .ok()?;
+    let items = fields.items.is_some();
+    fields.audit_id.as_ref()?;
+    let verb = fields.verb.as_ref()?;
+    if Verb::parse(verb.as_ref()).is_none() {
+        return Some((AuditLine::Read, items));
+    }
+    let event = Decoded::new(fields.typed().ok()?)?;
+    Some((AuditLine::Write(Box::new(event)), items))
+}
+
+/// The rule of [`read_line`] for an event read as a `Value` (an item of a list): a string
+/// `auditID` and a string `verb` that writes nothing.
+pub fn is_read(v: &Value) -> bool {
+    v.get("auditID").is_some_and(Value::is_string)
+        && v.get("verb").and_then(Value::as_str).is_some_and(|verb| Verb::parse(verb).is_none())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditObjectRef<S = String> {
@@ -646,6 +748,107 @@ mod tests {
         }
         let fine = decode(&line("update", r#"{"metadata":{"name":"c"},"data":{"k":"v"}}"#)).unwrap();
         assert_eq!(fine.response.map(|r| r.leaves.len()), Some(2));
+    }
+
+    fn read(line: &str) -> Option<(&'static str, bool)> {
+        read_line(line.as_bytes())
+            .map(|(e, items)| (if matches!(e, AuditLine::Read) { "read" } else { "write" }, items))
+    }
+
+    #[test]
+    fn a_read_needs_its_audit_id_and_verb_and_a_write_every_member_typed() {
+        let line = |verb: &str, extra: &str| {
+            format!(r#"{{"auditID":"a","verb":{verb},"stage":"ResponseComplete"{extra}}}"#)
+        };
+        assert_eq!(read(&line(r#""get""#, "")), Some(("read", false)));
+        assert_eq!(read(&line(r#""update""#, "")), Some(("write", false)));
+        assert_eq!(read(&line(r#""list""#, r#","items":[1]"#)), Some(("read", true)));
+        // A member the analysis reads only from writes may have any JSON type in a read.
+        for odd in [r#","user":{"username":7}"#, r#","userAgent":5"#, r#","responseStatus":{"code":"x"}"#] {
+            assert_eq!(read(&line(r#""watch""#, odd)), Some(("read", false)), "{odd}");
+            assert_eq!(read(&line(r#""patch""#, odd)), None, "{odd}");
+            assert!(
+                serde_json::from_str::<RawEvent>(&line(r#""patch""#, odd)).is_err(),
+                "as a RawEvent too: {odd}"
+            );
+        }
+        for not_audit in [
+            line(r#"["get"]"#, ""),
+            line("null", ""),
+            r#"{"auditID":5,"verb":"get"}"#.to_string(),
+            r#"{"auditID":null,"verb":"get"}"#.to_string(),
+            r#"{"verb":"get"}"#.to_string(),
+            r#"{"auditID":"a","verb":"get""#.to_string(),
+            r#"{"auditID":"a","verb":"get","x":[}"#.to_string(),
+            r#"{"auditID":"a","verb":"get","verb":"list"}"#.to_string(),
+            r#"["auditID","verb"]"#.to_string(),
+        ] {
+            assert_eq!(read(&not_audit), None, "{not_audit}");
+        }
+        // Bytes that are not UTF-8 where no string is read: a read as before.
+        let mut bytes = line(r#""get""#, r#","annotations":{"k":"X"}"#).into_bytes();
+        let x = bytes.iter().position(|b| *b == b'X').unwrap();
+        bytes[x] = 0xff;
+        assert!(matches!(read_line(&bytes), Some((AuditLine::Read, false))));
+        assert!(serde_json::from_slice::<RawEvent>(&bytes).is_ok());
+    }
+
+    /// A member for generated events: absent, or a value of the expected type or another one.
+    fn member() -> impl proptest::strategy::Strategy<Value = Option<Value>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            Just(Some(json!(5))),
+            Just(Some(json!("s\u{e9}\"x\u{1}"))),
+            Just(Some(json!({"username": "u", "resource": "configmaps", "name": "c", "code": 200}))),
+            Just(Some(json!({"username": 1, "resource": ["x"], "code": "200"}))),
+            Just(Some(json!({"metadata": {"name": "c"}, "data": {"k": "v"}}))),
+            Just(Some(json!([{"op": "add", "path": "/data/k", "value": 1}]))),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// A line reads as the scanner reads the same event as a `Value` (an item of a list):
+        /// a read by [`is_read`], a write by `AuditEvent` and [`Decoded::from_value`].
+        #[test]
+        fn a_line_reads_as_its_value_does(
+            members in proptest::collection::vec(member(), 14),
+            verb in proptest::prop_oneof![
+                proptest::strategy::Just(json!("get")), proptest::strategy::Just(json!("watch")),
+                proptest::strategy::Just(json!("update")), proptest::strategy::Just(json!("patch")),
+                proptest::strategy::Just(json!("delete")), proptest::strategy::Just(json!(3)),
+            ],
+            id: bool,
+        ) {
+            let names = ["stage", "requestURI", "objectRef", "user", "impersonatedUser", "userAgent",
+                "responseStatus", "stageTimestamp", "requestReceivedTimestamp", "timestamp",
+                "requestObject", "responseObject", "level", "annotations"];
+            let mut v = json!({"verb": verb});
+            if id {
+                v["auditID"] = json!("a-1");
+            }
+            for (name, m) in names.iter().zip(members) {
+                if let Some(m) = m {
+                    v[*name] = m;
+                }
+            }
+            let line = v.to_string();
+            let got = read_line(line.as_bytes()).map(|(e, _)| match e {
+                AuditLine::Read => "read".to_string(),
+                AuditLine::Write(d) => format!("{d:?}"),
+            });
+            let audit = v.get("auditID").is_some_and(Value::is_string) && v.get("verb").is_some_and(Value::is_string);
+            let want = if is_read(&v) {
+                Some("read".to_string())
+            } else if audit {
+                serde_json::from_value::<AuditEvent>(v).ok().and_then(Decoded::from_value).map(|d| format!("{d:?}"))
+            } else {
+                None
+            };
+            proptest::prop_assert_eq!(got, want, "{}", line);
+        }
     }
 
     #[test]

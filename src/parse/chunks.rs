@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use memchr::{memchr, memrchr};
 
 use super::MAX_RECORD_BYTES;
-use super::audit::{Decoded, RawEvent};
+use super::audit::{AuditLine, Decoded, read_line};
 
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
@@ -223,15 +223,11 @@ fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     if json.first() != Some(&b'{') || json.last() != Some(&b'}') || json.len() > MAX_RECORD_BYTES - 1 {
         return None;
     }
-    let ev: RawEvent = serde_json::from_slice(json).ok()?;
-    if !ev.is_audit() || ev.items.is_some() {
-        return None;
+    match read_line(json)? {
+        (_, true) => None,
+        (AuditLine::Read, false) => Some(Item::Ignored { start, end: next }),
+        (AuditLine::Write(event), false) => Some(Item::Audit { event, start, end: next }),
     }
-    Some(if ev.write_verb().is_none() {
-        Item::Ignored { start, end: next }
-    } else {
-        Item::Audit { event: Box::new(Decoded::new(ev)?), start, end: next }
-    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::io::{Chain, Cursor, Read};
 
 use serde_json::Value;
 
-use super::audit::{AuditEvent, AuditState, Decoded, RawEvent};
+use super::audit::{self, AuditEvent, AuditLine, AuditState, Decoded};
 use super::chunks::{Chunk, Chunks, Decode, Item};
 use super::events::{self, EventState};
 use super::format::{self, Format};
@@ -330,13 +330,16 @@ impl<R: Read> InputParser<R> {
 
     fn json(&mut self, bytes: &[u8], line: u64) {
         if self.allows(Restrict::Audit)
-            && let Ok(ev) = serde_json::from_slice::<RawEvent>(bytes)
-            && ev.is_audit()
-            && let Some(decoded) = Decoded::new(ev)
+            && let Some((event, _)) = audit::read_line(bytes)
         {
-            let mut out = Vec::new();
-            self.audit.event(decoded, line, &mut self.report, &mut out);
-            self.queue.extend(out);
+            match event {
+                AuditLine::Read => AuditState::ignored(&mut self.report),
+                AuditLine::Write(decoded) => {
+                    let mut out = Vec::new();
+                    self.audit.event(*decoded, line, &mut self.report, &mut out);
+                    self.queue.extend(out);
+                }
+            }
             return;
         }
         match serde_json::from_slice::<Value>(bytes) {
@@ -357,6 +360,9 @@ impl<R: Read> InputParser<R> {
         if v.get("auditID").is_some() && v.get("verb").is_some() {
             if !self.allows(Restrict::Audit) {
                 return self.report.unknown.add(line);
+            }
+            if audit::is_read(&v) {
+                return AuditState::ignored(&mut self.report);
             }
             match serde_json::from_value::<AuditEvent>(v).ok().and_then(Decoded::from_value) {
                 Some(decoded) => {
