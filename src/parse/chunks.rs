@@ -133,27 +133,16 @@ fn read_chunks(
     let mut cut_start = false;
     loop {
         let mut buf = std::mem::take(&mut carry);
-        let mut eof = false;
-        while buf.len() < size {
-            let start = buf.len();
-            buf.resize(size, 0);
-            match reader.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    eof = true;
-                    break;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    buf.truncate(start);
-                    if !buf.is_empty() {
-                        emit(buf, cut_start);
-                    }
-                    return Err(e);
-                }
+        // Reads straight into the buffer's spare capacity: a file's bytes are not zeroed first.
+        let want = size.saturating_sub(buf.len());
+        buf.reserve(want);
+        if let Err(e) = (&mut reader).take(want as u64).read_to_end(&mut buf) {
+            if !buf.is_empty() {
+                emit(buf, cut_start);
             }
+            return Err(e);
         }
+        let eof = buf.len() < size;
         if eof {
             if !buf.is_empty() {
                 emit(buf, cut_start);
@@ -258,6 +247,44 @@ mod tests {
             let _ = cut;
         }
         assert!(chunks.iter().any(|c| c.1), "the 12-byte line is cut: {chunks:?}");
+    }
+
+    /// Hands out `data` a few bytes at a time, interrupted once, then fails.
+    struct Failing<'a> {
+        data: &'a [u8],
+        interrupted: bool,
+    }
+
+    impl Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            if self.data.is_empty() {
+                return Err(std::io::Error::other("disk gone"));
+            }
+            let n = buf.len().min(3).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn bytes_read_before_an_error_are_all_handed_out() {
+        let input = b"first line\nsecond line\nthird, cut";
+        for size in [4, 11, 16, 1000] {
+            let mut out = Vec::new();
+            let reader = Failing { data: input, interrupted: false };
+            let err = read_chunks(reader, size, Vec::new, |b, _| {
+                out.extend(b);
+                true
+            })
+            .unwrap_err();
+            assert_eq!(err.to_string(), "disk gone");
+            assert_eq!(out, input, "chunks of {size}");
+        }
     }
 
     #[test]
