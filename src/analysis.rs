@@ -195,6 +195,10 @@ struct Source<'scope> {
 
 /// Records per batch handed from a parser thread to the fold.
 const BATCH: usize = 1024;
+/// Changed fields per batch: an object's first write in a RequestResponse log carries every
+/// field its request set (tens of them), and thousands of such writes in flight were a fifth of
+/// the peak memory.
+const BATCH_FIELDS: usize = 4 * BATCH;
 /// Batches in flight per input: memory stays bounded however far the parser runs ahead.
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -227,13 +231,18 @@ impl<'scope> Parsed<'scope> {
         let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
         let thread = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut fields = 0;
             while let Some(r) = parser.next() {
                 let audit_seen = parser.report().records.contains_key("audit");
+                if let RecordBody::Write(w) = &r.body {
+                    fields += w.fields.len();
+                }
                 batch.push((r, audit_seen));
-                if batch.len() == BATCH
-                    && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err()
-                {
-                    break;
+                if batch.len() == BATCH || fields >= BATCH_FIELDS {
+                    fields = 0;
+                    if tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                        break;
+                    }
                 }
             }
             if !batch.is_empty() {
@@ -556,7 +565,7 @@ impl Fold {
                         .map(|&(a, b)| Period { from: observe::rfc3339(a), to: observe::rfc3339(b) })
                         .collect(),
                     hot_ms,
-                    history: self.det.history(&key).cloned(),
+                    history: self.det.take_history(&key),
                     finding,
                 }
             })

@@ -45,15 +45,9 @@ pub async fn run(args: &AnalyzeSettings, settings: &Settings) -> Result<ExitStat
     }
     match settings.output {
         OutputFormat::Json => {
-            let mut out = String::new();
-            for row in &analysis.rows {
-                out.push_str(&render::to_json_line(row).map_err(anyhow::Error::from)?);
-            }
-            out.push_str(
-                &render::to_json_line(&SummaryLine { summary: &summary_view(&analysis) })
-                    .map_err(anyhow::Error::from)?,
-            );
-            super::emit(&out)?;
+            // Line by line: the whole text of a large log's findings (tens of MB) was the peak
+            // of the run's memory.
+            super::emit_json_lines(&analysis.rows, &SummaryLine { summary: &summary_view(&analysis) })?;
         }
         OutputFormat::Yaml => {
             let doc = Document { findings: &analysis.rows, summary: summary_view(&analysis) };

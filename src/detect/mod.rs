@@ -526,6 +526,12 @@ impl Detector {
         self.objects[i].history.as_deref()
     }
 
+    /// [`Detector::history`], moved out (the run is over: no copy of every timeline).
+    pub fn take_history(&mut self, key: &ObjectKey) -> Option<History> {
+        let i = self.position(key)?;
+        self.objects[i].history.take().map(|h| *h)
+    }
+
     /// Totals and verdict counts at `now`.
     pub fn summary(&self, now: Millis) -> Summary {
         let mut s = Summary {

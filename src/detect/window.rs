@@ -6,17 +6,33 @@ pub const RECONCILES: usize = 1;
 pub const EVENTS: usize = 2;
 
 /// `N` buckets of `width_ms` each; bucket `i` covers `[i*width, (i+1)*width)`. Counts saturate.
-/// The buckets are allocated on the first count: most objects a watch lists are never written.
+/// Nothing is allocated before the first count (most objects a watch lists are never written),
+/// and a ring with few buckets counted into within its span holds only those ([`SPARSE`] of
+/// them, in index order): an object written a few times costs 128 bytes, not `6 × N`.
 #[derive(Clone, Debug)]
 pub struct Ring<const N: usize> {
     /// Index of the newest bucket written (`i64::MIN` when empty).
     head: i64,
-    buckets: Option<Box<[[u16; 3]; N]>>,
+    store: Store<N>,
+}
+
+/// Buckets a ring holds sparsely before it turns dense.
+const SPARSE: usize = 8;
+
+/// An unused sparse entry (they come after the used ones).
+const UNUSED: (i64, [u16; 3]) = (i64::MIN, [0; 3]);
+
+#[derive(Clone, Debug)]
+enum Store<const N: usize> {
+    Empty,
+    /// `(bucket index, counts)` in index order, unused entries last.
+    Sparse(Box<[(i64, [u16; 3]); SPARSE]>),
+    Dense(Box<[[u16; 3]; N]>),
 }
 
 impl<const N: usize> Default for Ring<N> {
     fn default() -> Self {
-        Ring { head: i64::MIN, buckets: None }
+        Ring { head: i64::MIN, store: Store::Empty }
     }
 }
 
@@ -26,30 +42,68 @@ impl<const N: usize> Ring<N> {
     /// Counts `n` of `signal` into bucket `idx`; a bucket older than the ring's span is dropped.
     #[inline]
     pub fn add(&mut self, idx: i64, signal: usize, n: u16) {
-        let buckets = self.buckets.get_or_insert_with(|| Box::new([[0; 3]; N]));
         if self.head == i64::MIN {
             self.head = idx;
         } else if idx > self.head {
-            let gap = (idx - self.head).min(Self::LEN);
-            for k in 1..=gap {
-                buckets[slot::<N>(self.head + k)] = [0; 3];
+            if let Store::Dense(buckets) = &mut self.store {
+                let gap = (idx - self.head).min(Self::LEN);
+                for k in 1..=gap {
+                    buckets[slot::<N>(self.head + k)] = [0; 3];
+                }
             }
             self.head = idx;
         } else if idx <= self.head - Self::LEN {
             return;
         }
-        let b = &mut buckets[slot::<N>(idx)][signal];
+        let oldest = self.head.saturating_sub(Self::LEN - 1);
+        let b = match &mut self.store {
+            Store::Dense(buckets) => &mut buckets[slot::<N>(idx)][signal],
+            Store::Empty => {
+                let mut entries = Box::new([UNUSED; SPARSE]);
+                entries[0].0 = idx;
+                self.store = Store::Sparse(entries);
+                return self.add(idx, signal, n);
+            }
+            Store::Sparse(entries) => {
+                // Entries that fell out of the span go; the rest move to the front.
+                let gone = entries.iter().take_while(|e| e.0 != i64::MIN && e.0 < oldest).count();
+                if gone > 0 {
+                    entries.copy_within(gone.., 0);
+                    entries[SPARSE - gone..].fill(UNUSED);
+                }
+                let used = entries.iter().take_while(|e| e.0 != i64::MIN).count();
+                let at = entries[..used].partition_point(|e| e.0 < idx);
+                if at < used && entries[at].0 == idx {
+                    &mut entries[at].1[signal]
+                } else if used < SPARSE {
+                    entries.copy_within(at..used, at + 1);
+                    entries[at] = (idx, [0; 3]);
+                    &mut entries[at].1[signal]
+                } else {
+                    let mut buckets = Box::new([[0; 3]; N]);
+                    for &(i, c) in entries.iter() {
+                        buckets[slot::<N>(i)] = c;
+                    }
+                    self.store = Store::Dense(buckets);
+                    return self.add(idx, signal, n);
+                }
+            }
+        };
         *b = b.saturating_add(n);
     }
 
     /// The count of bucket `idx` (0 outside the ring's span).
     #[inline]
     pub fn get(&self, idx: i64, signal: usize) -> u32 {
-        match &self.buckets {
-            Some(b) if idx <= self.head && idx > self.head - Self::LEN => {
-                u32::from(b[slot::<N>(idx)][signal])
+        if idx > self.head || idx <= self.head - Self::LEN {
+            return 0;
+        }
+        match &self.store {
+            Store::Empty => 0,
+            Store::Sparse(entries) => {
+                entries.iter().find(|e| e.0 == idx).map_or(0, |e| u32::from(e.1[signal]))
             }
-            _ => 0,
+            Store::Dense(buckets) => u32::from(buckets[slot::<N>(idx)][signal]),
         }
     }
 
@@ -65,21 +119,33 @@ impl<const N: usize> Ring<N> {
     #[inline]
     pub fn scan(&self, from: i64, to: i64) -> Scan {
         let mut out = Scan::default();
-        let Some(buckets) = &self.buckets else { return out };
-        let lo = from.max(self.head - (Self::LEN - 1));
+        let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
         let hi = to.min(self.head);
         if lo > hi {
             return out;
         }
-        let mut slot = slot::<N>(lo);
-        for _ in lo..=hi {
-            let b = buckets[slot];
+        let mut count = |b: [u16; 3]| {
             out.sums[0] += u32::from(b[0]);
             out.sums[1] += u32::from(b[1]);
             out.sums[2] += u32::from(b[2]);
             out.busy += u32::from(b[0] > 0 || b[1] > 0);
             out.busy_events += u32::from(b[2] > 0);
-            slot = if slot + 1 == N { 0 } else { slot + 1 };
+        };
+        match &self.store {
+            Store::Empty => {}
+            Store::Sparse(entries) => {
+                entries
+                    .iter()
+                    .filter(|e| e.0 != i64::MIN && (lo..=hi).contains(&e.0))
+                    .for_each(|e| count(e.1));
+            }
+            Store::Dense(buckets) => {
+                let mut slot = slot::<N>(lo);
+                for _ in lo..=hi {
+                    count(buckets[slot]);
+                    slot = if slot + 1 == N { 0 } else { slot + 1 };
+                }
+            }
         }
         out
     }
@@ -237,12 +303,28 @@ mod tests {
     #[test]
     fn an_empty_ring_holds_no_buckets_and_reads_zero() {
         let mut r: Ring<4> = Ring::default();
-        assert!(r.buckets.is_none());
+        assert!(matches!(r.store, Store::Empty));
         assert_eq!((r.get(0, WRITES), r.sum(-10, 10, WRITES), r.busy(-10, 10, &[WRITES])), (0, 0, 0));
         assert_eq!(r.scan(-10, 10), Scan::default());
         r.add(3, WRITES, 1);
-        assert!(r.buckets.is_some());
+        assert!(matches!(r.store, Store::Sparse(_)));
         assert_eq!(r.get(3, WRITES), 1);
+        for i in 4..4 + SPARSE as i64 {
+            r.add(i, EVENTS, 1);
+        }
+        assert!(matches!(r.store, Store::Sparse(_)), "never more than 4 buckets within the span");
+        let mut r: Ring<64> = Ring::default();
+        for i in 0..SPARSE as i64 {
+            r.add(i * 2, WRITES, 1);
+        }
+        assert!(matches!(r.store, Store::Sparse(_)));
+        r.add(100, WRITES, 1);
+        assert!(matches!(r.store, Store::Sparse(_)), "the old buckets left the span");
+        for i in 0..SPARSE as i64 {
+            r.add(101 + i, WRITES, 1);
+        }
+        assert!(matches!(r.store, Store::Dense(_)));
+        assert_eq!(r.sum(0, 200, WRITES), SPARSE as u32 + 1);
     }
 
     #[test]
@@ -268,6 +350,90 @@ mod tests {
         assert_eq!(h.buckets().map(|(_, c)| c[WRITES]).sum::<u32>(), 6);
         assert!(h.heap_bytes() <= 16 * 16, "{} bytes", h.heap_bytes());
         assert_eq!(h.dense().len(), 5 * 3_600_000 / h.width_ms as usize + 1);
+    }
+
+    /// The dense ring the sparse store stands in for, kept as the reference.
+    struct DenseRing<const N: usize> {
+        head: i64,
+        buckets: [[u16; 3]; N],
+    }
+
+    impl<const N: usize> DenseRing<N> {
+        fn add(&mut self, idx: i64, signal: usize, n: u16) {
+            if self.head == i64::MIN {
+                self.head = idx;
+            } else if idx > self.head {
+                for k in 1..=(idx - self.head).min(N as i64) {
+                    self.buckets[slot::<N>(self.head + k)] = [0; 3];
+                }
+                self.head = idx;
+            } else if idx <= self.head - N as i64 {
+                return;
+            }
+            let b = &mut self.buckets[slot::<N>(idx)][signal];
+            *b = b.saturating_add(n);
+        }
+
+        fn get(&self, idx: i64, signal: usize) -> u32 {
+            if self.head == i64::MIN || idx > self.head || idx <= self.head - N as i64 {
+                return 0;
+            }
+            u32::from(self.buckets[slot::<N>(idx)][signal])
+        }
+    }
+
+    fn ring_equals_dense<const N: usize>(
+        adds: &[(i64, usize, u16)],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut ring: Ring<N> = Ring::default();
+        let mut dense = DenseRing::<N> { head: i64::MIN, buckets: [[0; 3]; N] };
+        for &(idx, s, n) in adds {
+            ring.add(idx, s, n);
+            dense.add(idx, s, n);
+            let head = dense.head;
+            for i in head - N as i64 - 2..=head + 1 {
+                for s in 0..3 {
+                    proptest::prop_assert_eq!(ring.get(i, s), dense.get(i, s), "bucket {} signal {}", i, s);
+                }
+            }
+            for (from, to) in
+                [(head - 9, head), (head - 59, head), (head - 200, head + 5), (head - 3, head - 1)]
+            {
+                let mut want = Scan::default();
+                for i in from.max(head - (N as i64 - 1))..=to.min(head) {
+                    let b = [dense.get(i, 0), dense.get(i, 1), dense.get(i, 2)];
+                    for (sum, n) in want.sums.iter_mut().zip(b) {
+                        *sum += n;
+                    }
+                    want.busy += u32::from(b[0] > 0 || b[1] > 0);
+                    want.busy_events += u32::from(b[2] > 0);
+                }
+                proptest::prop_assert_eq!(ring.scan(from, to), want, "scan {}..={}", from, to);
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Sparse or dense, a ring counts as the plain dense ring: the same buckets and scans
+        /// after every count, with counts late, early, repeated, far ahead and saturating.
+        #[test]
+        fn a_ring_counts_as_the_dense_ring(
+            adds in proptest::collection::vec((0i64..40, 0usize..3, proptest::prop_oneof![0u16..4, proptest::strategy::Just(u16::MAX)]), 0..120),
+            base in -1_000i64..1_000,
+            leaps in proptest::collection::vec(0i64..200, 0..8),
+        ) {
+            // Mostly forward in time, with jumps and stragglers, as observations come.
+            let mut t = base;
+            let mut seq = Vec::new();
+            for (k, &(d, s, n)) in adds.iter().enumerate() {
+                t += leaps.get(k % 8).copied().unwrap_or(0) * i64::from(k % 13 == 0);
+                seq.push((t + d - 20, s, n));
+            }
+            ring_equals_dense::<4>(&seq)?;
+            ring_equals_dense::<32>(&seq)?;
+            ring_equals_dense::<64>(&seq)?;
+        }
     }
 
     /// The dense history this sparse one replaced, kept as the reference.
