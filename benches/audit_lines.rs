@@ -42,7 +42,7 @@ fn group(c: &mut Criterion, name: &str, verbs: &[&str]) {
             lines
                 .iter()
                 .filter_map(|l| serde_json::from_slice::<RawEvent>(black_box(l.as_bytes())).ok())
-                .filter(|e| e.is_audit())
+                .filter(|e| e.audit_id.is_some() && e.verb.is_some())
                 .filter_map(|e| if e.write_verb().is_some() { Decoded::new(e).map(Some) } else { Some(None) })
                 .count()
         })

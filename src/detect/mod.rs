@@ -520,13 +520,8 @@ impl Detector {
         Some(self.objects[i].series(now))
     }
 
-    /// The whole-run timeline of one object (only with `Config::history_buckets > 0`).
-    pub fn history(&self, key: &ObjectKey) -> Option<&History> {
-        let i = self.position(key)?;
-        self.objects[i].history.as_deref()
-    }
-
-    /// [`Detector::history`], moved out (the run is over: no copy of every timeline).
+    /// The whole-run timeline of one object (only with `Config::history_buckets > 0`), moved
+    /// out: it is taken once, when the run is over.
     pub fn take_history(&mut self, key: &ObjectKey) -> Option<History> {
         let i = self.position(key)?;
         self.objects[i].history.take().map(|h| *h)

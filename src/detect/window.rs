@@ -59,9 +59,7 @@ impl<const N: usize> Ring<N> {
         let b = match &mut self.store {
             Store::Dense(buckets) => &mut buckets[slot::<N>(idx)][signal],
             Store::Empty => {
-                let mut entries = Box::new([UNUSED; SPARSE]);
-                entries[0].0 = idx;
-                self.store = Store::Sparse(entries);
+                self.store = Store::Sparse(Box::new([UNUSED; SPARSE]));
                 return self.add(idx, signal, n);
             }
             Store::Sparse(entries) => {
@@ -109,9 +107,7 @@ impl<const N: usize> Ring<N> {
 
     /// Sum of `signal` over buckets `from..=to`.
     pub fn sum(&self, from: i64, to: i64, signal: usize) -> u32 {
-        let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
-        let hi = to.min(self.head);
-        (lo..=hi).map(|i| self.get(i, signal)).sum()
+        self.scan(from, to).sums[signal]
     }
 
     /// One pass over buckets `from..=to`: the sum of each signal, the buckets with writes or

@@ -182,12 +182,6 @@ pub struct ResponseStatus {
 }
 
 impl<S: AsRef<str>, B> AuditEvent<S, B> {
-    /// Whether this looks like an audit event at all (a JSON object can deserialize into this
-    /// struct with every field absent).
-    pub fn is_audit(&self) -> bool {
-        self.audit_id.is_some() && self.verb.is_some()
-    }
-
     /// The write this event's verb makes; `None` for reads (`get`, `list`, `watch`) and any
     /// other verb that writes nothing, which the audit state counts and ignores unlooked-at.
     pub fn write_verb(&self) -> Option<Verb> {
