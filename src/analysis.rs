@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use crate::detect::{Config, Detector, Finding, History, Summary, Verdict, VerdictChange};
+use crate::detect::{Cause, Config, Detector, Finding, History, ObjectId, Summary, Verdict, VerdictChange};
 use crate::error::{Error, Result};
 use crate::observe::{self, Manager, Millis, ObjectKey, Observation, Signal, WriteScope};
 use crate::parse::container::Compression;
@@ -47,20 +47,26 @@ impl Input {
 /// What the analysis found.
 #[derive(Debug)]
 pub struct Analysis {
-    /// Every object, worst first.
-    pub rows: Vec<Row>,
     pub summary: Summary,
     pub inputs: Vec<ParseReport>,
     /// The time span of the data.
     pub start: Option<Millis>,
     pub end: Option<Millis>,
+    /// The fold's state, from which [`Analysis::rows`] builds each row when it is read: every
+    /// row of a large log at once (about 1.8 KB each) was the peak of a run's memory.
+    det: Detector,
+    extra: HashMap<ObjectKey, ObjectExtra>,
+    now: Millis,
+    /// Worst first.
+    order: Vec<ObjectId>,
+    any_hot: bool,
 }
 
 /// One object: the detector's finding at the object's worst moment, plus what only a whole
 /// file can tell.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Row {
+pub struct Row<'a> {
     #[serde(flatten)]
     pub finding: Finding,
     /// Most writes, passes or events in one second.
@@ -72,7 +78,7 @@ pub struct Row {
     #[serde(skip)]
     pub hot_ms: Vec<(Millis, Millis)>,
     #[serde(skip)]
-    pub history: Option<History>,
+    pub history: Option<&'a History>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -83,7 +89,48 @@ pub struct Period {
 
 impl Analysis {
     pub fn any_hot(&self) -> bool {
-        self.rows.iter().any(|r| r.finding.verdict == Verdict::Hot)
+        self.any_hot
+    }
+
+    /// Objects found (rows).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Every object's row, worst first, each built when the iterator reaches it.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = Row<'_>> + '_ {
+        self.order.iter().map(|&id| self.row(id))
+    }
+
+    fn row(&self, id: ObjectId) -> Row<'_> {
+        let e = self.extra.get(self.det.key(id));
+        let finding = worst_of(self.det.finding_of(id, self.now), e.and_then(|e| e.worst.as_deref()));
+        let hot_ms: Vec<(Millis, Millis)> =
+            e.map_or(&[][..], |e| &e.hot).iter().map(|&(a, b)| (a, b.unwrap_or(self.now))).collect();
+        Row {
+            peak_per_second: e.map_or(0, ObjectExtra::per_second),
+            peak_per_minute: e.map_or(0, ObjectExtra::per_minute),
+            hot_periods: hot_ms
+                .iter()
+                .map(|&(a, b)| Period { from: observe::rfc3339(a), to: observe::rfc3339(b) })
+                .collect(),
+            hot_ms,
+            history: self.det.history(id),
+            finding,
+        }
+    }
+}
+
+/// Serialises as the sequence of every row, each built as it is written.
+pub struct AllRows<'a>(pub &'a Analysis);
+
+impl Serialize for AllRows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.rows())
     }
 }
 
@@ -343,7 +390,7 @@ impl Peak {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct ObjectExtra {
     writes: Peak,
     passes: Peak,
@@ -351,7 +398,44 @@ struct ObjectExtra {
     last_pass: Option<String>,
     hot: Vec<(Millis, Option<Millis>)>,
     /// Boxed: most objects never have one.
-    worst: Option<Box<Finding>>,
+    worst: Option<Box<Worst>>,
+}
+
+impl ObjectExtra {
+    fn per_second(&self) -> u32 {
+        self.writes.per_second.max(self.passes.per_second).max(self.events.per_second)
+    }
+
+    fn per_minute(&self) -> u32 {
+        self.writes.per_minute.max(self.passes.per_minute).max(self.events.per_minute)
+    }
+}
+
+/// What an object's worst moment adds to its finding at the end (see [`worst_of`]); the rest of
+/// that moment's finding is dropped at once. Kept whole for every object that was ever
+/// ELEVATED, it was most of the memory per object of a large log.
+#[derive(Debug)]
+struct Worst {
+    verdict: Verdict,
+    cause: Option<Cause>,
+    expected_interval_seconds: Option<u64>,
+    observed_at: Box<str>,
+    evidence: Box<[Box<str>]>,
+    changed_fields: Box<[Box<str>]>,
+}
+
+impl Worst {
+    fn of(f: Finding) -> Box<Self> {
+        let boxed = |v: Vec<String>| v.into_iter().map(String::into_boxed_str).collect();
+        Box::new(Worst {
+            verdict: f.verdict,
+            cause: f.cause,
+            expected_interval_seconds: f.expected_interval_seconds,
+            observed_at: f.observed_at.into_boxed_str(),
+            evidence: boxed(f.evidence),
+            changed_fields: boxed(f.changed_fields),
+        })
+    }
 }
 
 /// Metric samples of the scrape being read, per input.
@@ -506,7 +590,7 @@ impl Fold {
                 && let Some(f) = self.det.finding(&c.object, c.at)
                 && f.verdict == c.to
             {
-                e.worst = Some(Box::new(f));
+                e.worst = Some(Worst::of(f));
             }
             return;
         }
@@ -534,7 +618,7 @@ impl Fold {
             && let Some(f) = self.det.finding(&c.object, at)
             && f.verdict == level
         {
-            e.worst = Some(Box::new(f));
+            e.worst = Some(Worst::of(f));
         }
     }
 
@@ -547,56 +631,56 @@ impl Fold {
             }
         }
         let summary = self.det.summary(now);
-        let mut rows: Vec<Row> = self
-            .det
-            .findings(now)
-            .into_iter()
-            .map(|f| {
-                let key = f.key();
-                let e = self.extra.remove(&key).unwrap_or_default();
-                let finding = worst_of(f, e.worst.map(|w| *w));
-                let hot_ms: Vec<(Millis, Millis)> =
-                    e.hot.iter().map(|&(a, b)| (a, b.unwrap_or(now))).collect();
-                Row {
-                    peak_per_second: e.writes.per_second.max(e.passes.per_second).max(e.events.per_second),
-                    peak_per_minute: e.writes.per_minute.max(e.passes.per_minute).max(e.events.per_minute),
-                    hot_periods: hot_ms
-                        .iter()
-                        .map(|&(a, b)| Period { from: observe::rfc3339(a), to: observe::rfc3339(b) })
-                        .collect(),
-                    hot_ms,
-                    history: self.det.take_history(&key),
-                    finding,
-                }
+        // Sorted on what orders the rows, without building them: the verdict at the worst
+        // moment (see worst_of), the peak per minute, the activity, the name.
+        let (det, extra) = (&self.det, &self.extra);
+        let mut keyed: Vec<(Verdict, u32, u64, ObjectId)> = det
+            .ids()
+            .map(|id| {
+                let e = extra.get(det.key(id));
+                let worst = e.and_then(|e| e.worst.as_ref()).map(|w| w.verdict);
+                let t = det.totals(id);
+                (
+                    det.verdict(id, now).max(worst.unwrap_or_default()),
+                    e.map_or(0, ObjectExtra::per_minute),
+                    t.writes.max(t.reconciles) + t.events,
+                    id,
+                )
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.finding
-                .verdict
-                .cmp(&a.finding.verdict)
-                .then(b.peak_per_minute.cmp(&a.peak_per_minute))
-                .then(activity(&b.finding).cmp(&activity(&a.finding)))
-                .then_with(|| a.finding.key().cmp(&b.finding.key()))
+        keyed.sort_by(|a, b| {
+            b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)).then_with(|| det.key(a.3).cmp(det.key(b.3)))
         });
-        Analysis { rows, summary, inputs, start: self.start, end: self.end }
+        Analysis {
+            summary,
+            inputs,
+            start: self.start,
+            end: self.end,
+            any_hot: keyed.first().is_some_and(|k| k.0 == Verdict::Hot),
+            order: keyed.into_iter().map(|k| k.3).collect(),
+            det: self.det,
+            extra: self.extra,
+            now,
+        }
     }
-}
-
-fn activity(f: &Finding) -> u64 {
-    f.totals.writes.max(f.totals.reconciles) + f.totals.events
 }
 
 /// The finding at the end of the data, with verdict, cause and evidence from the object's worst
 /// moment when that was worse than the end (a loop that stopped before the file ended).
-fn worst_of(end: Finding, worst: Option<Finding>) -> Finding {
+fn worst_of(end: Finding, worst: Option<&Worst>) -> Finding {
+    let strings = |v: &[Box<str>]| v.iter().map(|s| s.to_string()).collect();
     match worst {
         Some(w) if w.verdict > end.verdict => Finding {
             verdict: w.verdict,
             cause: w.cause,
-            evidence: w.evidence,
-            observed_at: w.observed_at,
+            evidence: strings(&w.evidence),
+            observed_at: w.observed_at.to_string(),
             expected_interval_seconds: w.expected_interval_seconds.or(end.expected_interval_seconds),
-            changed_fields: if end.changed_fields.is_empty() { w.changed_fields } else { end.changed_fields },
+            changed_fields: if end.changed_fields.is_empty() {
+                strings(&w.changed_fields)
+            } else {
+                end.changed_fields
+            },
             ..end
         },
         _ => end,
@@ -765,7 +849,13 @@ mod tests {
             let counted = (AtomicU64::new(0), AtomicU64::new(0));
             let threaded = run(inputs(), Restrict::Any, Config::default(), &counted.0, true).unwrap();
             let sequential = run(inputs(), Restrict::Any, Config::default(), &counted.1, false).unwrap();
-            proptest::prop_assert_eq!(format!("{:?}", threaded.rows), format!("{:?}", sequential.rows));
+            let rows: Vec<Row> = threaded.rows().collect();
+            proptest::prop_assert_eq!(format!("{rows:?}"), format!("{:?}", sequential.rows().collect::<Vec<_>>()));
+            // Ordered on keys taken without building the rows: the rows built agree.
+            proptest::prop_assert_eq!(rows.len(), threaded.len());
+            let order = |r: &Row| (std::cmp::Reverse(r.finding.verdict), std::cmp::Reverse(r.peak_per_minute));
+            proptest::prop_assert!(rows.windows(2).all(|w| order(&w[0]) <= order(&w[1])));
+            proptest::prop_assert_eq!(threaded.any_hot(), rows.iter().any(|r| r.finding.verdict == Verdict::Hot));
             proptest::prop_assert_eq!(format!("{:?}", threaded.summary), format!("{:?}", sequential.summary));
             proptest::prop_assert_eq!(format!("{:?}", threaded.inputs), format!("{:?}", sequential.inputs));
             proptest::prop_assert_eq!((threaded.start, threaded.end), (sequential.start, sequential.end));
@@ -784,7 +874,7 @@ mod tests {
         )
         .unwrap();
         assert!(a.any_hot());
-        let r = &a.rows[0];
+        let r = &a.rows().next().unwrap();
         assert_eq!(r.finding.name, "a");
         assert_eq!(r.finding.verdict, Verdict::Hot);
         assert_eq!(r.finding.totals.writes, 200);
@@ -815,14 +905,14 @@ mod tests {
         }
         let a = analyze(vec![input("calm", &text)], Restrict::Any, Config::default()).unwrap();
         assert!(!a.any_hot());
-        assert_eq!(a.rows[0].finding.verdict, Verdict::Ok);
+        assert_eq!(a.rows().next().unwrap().finding.verdict, Verdict::Ok);
 
         // A 15 s loop, then 10 minutes of quiet: still reported HOT, with its period.
         let mut text = loop_log(15, 5);
         text.push_str(&audit_line(999_999, t0 + 600_000, "Ready"));
         let a = analyze(vec![input("loop", &text)], Restrict::Any, Config::default()).unwrap();
         assert!(a.any_hot());
-        let r = &a.rows[0];
+        let r = &a.rows().next().unwrap();
         assert_eq!(r.finding.verdict, Verdict::Hot);
         assert!(r.finding.cause.is_some());
         assert_eq!(r.hot_ms.len(), 1);
@@ -833,7 +923,7 @@ mod tests {
     fn inputs_merge_by_time_and_empty_inputs_are_fine() {
         let a = analyze(vec![input("empty", ""), input("blank", "\n\n")], Restrict::Any, Config::default())
             .unwrap();
-        assert!(a.rows.is_empty());
+        assert!(a.is_empty() && a.rows().next().is_none());
         assert!(render_text(&a, 10, false, false).contains("No objects found"));
         let both = loop_log(12, 2);
         let lines: Vec<&str> = both.lines().collect();
@@ -845,7 +935,7 @@ mod tests {
             Config::default(),
         )
         .unwrap();
-        assert_eq!(a.rows[0].finding.totals.writes, 48);
+        assert_eq!(a.rows().next().unwrap().finding.totals.writes, 48);
         assert!(a.any_hot());
     }
 

@@ -33,7 +33,7 @@ fn real_samples_parse_cleanly_and_are_not_hot() {
         assert_eq!(r.invalid_utf8.count, 0, "{}", path.display());
         assert!(r.total_records() > 0, "{}: nothing read:\n{text}", path.display());
         assert!(!a.any_hot(), "{}: flagged HOT:\n{text}", path.display());
-        assert!(a.rows.iter().all(|row| row.finding.verdict != Verdict::Hot));
-        println!("{}: {} records, {} objects, OK", path.display(), r.total_records(), a.rows.len());
+        assert!(a.rows().all(|row| row.finding.verdict != Verdict::Hot));
+        println!("{}: {} records, {} objects, OK", path.display(), r.total_records(), a.len());
     }
 }

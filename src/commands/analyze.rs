@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, Datelike, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::analysis::{HISTORY_BUCKETS, Input, analyze_counting};
+use crate::analysis::{AllRows, HISTORY_BUCKETS, Input, analyze_counting};
 use crate::detect::Config;
 use crate::error::{Error, ExitStatus, Result};
 use crate::parse::container::{self, ByteCounter};
@@ -47,10 +47,10 @@ pub async fn run(args: &AnalyzeSettings, settings: &Settings) -> Result<ExitStat
         OutputFormat::Json => {
             // Line by line: the whole text of a large log's findings (tens of MB) was the peak
             // of the run's memory.
-            super::emit_json_lines(&analysis.rows, &SummaryLine { summary: &summary_view(&analysis) })?;
+            super::emit_json_lines(analysis.rows(), &SummaryLine { summary: &summary_view(&analysis) })?;
         }
         OutputFormat::Yaml => {
-            let doc = Document { findings: &analysis.rows, summary: summary_view(&analysis) };
+            let doc = Document { findings: AllRows(&analysis), summary: summary_view(&analysis) };
             super::emit(&render::to_yaml(&doc).map_err(anyhow::Error::from)?)?;
         }
         OutputFormat::Table | OutputFormat::Wide => {

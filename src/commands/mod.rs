@@ -40,11 +40,14 @@ pub fn emit(s: &str) -> Result<()> {
 
 /// Writes `rows` then `last` to stdout, one JSON line each, as they are serialised: a large
 /// output is never held whole in memory.
-pub fn emit_json_lines<T: serde::Serialize>(rows: &[T], last: &impl serde::Serialize) -> Result<()> {
+pub fn emit_json_lines<T: serde::Serialize>(
+    rows: impl IntoIterator<Item = T>,
+    last: &impl serde::Serialize,
+) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for row in rows {
-        serde_json::to_writer(&mut out, row).map_err(std::io::Error::from)?;
+        serde_json::to_writer(&mut out, &row).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
     }
     serde_json::to_writer(&mut out, last).map_err(std::io::Error::from)?;

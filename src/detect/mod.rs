@@ -350,6 +350,10 @@ struct ControllerState {
     prev: Option<(Millis, MetricsSample)>,
 }
 
+/// A tracked object of one [`Detector`], valid for as long as that detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectId(u32);
+
 fn key_hash(key: &ObjectKey) -> u64 {
     FxBuild.hash_one(key)
 }
@@ -520,11 +524,32 @@ impl Detector {
         Some(self.objects[i].series(now))
     }
 
-    /// The whole-run timeline of one object (only with `Config::history_buckets > 0`), moved
-    /// out: it is taken once, when the run is over.
-    pub fn take_history(&mut self, key: &ObjectKey) -> Option<History> {
-        let i = self.position(key)?;
-        self.objects[i].history.take().map(|h| *h)
+    /// Every object observed directly (not only named as an owner), in the order first seen.
+    pub fn ids(&self) -> impl Iterator<Item = ObjectId> + '_ {
+        (0..self.objects.len()).filter(|&i| self.objects[i].seen).map(|i| ObjectId(i as u32))
+    }
+
+    pub fn key(&self, id: ObjectId) -> &ObjectKey {
+        &self.objects[id.0 as usize].key
+    }
+
+    /// An object's verdict at `now` (its finding's, without building the finding).
+    pub fn verdict(&self, id: ObjectId, now: Millis) -> Verdict {
+        self.assess(id.0 as usize, now).0
+    }
+
+    pub fn totals(&self, id: ObjectId) -> Totals {
+        self.objects[id.0 as usize].totals
+    }
+
+    /// An object's finding at `now`.
+    pub fn finding_of(&self, id: ObjectId, now: Millis) -> Finding {
+        self.finding_at(id.0 as usize, now)
+    }
+
+    /// The whole-run timeline of one object (only with `Config::history_buckets > 0`).
+    pub fn history(&self, id: ObjectId) -> Option<&History> {
+        self.objects[id.0 as usize].history.as_deref()
     }
 
     /// Totals and verdict counts at `now`.

@@ -498,7 +498,8 @@ fn history_covers_a_long_run_in_bounded_buckets() {
     for k in 0..3600 {
         d.observe(&Observation::write(T0 + k * 1000, a.clone(), ObservedWrite::default()));
     }
-    let h = d.take_history(&a).unwrap();
+    let id = d.ids().find(|&id| d.key(id) == &a).unwrap();
+    let h = d.history(id).unwrap();
     assert!(h.dense().len() <= 16);
     assert_eq!(h.buckets().map(|(_, b)| u64::from(b[0])).sum::<u64>(), 3600);
 }

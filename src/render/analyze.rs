@@ -4,7 +4,7 @@
 use comfy_table::Cell;
 use serde::Serialize;
 
-use crate::analysis::{Analysis, Row, resample};
+use crate::analysis::{AllRows, Analysis, Row, resample};
 use crate::detect::{Finding, Summary, Verdict};
 use crate::observe;
 use crate::parse::ParseReport;
@@ -29,7 +29,7 @@ pub struct SummaryLine<'a> {
 
 #[derive(Serialize)]
 pub struct Document<'a> {
-    pub findings: &'a [Row],
+    pub findings: AllRows<'a>,
     pub summary: SummaryView<'a>,
 }
 
@@ -85,7 +85,7 @@ fn top_writers(f: &Finding, n: usize, short: bool) -> String {
 /// The table, the timeline of the top objects, and the footer.
 pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String {
     let mut out = String::new();
-    if a.rows.is_empty() {
+    if a.is_empty() {
         out.push_str("No objects found in the input.\n");
     } else {
         let mut headers = vec![
@@ -104,7 +104,9 @@ pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String 
             headers.extend(["expected", "first hot", "changed fields"]);
         }
         let mut t = render::table(&headers);
-        for r in a.rows.iter().take(top.max(1)) {
+        // Built once for the table, the evidence and the timeline.
+        let rows: Vec<Row> = a.rows().take(top.max(1)).collect();
+        for r in &rows {
             let f = &r.finding;
             let mut row = vec![
                 Cell::new(render::sanitize(&f.kind)),
@@ -128,11 +130,10 @@ pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String 
             t.add_row(row);
         }
         out.push_str(&render::table_to_string(&t));
-        if a.rows.len() > top {
-            out.push_str(&format!("... and {} more objects (--top N shows more)\n", a.rows.len() - top));
+        if a.len() > top {
+            out.push_str(&format!("... and {} more objects (--top N shows more)\n", a.len() - top));
         }
-        for r in a
-            .rows
+        for r in rows
             .iter()
             .take(top)
             .filter(|r| r.finding.verdict != Verdict::Ok && !r.finding.evidence.is_empty())
@@ -156,8 +157,8 @@ pub fn render_text(a: &Analysis, top: usize, wide: bool, color: bool) -> String 
                 human_secs((end - start) as f64 / 1000.0 / cells as f64)
             ));
             let mut t = render::table(&["object", "timeline", "peak/s"]);
-            for r in a.rows.iter().take(top).filter(|r| r.history.is_some()) {
-                let Some(h) = &r.history else { continue };
+            for r in rows.iter().take(top) {
+                let Some(h) = r.history else { continue };
                 let v = resample(h, start, end, cells);
                 let peak = v.iter().cloned().fold(0.0, f64::max);
                 t.add_row(vec![
@@ -283,11 +284,10 @@ pub fn plot_data(a: &Analysis, top: usize) -> plot::Plot {
     let cells = 200;
     let step = (end - start) as f64 / 1000.0 / cells as f64;
     let series = a
-        .rows
-        .iter()
+        .rows()
         .take(top)
         .filter_map(|r| {
-            let h = r.history.as_ref()?;
+            let h = r.history?;
             let v = resample(h, start, end, cells);
             Some(plot::Line {
                 label: format!("{} {}", r.finding.kind, object_name(&r.finding)),
