@@ -2,7 +2,7 @@
 //! across inputs, folded through the hot-loop detector, plus what only a whole file can tell
 //! (peaks, HOT periods, every writer). Pure: readers in, an [`Analysis`] out.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::detect::{Cause, Config, Detector, Finding, History, ObjectId, Summary, Verdict, VerdictChange};
 use crate::error::{Error, Result};
-use crate::observe::{self, Manager, Millis, ObjectKey, Observation, Signal, WriteScope};
+use crate::observe::{self, Manager, Millis, Observation, Signal, WriteScope};
 use crate::parse::container::Compression;
 use crate::parse::{InputOptions, InputParser, ParseReport, Record, RecordBody, Reference, Restrict, Verb};
 
@@ -55,7 +55,7 @@ pub struct Analysis {
     /// The fold's state, from which [`Analysis::rows`] builds each row when it is read: every
     /// row of a large log at once (about 1.8 KB each) was the peak of a run's memory.
     det: Detector,
-    extra: HashMap<ObjectKey, ObjectExtra>,
+    extra: Vec<ObjectExtra>,
     now: Millis,
     /// Worst first.
     order: Vec<ObjectId>,
@@ -107,7 +107,7 @@ impl Analysis {
     }
 
     fn row(&self, id: ObjectId) -> Row<'_> {
-        let e = self.extra.get(self.det.key(id));
+        let e = self.extra.get(id.index());
         let finding = worst_of(self.det.finding_of(id, self.now), e.and_then(|e| e.worst.as_deref()));
         let hot_ms: Vec<(Millis, Millis)> =
             e.map_or(&[][..], |e| &e.hot).iter().map(|&(a, b)| (a, b.unwrap_or(self.now))).collect();
@@ -390,25 +390,39 @@ impl Peak {
     }
 }
 
+/// What only a whole file tells about one object, by its detector id. Passes, events and a
+/// worst moment are boxed: most objects of an audit log have none.
 #[derive(Debug, Default)]
 struct ObjectExtra {
     writes: Peak,
-    passes: Peak,
-    events: Peak,
-    last_pass: Option<String>,
+    passes: Option<Box<Peak>>,
+    events: Option<Box<Peak>>,
+    last_pass: Option<Box<str>>,
     hot: Vec<(Millis, Option<Millis>)>,
-    /// Boxed: most objects never have one.
     worst: Option<Box<Worst>>,
 }
 
 impl ObjectExtra {
+    fn peaks(&self) -> impl Iterator<Item = &Peak> {
+        std::iter::once(&self.writes).chain(self.passes.as_deref()).chain(self.events.as_deref())
+    }
+
     fn per_second(&self) -> u32 {
-        self.writes.per_second.max(self.passes.per_second).max(self.events.per_second)
+        self.peaks().map(|p| p.per_second).max().unwrap_or(0)
     }
 
     fn per_minute(&self) -> u32 {
-        self.writes.per_minute.max(self.passes.per_minute).max(self.events.per_minute)
+        self.peaks().map(|p| p.per_minute).max().unwrap_or(0)
     }
+}
+
+/// The extras of the object `id`, added on first use.
+fn extra_of(extra: &mut Vec<ObjectExtra>, id: ObjectId) -> &mut ObjectExtra {
+    let i = id.index();
+    if i >= extra.len() {
+        extra.resize_with(i + 1, ObjectExtra::default);
+    }
+    &mut extra[i]
 }
 
 /// What an object's worst moment adds to its finding at the end (see [`worst_of`]); the rest of
@@ -450,7 +464,7 @@ struct Scrape {
 /// The fold: records in, detector state and per-object extras out.
 struct Fold {
     det: Detector,
-    extra: HashMap<ObjectKey, ObjectExtra>,
+    extra: Vec<ObjectExtra>,
     scrape: Option<Scrape>,
     start: Option<Millis>,
     end: Option<Millis>,
@@ -466,7 +480,7 @@ impl Fold {
     fn new(config: Config) -> Self {
         Fold {
             det: Detector::new(config),
-            extra: HashMap::new(),
+            extra: Vec::new(),
             scrape: None,
             start: None,
             end: None,
@@ -504,8 +518,6 @@ impl Fold {
         }
         let obs = match &r.body {
             RecordBody::Write(w) => {
-                let e = self.extra.entry(w.object.clone()).or_default();
-                e.writes.add(at, 1);
                 if w.verb == Verb::Delete {
                     Observation::delete(at, w.object.clone())
                 } else {
@@ -536,17 +548,9 @@ impl Fold {
                 }
             }
             RecordBody::Seen(s) => Observation::baseline(at, s.object.clone(), s.state.clone()),
-            RecordBody::Reconcile(p) => {
-                let e = self.extra.entry(p.object.clone()).or_default();
-                if p.reconcile_id.is_none() || p.reconcile_id != e.last_pass {
-                    e.passes.add(at, 1);
-                    e.last_pass.clone_from(&p.reconcile_id);
-                }
-                Observation::reconcile(at, p.object.clone(), p.reconcile_id.clone())
-            }
+            RecordBody::Reconcile(p) => Observation::reconcile(at, p.object.clone(), p.reconcile_id.clone()),
             RecordBody::Event(ev) => {
                 let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
-                self.extra.entry(ev.object.clone()).or_default().events.add(at, n);
                 let reason = match &ev.source {
                     Some(src) => format!("{} from {src}", ev.reason),
                     None => ev.reason.clone(),
@@ -558,7 +562,33 @@ impl Fold {
                 return;
             }
         };
-        if let Some(change) = self.det.observe(&obs) {
+        let change = self.det.observe(&obs);
+        // After the detector has the object (it does not track every observation, e.g. a
+        // delete of an object it never saw).
+        let object = match &r.body {
+            RecordBody::Write(w) => Some(&w.object),
+            RecordBody::Reconcile(p) => Some(&p.object),
+            RecordBody::Event(ev) => Some(&ev.object),
+            RecordBody::Seen(_) | RecordBody::Sample(_) => None,
+        };
+        if let Some(id) = object.and_then(|o| self.det.id(o)) {
+            let e = extra_of(&mut self.extra, id);
+            match &r.body {
+                RecordBody::Write(_) => e.writes.add(at, 1),
+                RecordBody::Reconcile(p) => {
+                    if p.reconcile_id.is_none() || p.reconcile_id.as_deref() != e.last_pass.as_deref() {
+                        e.passes.get_or_insert_default().add(at, 1);
+                        e.last_pass = p.reconcile_id.as_deref().map(Box::from);
+                    }
+                }
+                RecordBody::Event(ev) => {
+                    let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
+                    e.events.get_or_insert_default().add(at, n);
+                }
+                RecordBody::Seen(_) | RecordBody::Sample(_) => {}
+            }
+        }
+        if let Some(change) = change {
             self.on_change(change);
         }
     }
@@ -585,7 +615,8 @@ impl Fold {
         if c.cause_only() {
             // HOT periods are unchanged; a worst moment whose cause was not known yet takes the
             // cause found since.
-            let e = self.extra.entry(c.object.clone()).or_default();
+            let Some(id) = self.det.id(&c.object) else { return };
+            let e = extra_of(&mut self.extra, id);
             if e.worst.as_ref().is_some_and(|w| w.verdict == c.to && w.cause.is_none())
                 && let Some(f) = self.det.finding(&c.object, c.at)
                 && f.verdict == c.to
@@ -600,7 +631,8 @@ impl Fold {
         if c.from == Verdict::Hot {
             self.hot_now = self.hot_now.saturating_sub(1);
         }
-        let e = self.extra.entry(c.object.clone()).or_default();
+        let Some(id) = self.det.id(&c.object) else { return };
+        let e = extra_of(&mut self.extra, id);
         if c.to == Verdict::Hot {
             e.hot.push((c.at, None));
         }
@@ -637,7 +669,7 @@ impl Fold {
         let mut keyed: Vec<(Verdict, u32, u64, ObjectId)> = det
             .ids()
             .map(|id| {
-                let e = extra.get(det.key(id));
+                let e = extra.get(id.index());
                 let worst = e.and_then(|e| e.worst.as_ref()).map(|w| w.verdict);
                 let t = det.totals(id);
                 (

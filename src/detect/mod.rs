@@ -354,6 +354,14 @@ struct ControllerState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ObjectId(u32);
 
+impl ObjectId {
+    /// Its position among the detector's objects (dense from 0: an index into a `Vec` of what
+    /// callers keep per object).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 fn key_hash(key: &ObjectKey) -> u64 {
     FxBuild.hash_one(key)
 }
@@ -527,6 +535,11 @@ impl Detector {
     /// Every object observed directly (not only named as an owner), in the order first seen.
     pub fn ids(&self) -> impl Iterator<Item = ObjectId> + '_ {
         (0..self.objects.len()).filter(|&i| self.objects[i].seen).map(|i| ObjectId(i as u32))
+    }
+
+    /// The id of a tracked object.
+    pub fn id(&self, key: &ObjectKey) -> Option<ObjectId> {
+        self.position(key).map(|i| ObjectId(i as u32))
     }
 
     pub fn key(&self, id: ObjectId) -> &ObjectKey {

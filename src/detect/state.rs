@@ -130,6 +130,35 @@ impl Default for ManagerSlot {
     }
 }
 
+/// What only some objects have: reconcile passes (controller logs), recreates, Events, an
+/// expected interval.
+#[derive(Clone, Debug)]
+struct Rare {
+    reconcile_ids: [u64; RECONCILE_IDS],
+    reconcile_next: u8,
+    /// When the object was created again after a delete (ring, `i64::MIN` empty).
+    recreates: [Millis; RECREATES],
+    recreate_next: u8,
+    /// Event reasons and sources (`BackOff from kubelet`) with their counts, the few largest
+    /// kept, for the evidence.
+    event_reasons: Vec<(Box<str>, u64)>,
+    /// The shortest expected interval (ms) of a phase seen recently, and when it was seen.
+    shortest_interval: Option<(i64, Millis)>,
+}
+
+impl Default for Rare {
+    fn default() -> Self {
+        Rare {
+            reconcile_ids: [0; RECONCILE_IDS],
+            reconcile_next: 0,
+            recreates: [i64::MIN; RECREATES],
+            recreate_next: 0,
+            event_reasons: Vec::new(),
+            shortest_interval: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TrackedObject {
     pub key: ObjectKey,
@@ -150,14 +179,8 @@ pub struct TrackedObject {
     recent_next: u8,
     managers: [ManagerSlot; MANAGERS],
     changed: [u32; CHANGED],
-    reconcile_ids: [u64; RECONCILE_IDS],
-    reconcile_next: u8,
-    /// When the object was created again after a delete (ring, `i64::MIN` empty).
-    recreates: [Millis; RECREATES],
-    recreate_next: u8,
-    /// Event reasons and sources (`BackOff from kubelet`) with their counts, the few largest
-    /// kept, for the evidence.
-    pub event_reasons: Vec<(Box<str>, u64)>,
+    /// Allocated when first needed: most objects of an audit log never have any of it.
+    rare: Option<Box<Rare>>,
     /// The headline field of the last writes and its last two distinct values (evidence for a
     /// flip-flop without keeping a history of values).
     pub head_path: u32,
@@ -169,8 +192,6 @@ pub struct TrackedObject {
     pub cause: Option<Cause>,
     pub peak: Verdict,
     pub first_hot: Option<Millis>,
-    /// The shortest expected interval (ms) of a phase seen recently, and when it was seen.
-    pub shortest_interval: Option<(i64, Millis)>,
     pub first_seen: Millis,
     pub last_seen: Millis,
     pub history: Option<Box<History>>,
@@ -193,11 +214,7 @@ impl TrackedObject {
             recent_next: 0,
             managers: [ManagerSlot::default(); MANAGERS],
             changed: [NONE; CHANGED],
-            reconcile_ids: [0; RECONCILE_IDS],
-            reconcile_next: 0,
-            recreates: [i64::MIN; RECREATES],
-            recreate_next: 0,
-            event_reasons: Vec::new(),
+            rare: None,
             head_path: NONE,
             head_cur: String::new(),
             head_prev: String::new(),
@@ -206,7 +223,6 @@ impl TrackedObject {
             cause: None,
             peak: Verdict::Ok,
             first_hot: None,
-            shortest_interval: None,
             first_seen: i64::MIN,
             last_seen: i64::MIN,
             history: None,
@@ -245,7 +261,8 @@ impl TrackedObject {
         }
         if let Some(iv) = config.expected_for(&self.key, self.phase.as_deref()) {
             let ms = iv.as_millis() as i64;
-            self.shortest_interval = match self.shortest_interval {
+            let rare = self.rare();
+            rare.shortest_interval = match rare.shortest_interval {
                 Some((old, t)) if old < ms && at - t < 60_000 => Some((old, t)),
                 _ => Some((ms, at)),
             };
@@ -271,13 +288,14 @@ impl TrackedObject {
             return;
         }
         if let Some(r) = reason.filter(|r| !r.is_empty()) {
-            match self.event_reasons.iter_mut().find(|(k, _)| &**k == r) {
+            let reasons = &mut self.rare().event_reasons;
+            match reasons.iter_mut().find(|(k, _)| &**k == r) {
                 Some((_, n)) => *n += u64::from(count),
                 None => {
                     let entry = (r.chars().take(120).collect::<String>().into_boxed_str(), u64::from(count));
-                    if self.event_reasons.len() < EVENT_REASONS {
-                        self.event_reasons.push(entry);
-                    } else if let Some(min) = self.event_reasons.iter_mut().min_by_key(|(_, n)| *n) {
+                    if reasons.len() < EVENT_REASONS {
+                        reasons.push(entry);
+                    } else if let Some(min) = reasons.iter_mut().min_by_key(|(_, n)| *n) {
                         *min = entry;
                     }
                 }
@@ -290,11 +308,12 @@ impl TrackedObject {
     pub fn record_reconcile(&mut self, at: Millis, id: Option<&str>) {
         if let Some(id) = id {
             let h = hash_str(id);
-            if self.reconcile_ids.contains(&h) {
+            let rare = self.rare();
+            if rare.reconcile_ids.contains(&h) {
                 return;
             }
-            self.reconcile_ids[self.reconcile_next as usize] = h;
-            self.reconcile_next = ((self.reconcile_next as usize + 1) % RECONCILE_IDS) as u8;
+            rare.reconcile_ids[rare.reconcile_next as usize] = h;
+            rare.reconcile_next = ((rare.reconcile_next as usize + 1) % RECONCILE_IDS) as u8;
         }
         self.totals.reconciles += 1;
         self.count(at, RECONCILES, 1);
@@ -309,8 +328,9 @@ impl TrackedObject {
         managers: &mut Interner,
     ) {
         if write.create && self.deleted {
-            self.recreates[self.recreate_next as usize] = at;
-            self.recreate_next = ((self.recreate_next as usize + 1) % RECREATES) as u8;
+            let rare = self.rare();
+            rare.recreates[rare.recreate_next as usize] = at;
+            rare.recreate_next = ((rare.recreate_next as usize + 1) % RECREATES) as u8;
         }
         self.totals.writes += 1;
         self.count(at, WRITES, 1);
@@ -413,12 +433,21 @@ impl TrackedObject {
     /// The remembered writes at or after `since`, oldest first.
     /// The Event reason seen most often (`SecretError from capt-controller`).
     pub fn main_event_reason(&self) -> Option<&str> {
-        self.event_reasons.iter().max_by_key(|(_, n)| *n).map(|(r, _)| &**r)
+        self.rare.as_ref()?.event_reasons.iter().max_by_key(|(_, n)| *n).map(|(r, _)| &**r)
     }
 
     /// Recreates at or after `since`.
     pub fn recreates_since(&self, since: Millis) -> usize {
-        self.recreates.iter().filter(|&&t| t != i64::MIN && t >= since).count()
+        self.rare.as_ref().map_or(0, |r| r.recreates.iter().filter(|&&t| t != i64::MIN && t >= since).count())
+    }
+
+    /// The shortest expected interval (ms) of a phase seen recently, and when it was seen.
+    pub fn shortest_interval(&self) -> Option<(i64, Millis)> {
+        self.rare.as_ref()?.shortest_interval
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_default()
     }
 
     pub fn recent_writes(&self, since: Millis) -> Vec<WriteSig> {
@@ -465,7 +494,9 @@ impl TrackedObject {
             + k.namespace.as_ref().map_or(0, String::capacity)
             + k.name.capacity()
             + self.phase.as_ref().map_or(0, |p| p.len())
-            + self.event_reasons.iter().map(|(r, _)| r.len() + 24).sum::<usize>()
+            + self.rare.as_ref().map_or(0, |r| {
+                std::mem::size_of::<Rare>() + r.event_reasons.iter().map(|(r, _)| r.len() + 24).sum::<usize>()
+            })
             + self.head_cur.capacity()
             + self.head_prev.capacity()
             + self.history.as_ref().map_or(0, |h| std::mem::size_of::<History>() + h.heap_bytes())
