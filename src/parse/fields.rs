@@ -273,54 +273,71 @@ fn walk<T: Tree>(v: &T, path: &mut String, secret: bool, out: &mut Flat) {
     }
 }
 
-/// The last version of an object: its leaves' paths and value hashes, sorted by path. Paths
-/// are shared between objects through a [`PathPool`] (most objects of a kind have the same
-/// ones), so a kept version costs about 24 bytes per leaf.
-#[derive(Clone, Debug, Default)]
-pub struct Leaves(Box<[(Arc<str>, u64)]>);
+/// The sorted leaf paths of a version.
+type Shape = Arc<[Arc<str>]>;
+
+/// The last version of an object: its leaves' paths (its shape) and their value hashes, in path
+/// order. Shapes are shared between versions through a [`PathPool`] (most objects of a kind have
+/// the same leaves), so a kept version costs about 8 bytes per leaf.
+#[derive(Clone, Debug)]
+pub struct Leaves {
+    shape: Shape,
+    hashes: Box<[u64]>,
+}
+
+impl Default for Leaves {
+    fn default() -> Self {
+        Leaves { shape: Arc::new([]), hashes: Box::new([]) }
+    }
+}
 
 impl Leaves {
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.hashes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.hashes.is_empty()
     }
 
     fn get(&self, path: &str) -> Option<u64> {
-        self.0.binary_search_by(|(p, _)| (**p).cmp(path)).ok().map(|i| self.0[i].1)
+        self.shape.binary_search_by(|p| (**p).cmp(path)).ok().map(|i| self.hashes[i])
     }
 
     fn paths(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(p, _)| &**p)
+        self.shape.iter().map(|p| &**p)
     }
 
     /// From (path, hash) pairs; a path given twice keeps its last hash.
-    fn from_pairs(mut pairs: Vec<(Arc<str>, u64)>) -> Self {
+    fn from_pairs(mut pairs: Vec<(Arc<str>, u64)>, pool: &mut PathPool) -> Self {
         pairs.reverse();
         // Stable: the first of equal paths is now the last given.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|later, first| later.0 == first.0);
-        Leaves(pairs.into_boxed_slice())
+        let hashes = pairs.iter().map(|&(_, h)| h).collect();
+        let paths: Vec<Arc<str>> = pairs.into_iter().map(|(p, _)| p).collect();
+        Leaves { shape: pool.shape(paths), hashes }
     }
 }
 
 impl FromIterator<(String, u64)> for Leaves {
     fn from_iter<I: IntoIterator<Item = (String, u64)>>(iter: I) -> Self {
-        Leaves::from_pairs(iter.into_iter().map(|(p, h)| (Arc::from(p), h)).collect())
+        let pairs = iter.into_iter().map(|(p, h)| (Arc::from(p), h)).collect();
+        Leaves::from_pairs(pairs, &mut PathPool::default())
     }
 }
 
-/// Field paths stored once for all kept versions, up to a bound (beyond it, a path is stored
-/// with its version: correct, only larger).
+/// Field paths and shapes stored once for all kept versions, up to a bound each (beyond it, a
+/// path or shape is stored with its version: correct, only larger).
 #[derive(Debug, Default)]
 pub struct PathPool {
     paths: HashSet<Arc<str>>,
+    shapes: HashSet<Shape>,
 }
 
 impl PathPool {
     const CAP: usize = 1 << 16;
+    const SHAPES: usize = 1 << 12;
 
     fn get(&mut self, path: &str) -> Arc<str> {
         if let Some(p) = self.paths.get(path) {
@@ -331,6 +348,17 @@ impl PathPool {
             self.paths.insert(Arc::clone(&p));
         }
         p
+    }
+
+    fn shape(&mut self, paths: Vec<Arc<str>>) -> Shape {
+        if let Some(s) = self.shapes.get(&paths[..]) {
+            return Arc::clone(s);
+        }
+        let s: Shape = paths.into();
+        if self.shapes.len() < Self::SHAPES {
+            self.shapes.insert(Arc::clone(&s));
+        }
+        s
     }
 }
 
@@ -356,7 +384,8 @@ pub fn as_changes(leaves: &Flat) -> Vec<ChangedField> {
 }
 
 pub fn to_map(leaves: &Flat, pool: &mut PathPool) -> Leaves {
-    Leaves::from_pairs(leaves.iter().map(|l| (pool.get(l.path), l.hash)).collect())
+    let pairs = leaves.iter().map(|l| (pool.get(l.path), l.hash)).collect();
+    Leaves::from_pairs(pairs, pool)
 }
 
 pub use super::objects::phase_of;
@@ -492,12 +521,16 @@ mod tests {
         let mut pool = PathPool::default();
         let a = to_map(&flat(&json!({"data": {"k": "1", "l": "2"}}), false), &mut pool);
         let b = to_map(&flat(&json!({"data": {"l": "3", "k": "1"}}), false), &mut pool);
-        assert!(Arc::ptr_eq(&a.0[0].0, &b.0[0].0) && Arc::ptr_eq(&a.0[1].0, &b.0[1].0));
+        // One shape for both, its paths shared with the pool.
+        assert!(Arc::ptr_eq(&a.shape, &b.shape) && Arc::ptr_eq(&a.shape[0], &pool.get("data.k")));
         assert_eq!(
             (a.get("data.k"), a.get("data.l"), a.get("data.m")),
-            (b.get("data.k"), Some(a.0[1].1), None)
+            (b.get("data.k"), Some(a.hashes[1]), None)
         );
         assert_ne!(a.get("data.l"), b.get("data.l"));
+        let c = to_map(&flat(&json!({"data": {"k": "1"}}), false), &mut pool);
+        assert!(!Arc::ptr_eq(&a.shape, &c.shape));
+        assert_eq!((c.len(), c.get("data.k"), c.get("data.l")), (1, a.get("data.k"), None));
         // `{"a.b": 1, "a": {"b": 2}}` flattens to the same path twice: the last one counts.
         let twice: Leaves =
             [("a.b".to_string(), 1), ("c".to_string(), 5), ("a.b".to_string(), 2)].into_iter().collect();
