@@ -16,6 +16,7 @@ use super::{
     ObjectKey, ObjectState, ParseReport, Record, RecordBody, Verb, WriteRecord, Writer, kind_for_resource,
     object_key, parse_time,
 };
+use crate::hash::FxBuild;
 
 /// Requests waiting for their final stage, and finished IDs remembered to drop repeats.
 const WINDOW: usize = 65_536;
@@ -320,7 +321,7 @@ pub struct AuditState {
 /// The last version of each object, least recently written forgotten first beyond a budget of
 /// leaves.
 struct Versions {
-    map: HashMap<ObjectKey, (Leaves, u64)>,
+    map: HashMap<ObjectKey, (Leaves, u64), FxBuild>,
     order: std::collections::BTreeMap<u64, ObjectKey>,
     leaves: usize,
     budget: usize,
@@ -338,7 +339,7 @@ impl Default for Versions {
 impl Versions {
     fn new(budget: usize) -> Self {
         Versions {
-            map: HashMap::new(),
+            map: HashMap::default(),
             order: Default::default(),
             leaves: 0,
             budget,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::body::Body;
+use crate::hash::FxBuild;
 
 /// Leaves kept per object; deeper objects are compared on the first ones only.
 pub const MAX_LEAVES: usize = 4096;
@@ -331,8 +332,9 @@ impl FromIterator<(String, u64)> for Leaves {
 /// path or shape is stored with its version: correct, only larger).
 #[derive(Debug, Default)]
 pub struct PathPool {
-    paths: HashSet<Arc<str>>,
-    shapes: HashSet<Shape>,
+    // Fx: every leaf of every write is looked up, and the sets compare what they find.
+    paths: HashSet<Arc<str>, FxBuild>,
+    shapes: HashSet<Shape, FxBuild>,
 }
 
 impl PathPool {
