@@ -563,8 +563,8 @@ impl Fold {
             }
         };
         let change = self.det.observe(&obs);
-        // After the detector has the object (it does not track every observation, e.g. a
-        // delete of an object it never saw).
+        // After the detector has the object: beyond `Config::max_objects` it tracks no new ones,
+        // and an object it does not track has no row.
         let object = match &r.body {
             RecordBody::Write(w) => Some(&w.object),
             RecordBody::Reconcile(p) => Some(&p.object),

@@ -11,7 +11,7 @@ use crate::observe::Millis;
 /// in the last minute, so an object that flips between phases is judged consistently.
 pub fn expected_at(config: &Config, st: &TrackedObject, now: Millis) -> Option<Duration> {
     let current = config.expected_for(&st.key, st.phase.as_deref())?;
-    match st.shortest_interval() {
+    match st.shortest_interval {
         Some((ms, at)) if now - at < 60_000 => Some(current.min(Duration::from_millis(ms as u64))),
         _ => Some(current),
     }

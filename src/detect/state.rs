@@ -130,8 +130,7 @@ impl Default for ManagerSlot {
     }
 }
 
-/// What only some objects have: reconcile passes (controller logs), recreates, Events, an
-/// expected interval.
+/// What only some objects have: reconcile passes (controller logs), recreates, Events.
 #[derive(Clone, Debug)]
 struct Rare {
     reconcile_ids: [u64; RECONCILE_IDS],
@@ -142,8 +141,6 @@ struct Rare {
     /// Event reasons and sources (`BackOff from kubelet`) with their counts, the few largest
     /// kept, for the evidence.
     event_reasons: Vec<(Box<str>, u64)>,
-    /// The shortest expected interval (ms) of a phase seen recently, and when it was seen.
-    shortest_interval: Option<(i64, Millis)>,
 }
 
 impl Default for Rare {
@@ -154,7 +151,6 @@ impl Default for Rare {
             recreates: [i64::MIN; RECREATES],
             recreate_next: 0,
             event_reasons: Vec::new(),
-            shortest_interval: None,
         }
     }
 }
@@ -192,6 +188,9 @@ pub struct TrackedObject {
     pub cause: Option<Cause>,
     pub peak: Verdict,
     pub first_hot: Option<Millis>,
+    /// The shortest expected interval (ms) of a phase seen recently, and when it was seen (every
+    /// object of a kind with an expected interval has one).
+    pub shortest_interval: Option<(i64, Millis)>,
     pub first_seen: Millis,
     pub last_seen: Millis,
     pub history: Option<Box<History>>,
@@ -223,6 +222,7 @@ impl TrackedObject {
             cause: None,
             peak: Verdict::Ok,
             first_hot: None,
+            shortest_interval: None,
             first_seen: i64::MIN,
             last_seen: i64::MIN,
             history: None,
@@ -261,8 +261,7 @@ impl TrackedObject {
         }
         if let Some(iv) = config.expected_for(&self.key, self.phase.as_deref()) {
             let ms = iv.as_millis() as i64;
-            let rare = self.rare();
-            rare.shortest_interval = match rare.shortest_interval {
+            self.shortest_interval = match self.shortest_interval {
                 Some((old, t)) if old < ms && at - t < 60_000 => Some((old, t)),
                 _ => Some((ms, at)),
             };
@@ -439,11 +438,6 @@ impl TrackedObject {
     /// Recreates at or after `since`.
     pub fn recreates_since(&self, since: Millis) -> usize {
         self.rare.as_ref().map_or(0, |r| r.recreates.iter().filter(|&&t| t != i64::MIN && t >= since).count())
-    }
-
-    /// The shortest expected interval (ms) of a phase seen recently, and when it was seen.
-    pub fn shortest_interval(&self) -> Option<(i64, Millis)> {
-        self.rare.as_ref()?.shortest_interval
     }
 
     fn rare(&mut self) -> &mut Rare {
