@@ -565,13 +565,7 @@ impl Fold {
         let change = self.det.observe(&obs);
         // After the detector has the object: beyond `Config::max_objects` it tracks no new ones,
         // and an object it does not track has no row.
-        let object = match &r.body {
-            RecordBody::Write(w) => Some(&w.object),
-            RecordBody::Reconcile(p) => Some(&p.object),
-            RecordBody::Event(ev) => Some(&ev.object),
-            RecordBody::Seen(_) | RecordBody::Sample(_) => None,
-        };
-        if let Some(id) = object.and_then(|o| self.det.id(o)) {
+        if let Some(id) = obs.object().and_then(|o| self.det.id(o)) {
             let e = extra_of(&mut self.extra, id);
             match &r.body {
                 RecordBody::Write(_) => e.writes.add(at, 1),

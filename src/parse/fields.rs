@@ -317,7 +317,7 @@ impl Leaves {
         pairs.dedup_by(|later, first| later.0 == first.0);
         let hashes = pairs.iter().map(|&(_, h)| h).collect();
         let paths: Vec<Arc<str>> = pairs.into_iter().map(|(p, _)| p).collect();
-        Leaves { shape: pool.shape(paths), hashes }
+        Leaves { shape: pool.shape(&paths), hashes }
     }
 }
 
@@ -342,26 +342,27 @@ impl PathPool {
     const SHAPES: usize = 1 << 12;
 
     fn get(&mut self, path: &str) -> Arc<str> {
-        if let Some(p) = self.paths.get(path) {
-            return Arc::clone(p);
-        }
-        let p: Arc<str> = Arc::from(path);
-        if self.paths.len() < Self::CAP {
-            self.paths.insert(Arc::clone(&p));
-        }
-        p
+        intern(&mut self.paths, Self::CAP, path)
     }
 
-    fn shape(&mut self, paths: Vec<Arc<str>>) -> Shape {
-        if let Some(s) = self.shapes.get(&paths[..]) {
-            return Arc::clone(s);
-        }
-        let s: Shape = paths.into();
-        if self.shapes.len() < Self::SHAPES {
-            self.shapes.insert(Arc::clone(&s));
-        }
-        s
+    fn shape(&mut self, paths: &[Arc<str>]) -> Shape {
+        intern(&mut self.shapes, Self::SHAPES, paths)
     }
+}
+
+/// The shared copy of `value` in `set`, added while the set holds fewer than `cap`.
+fn intern<T: ?Sized + Hash + Eq>(set: &mut HashSet<Arc<T>, FxBuild>, cap: usize, value: &T) -> Arc<T>
+where
+    for<'a> &'a T: Into<Arc<T>>,
+{
+    if let Some(v) = set.get(value) {
+        return Arc::clone(v);
+    }
+    let v: Arc<T> = value.into();
+    if set.len() < cap {
+        set.insert(Arc::clone(&v));
+    }
+    v
 }
 
 /// Leaves that differ from `prev` (changed, added, removed), in path order.
