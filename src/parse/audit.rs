@@ -139,6 +139,15 @@ pub enum AuditLine {
 /// members are only checked to be JSON ([`is_read`] is the same rule for a `Value`). The one
 /// reader of audit lines, for the chunk workers and the scanner alike.
 pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
+    // Most lines are reads, which the skim tells without decoding; it answers only when sure.
+    match super::skim::read(json) {
+        Some(items) => Some((AuditLine::Read, items)),
+        None => decode_line(json),
+    }
+}
+
+/// [`read_line`] by decoding the line.
+pub(super) fn decode_line(json: &[u8]) -> Option<(AuditLine, bool)> {
     // Valid UTF-8 (nearly every line): serde_json then skips checking each string again.
     let fields: LineFields = match std::str::from_utf8(json) {
         Ok(text) => serde_json::from_str(text),

@@ -22,6 +22,7 @@ pub mod logs;
 pub mod metrics;
 pub mod objects;
 pub mod scan;
+pub mod skim;
 pub mod watch_dump;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,470 @@
+//! Telling a read from everything else in one pass over an audit line, without decoding it.
+//!
+//! Three quarters of an audit log are reads (`get`, `list`, `watch`), which the analysis only
+//! counts. [`read`] walks the line's JSON once, checking its grammar as strictly as serde_json
+//! does and comparing top-level keys, and answers only when it is sure: `Some` means that
+//! [`super::audit::read_line`]'s full decoding would also find a read. Anything unusual (an
+//! escaped key, a `\u` escape, a repeated audit member, deep nesting, a write, a grammar error)
+//! answers `None` and the line takes the full path, which decides and reports it.
+
+use super::Verb;
+
+/// The number of a member [`super::audit::read_line`] decodes by name: a repeat of one of them
+/// is an error there, so it is a reason to hand the line over.
+fn member(key: &[u8]) -> Option<u32> {
+    Some(match key {
+        b"auditID" => AUDIT_ID,
+        b"verb" => VERB,
+        b"items" => ITEMS,
+        b"stage" => 3,
+        b"requestURI" => 4,
+        b"objectRef" => 5,
+        b"user" => 6,
+        b"impersonatedUser" => 7,
+        b"userAgent" => 8,
+        b"responseStatus" => 9,
+        b"stageTimestamp" => 10,
+        b"requestReceivedTimestamp" => 11,
+        b"timestamp" => 12,
+        b"requestObject" => 13,
+        b"responseObject" => 14,
+        _ => return None,
+    })
+}
+const AUDIT_ID: u32 = 0;
+const VERB: u32 = 1;
+const ITEMS: u32 = 2;
+
+/// Nesting deeper than this is left to serde_json, which has its own limits.
+const MAX_DEPTH: u32 = 64;
+
+/// `Some(items)` when the line is one JSON object with a string `auditID` and a string `verb`
+/// that writes nothing, `items` telling whether it has a top-level `items` member that is not
+/// `null`; `None` when it is not that or the skim is not sure.
+pub fn read(line: &[u8]) -> Option<bool> {
+    let mut s = Skim { b: line, i: 0 };
+    s.blank();
+    s.eat(b'{')?;
+    s.blank();
+    let (mut seen, mut audit_id, mut verb, mut items) = (0u16, false, None, false);
+    if s.peek()? == b'}' {
+        s.i += 1;
+    } else {
+        loop {
+            let key = s.string()?.plain()?;
+            s.blank();
+            s.eat(b':')?;
+            s.blank();
+            match member(key) {
+                Some(n) => {
+                    if seen & (1 << n) != 0 {
+                        return None;
+                    }
+                    seen |= 1 << n;
+                    match n {
+                        AUDIT_ID => {
+                            s.string()?;
+                            audit_id = true;
+                        }
+                        VERB => {
+                            let v = std::str::from_utf8(s.string()?.plain()?).ok()?;
+                            if Verb::parse(v).is_some() {
+                                return None;
+                            }
+                            verb = Some(v);
+                        }
+                        ITEMS => {
+                            items = s.peek()? != b'n';
+                            s.value(0)?;
+                        }
+                        _ => s.value(0)?,
+                    }
+                }
+                None => s.value(0)?,
+            }
+            s.blank();
+            match s.bump()? {
+                b',' => s.blank(),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    s.blank();
+    (s.i == line.len() && audit_id && verb.is_some()).then_some(items)
+}
+
+struct Skim<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// A string's text between its quotes, and whether it has escapes.
+struct Str<'a> {
+    text: &'a [u8],
+    escaped: bool,
+}
+
+impl<'a> Str<'a> {
+    /// The text when it is what it says (no escapes).
+    fn plain(self) -> Option<&'a [u8]> {
+        (!self.escaped).then_some(self.text)
+    }
+}
+
+const ONES: u64 = u64::MAX / 255;
+const HIGH: u64 = ONES << 7;
+
+impl<'a> Skim<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.bump()? == c).then_some(())
+    }
+
+    fn blank(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte at or after `i` that ends a run of plain string bytes: `"`, `\`, a control
+    /// character or a non-ASCII byte (eight bytes at a time, as serde_json does).
+    fn stop(&self, mut i: usize) -> usize {
+        let b = self.b;
+        while let Some(chunk) = b.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
+            let q = w ^ (ONES * u64::from(b'"'));
+            let quote = q.wrapping_sub(ONES) & !q;
+            let s = w ^ (ONES * u64::from(b'\\'));
+            let slash = s.wrapping_sub(ONES) & !s;
+            // The lowest flagged byte is a real match: borrows only flag bytes above one.
+            let hit = (ctrl | quote | slash | w) & HIGH;
+            if hit != 0 {
+                return i + hit.trailing_zeros() as usize / 8;
+            }
+            i += 8;
+        }
+        while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..=0x1f | 0x80..) {
+            i += 1;
+        }
+        i
+    }
+
+    fn string(&mut self) -> Option<Str<'a>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        let mut utf8 = false;
+        loop {
+            self.i = self.stop(self.i);
+            match self.bump()? {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    // `\u` escapes (and their surrogate rules) are left to serde_json.
+                    if !matches!(self.bump()?, b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') {
+                        return None;
+                    }
+                }
+                0x80.. => utf8 = true,
+                _ => return None,
+            }
+        }
+        let text = &self.b[start..self.i - 1];
+        if utf8 {
+            std::str::from_utf8(text).ok()?;
+        }
+        Some(Str { text, escaped })
+    }
+
+    fn value(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            open @ (b'{' | b'[') => {
+                let close = if open == b'{' { b'}' } else { b']' };
+                if depth == MAX_DEPTH {
+                    return None;
+                }
+                self.i += 1;
+                self.blank();
+                if self.peek()? == close {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    if open == b'{' {
+                        self.string()?;
+                        self.blank();
+                        self.eat(b':')?;
+                        self.blank();
+                    }
+                    self.value(depth + 1)?;
+                    self.blank();
+                    match self.bump()? {
+                        b',' => self.blank(),
+                        c if c == close => return Some(()),
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.word(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn word(&mut self, w: &[u8]) -> Option<()> {
+        self.b.get(self.i..self.i + w.len()).filter(|s| *s == w)?;
+        self.i += w.len();
+        Some(())
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                if let Some(b'0'..=b'9') = self.peek() {
+                    return None;
+                }
+            }
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            (self.digits() > 0).then_some(())?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            (self.digits() > 0).then_some(())?;
+        }
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde::de::IgnoredAny;
+
+    use super::super::audit::{AuditLine, decode_line};
+    use super::*;
+
+    fn decoded(line: &[u8]) -> Option<(&'static str, bool)> {
+        decode_line(line)
+            .map(|(e, items)| (if matches!(e, AuditLine::Read) { "read" } else { "write" }, items))
+    }
+
+    /// An audit line of `gen-audit-log.py`'s shape with the given verb and extra members.
+    fn line(verb: &str, extra: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"00000001-5f2a","stage":"ResponseComplete","requestURI":"/apis/apps/v1/namespaces/ns-14/deployments/obj-114","verb":"{verb}","user":{{"username":"system:serviceaccount:kube-system:deployment-controller","groups":["system:serviceaccounts","system:authenticated"]}},"sourceIPs":["10.244.0.17"],"objectRef":{{"resource":"deployments","namespace":"ns-14","name":"obj-114","apiGroup":"apps"}},"responseStatus":{{"metadata":{{}},"code":200}},"annotations":{{"authorization.k8s.io/reason":"RBAC: allowed by \"capt\""}}{extra}}}"#
+        )
+    }
+
+    #[test]
+    fn reads_are_told_and_everything_else_is_handed_over() {
+        for verb in ["get", "list", "watch", "proxy"] {
+            assert_eq!(read(line(verb, "").as_bytes()), Some(false), "{verb}");
+        }
+        assert_eq!(read(line("list", r#","items":[{"a":1}]"#).as_bytes()), Some(true));
+        assert_eq!(read(line("list", r#","items":null"#).as_bytes()), Some(false));
+        for not_sure in [
+            line("update", ""),
+            line("delete", ""),
+            line("ADDED", ""),
+            line("get", r#","verb":"get""#),
+            line("get", r#","items":[],"items":[]"#),
+            line("g\\u0065t", ""),
+            line("get", r#","x":"\u00e9""#),
+            line("get", &format!(r#","deep":{}{}"#, "[".repeat(65), "]".repeat(65))),
+            line("get", " x"),
+            line("get", r#","x":01"#),
+            line("get", r#","x":[1,]"#),
+            line("get", r#","x":tru"#),
+            line("get", "\u{1}"),
+            r#"{"verb":"get"}"#.to_string(),
+            r#"{"auditID":7,"verb":"get"}"#.to_string(),
+            r#"{"auditID":"a","verb":null}"#.to_string(),
+            r#"["auditID","verb"]"#.to_string(),
+            String::new(),
+        ] {
+            assert_eq!(read(not_sure.as_bytes()), None, "{not_sure}");
+        }
+        // Non-ASCII text is checked as UTF-8, not refused.
+        assert_eq!(read(line("get", ",\"x\":\"caf\u{e9} \u{1F600}\"").as_bytes()), Some(false));
+        let mut bad = line("get", r#","x":"abc""#).into_bytes();
+        let b = bad.iter().rposition(|c| *c == b'b').unwrap();
+        bad[b] = 0xff;
+        assert_eq!(read(&bad), None);
+    }
+
+    /// The skim's grammar is serde_json's: a value is accepted by one exactly when by the other
+    /// (the skim may only refuse more for `\u` escapes, which it leaves to serde_json).
+    #[test]
+    fn the_grammar_is_serde_jsons() {
+        let values = [
+            "0",
+            "-0",
+            "01",
+            "-",
+            "1.",
+            "1.5",
+            ".5",
+            "1e5",
+            "1E+5",
+            "1e-",
+            "2.5e-3",
+            "-12",
+            "1ee5",
+            "+1",
+            "true",
+            "tru",
+            "truex",
+            "null",
+            "nul",
+            "false",
+            "\"\"",
+            "\"a\\\"b\"",
+            "\"a\\qb\"",
+            "\"a\\/b\"",
+            "\"\\\"",
+            "\"a\u{1}b\"",
+            "\"tab\there\"",
+            "[]",
+            "[ ]",
+            "[1,2]",
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            "{}",
+            "{ }",
+            "{\"a\":1}",
+            "{\"a\" : [ true , null ] }",
+            "{\"a\":}",
+            "{\"a\"}",
+            "{1:2}",
+            "{\"a\":1,}",
+            "[\"x\"]]",
+            "[[[[]]]]",
+            "{\"a\":{\"b\":{}}}",
+            "\"\u{e9}\"",
+            "nan",
+            "[1e400]",
+        ];
+        for v in values {
+            let line = format!(r#"{{"auditID":"a","verb":"get","x":{v}}}"#);
+            let serde = serde_json::from_str::<IgnoredAny>(v).is_ok();
+            assert_eq!(read(line.as_bytes()).is_some(), serde, "{v}");
+            assert_eq!(decoded(line.as_bytes()).is_some(), serde, "{v}");
+        }
+    }
+
+    /// Lines of the generated logs' shape with one byte changed, dropped or doubled, cut short,
+    /// or with a member repeated.
+    fn mutated() -> impl Strategy<Value = Vec<u8>> {
+        let verbs = prop_oneof![Just("get"), Just("list"), Just("watch"), Just("update"), Just("patch")];
+        let extras = prop_oneof![
+            Just(""),
+            Just(r#","items":[1,{"a":"b"}]"#),
+            Just(r#","items":null"#),
+            Just(r#","stage":"RequestReceived""#),
+            Just(r#","auditID":"again""#),
+            Just(r#","x":[-1.5e3,true,false,null,"\n\t\\"]"#),
+        ];
+        let bytes = prop_oneof![
+            Just(b'"'),
+            Just(b'\\'),
+            Just(b'{'),
+            Just(b'}'),
+            Just(b'['),
+            Just(b']'),
+            Just(b','),
+            Just(b':'),
+            Just(b' '),
+            Just(b'0'),
+            Just(b'-'),
+            Just(b'.'),
+            Just(b'e'),
+            Just(b'u'),
+            Just(b'n'),
+            Just(1u8),
+            Just(0xc3u8),
+            Just(0xffu8)
+        ];
+        (verbs, extras, any::<prop::sample::Index>(), bytes, 0..5u8).prop_map(
+            |(verb, extra, at, byte, how)| {
+                let mut l = line(verb, extra).into_bytes();
+                let i = at.index(l.len());
+                match how {
+                    0 => l[i] = byte,
+                    1 => drop(l.remove(i)),
+                    2 => l.insert(i, byte),
+                    3 => l.truncate(i),
+                    _ => {}
+                }
+                l
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// Whatever the skim answers, decoding answers too.
+        #[test]
+        fn the_skim_answers_only_what_decoding_would(l in mutated()) {
+            if let Some(items) = read(&l) {
+                prop_assert_eq!(decoded(&l), Some(("read", items)), "{}", String::from_utf8_lossy(&l));
+            }
+        }
+    }
+
+    #[test]
+    fn the_analyze_fixtures_reads_are_all_skimmed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze");
+        let (mut reads, mut skimmed) = (0, 0);
+        for name in ["audit.jsonl", "audit-secrets.jsonl"] {
+            for l in std::fs::read_to_string(dir.join(name)).unwrap().lines() {
+                let skim = read(l.as_bytes());
+                if let Some(items) = skim {
+                    assert_eq!(decoded(l.as_bytes()), Some(("read", items)), "{l}");
+                    skimmed += 1;
+                }
+                if matches!(decoded(l.as_bytes()), Some(("read", _))) {
+                    reads += 1;
+                    assert!(skim.is_some() || l.contains("\\u"), "{l}");
+                }
+            }
+        }
+        assert!(reads > 0 && skimmed == reads, "{skimmed} of {reads}");
+    }
+}
