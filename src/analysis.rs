@@ -220,7 +220,7 @@ fn fold_sources(mut sources: Vec<Source>, config: Config, records: &AtomicU64) -
             };
             fold.cover(scope, at);
         }
-        fold.record(i, &record, at);
+        fold.record(i, record, at);
     }
     records.store(read, Ordering::Relaxed);
     let inputs = sources
@@ -476,6 +476,15 @@ struct Fold {
     covered: HashSet<WriteScope>,
 }
 
+/// What a record adds to its row's counts.
+enum Count {
+    Write,
+    /// A reconcile pass, by its id when the log has one.
+    Pass(Option<Box<str>>),
+    Events(u32),
+    Nothing,
+}
+
 impl Fold {
     fn new(config: Config) -> Self {
         Fold {
@@ -510,55 +519,55 @@ impl Fold {
         }
     }
 
-    fn record(&mut self, input: usize, r: &Record, at: Millis) {
+    fn record(&mut self, input: usize, r: Record, at: Millis) {
         self.tick_until(at);
         if r.at.is_some() && !matches!(r.body, RecordBody::Sample(_)) {
             self.start = Some(self.start.map_or(at, |s| s.min(at)));
             self.end = Some(self.end.map_or(at, |e| e.max(at)));
         }
-        let obs = match &r.body {
+        // The record is moved into its observation; what the row counts is taken first.
+        let (obs, count) = match r.body {
             RecordBody::Write(w) => {
-                if w.verb == Verb::Delete {
-                    Observation::delete(at, w.object.clone())
+                let obs = if w.verb == Verb::Delete {
+                    Observation::delete(at, w.object)
                 } else {
                     Observation::write(
                         at,
-                        w.object.clone(),
+                        w.object,
                         observe::ObservedWrite {
-                            state: w.state.clone(),
+                            state: w.state,
                             create: w.verb == Verb::Create,
                             manager: Some(Manager {
                                 name: w.writer.to_string(),
-                                operation: w.operation.clone(),
-                                subresource: w.subresource.clone(),
+                                operation: w.operation,
+                                subresource: w.subresource,
                                 time: Some(at),
                             }),
                             changes: w
                                 .fields
-                                .iter()
-                                .map(|f| {
-                                    observe::FieldChange::new(
-                                        f.path.clone(),
-                                        f.value.as_ref().map(value_text),
-                                    )
-                                })
+                                .into_iter()
+                                .map(|f| observe::FieldChange::new(f.path, f.value.as_ref().map(value_text)))
                                 .collect(),
                         },
                     )
-                }
+                };
+                (obs, Count::Write)
             }
-            RecordBody::Seen(s) => Observation::baseline(at, s.object.clone(), s.state.clone()),
-            RecordBody::Reconcile(p) => Observation::reconcile(at, p.object.clone(), p.reconcile_id.clone()),
+            RecordBody::Seen(s) => (Observation::baseline(at, s.object, s.state), Count::Nothing),
+            RecordBody::Reconcile(p) => {
+                let pass = Count::Pass(p.reconcile_id.as_deref().map(Box::from));
+                (Observation::reconcile(at, p.object, p.reconcile_id), pass)
+            }
             RecordBody::Event(ev) => {
                 let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
                 let reason = match &ev.source {
                     Some(src) => format!("{} from {src}", ev.reason),
-                    None => ev.reason.clone(),
+                    None => ev.reason,
                 };
-                Observation::events(at, ev.object.clone(), n, Some(reason))
+                (Observation::events(at, ev.object, n, Some(reason)), Count::Events(n))
             }
             RecordBody::Sample(s) => {
-                self.sample(input, s, r.at.map(|t| t.timestamp_millis()).unwrap_or(at));
+                self.sample(input, &s, r.at.map(|t| t.timestamp_millis()).unwrap_or(at));
                 return;
             }
         };
@@ -567,19 +576,16 @@ impl Fold {
         // and an object it does not track has no row.
         if let Some(id) = obs.object().and_then(|o| self.det.id(o)) {
             let e = extra_of(&mut self.extra, id);
-            match &r.body {
-                RecordBody::Write(_) => e.writes.add(at, 1),
-                RecordBody::Reconcile(p) => {
-                    if p.reconcile_id.is_none() || p.reconcile_id.as_deref() != e.last_pass.as_deref() {
+            match count {
+                Count::Write => e.writes.add(at, 1),
+                Count::Pass(pass) => {
+                    if pass.is_none() || pass != e.last_pass {
                         e.passes.get_or_insert_default().add(at, 1);
-                        e.last_pass = p.reconcile_id.as_deref().map(Box::from);
+                        e.last_pass = pass;
                     }
                 }
-                RecordBody::Event(ev) => {
-                    let n = u32::try_from(ev.count).unwrap_or(u32::MAX);
-                    e.events.get_or_insert_default().add(at, n);
-                }
-                RecordBody::Seen(_) | RecordBody::Sample(_) => {}
+                Count::Events(n) => e.events.get_or_insert_default().add(at, n),
+                Count::Nothing => {}
             }
         }
         if let Some(change) = change {
