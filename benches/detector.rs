@@ -1,4 +1,5 @@
-//! Detector throughput (observations per second on one core) and memory per tracked object.
+//! Detector throughput (observations per second on one core), the cost of a tick over many
+//! objects, and memory per tracked object.
 //!
 //! `cargo bench --bench detector`. The memory figures are printed after the timing: the
 //! fixed-size per-object state (`size_of`) plus its heap, and the process RSS growth per object
@@ -96,6 +97,19 @@ fn throughput(c: &mut Criterion) {
     let now = d.now();
     g.throughput(Throughput::Elements(1_000));
     g.bench_function("findings/1000-objects", |b| b.iter(|| black_box(d.findings(now))));
+    // A tick (once per second of a log while an object is HOT) in a long log: 20,000 objects
+    // written once in its first seconds, one looping all along, five minutes in.
+    let mut d = Detector::new(Config::default());
+    for i in 0..20_000 {
+        d.observe(&Observation::write(T0 + i as i64, key(i), ObservedWrite::default()));
+    }
+    let looper = key(20_000);
+    for k in 0..600 {
+        d.observe(&Observation::write(T0 + k * 500, looper.clone(), ObservedWrite::default()));
+    }
+    let now = T0 + 300_000;
+    g.throughput(Throughput::Elements(20_001));
+    g.bench_function("tick/20000-quiet-1-hot", |b| b.iter(|| black_box(d.tick(now))));
     g.finish();
 }
 

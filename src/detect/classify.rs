@@ -78,6 +78,16 @@ pub fn verdict(config: &Config, st: &TrackedObject, now: Millis) -> (Verdict, Op
     if elevated || burst || events { (Verdict::Elevated, expected) } else { (Verdict::Ok, expected) }
 }
 
+/// Whether [`verdict`] is OK at `now` and stays OK until something is counted: nothing was
+/// counted in the last minute (the verdict reads no older bucket), and the thresholds are
+/// positive (as the command line makes them). Lets a tick skip the objects gone quiet, which
+/// in a long log are nearly all of them.
+pub fn stays_ok(config: &Config, st: &TrackedObject, now: Millis) -> bool {
+    config.hot_rate > 0.0
+        && config.hot_factor >= 0.0
+        && st.fine.newest().is_none_or(|newest| newest < now.div_euclid(1000) - 59)
+}
+
 /// Seconds of object-write coverage needed before passes without writes are called a
 /// no-write loop: a pass's writes reach a watch within moments of its log line.
 pub const MIN_COVERED_SECS: i64 = 5;

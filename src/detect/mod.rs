@@ -487,7 +487,8 @@ impl Detector {
         let now = self.now;
         let mut changes = Vec::new();
         for i in 0..self.objects.len() {
-            if !self.objects[i].seen {
+            let st = &self.objects[i];
+            if !st.seen || (st.verdict == Verdict::Ok && classify::stays_ok(&self.config, st, now)) {
                 continue;
             }
             if let Some(c) = self.reassess(i, now).or_else(|| self.recause(i, now)) {

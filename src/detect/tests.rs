@@ -700,3 +700,44 @@ fn every_object_is_found_after_the_index_grows() {
     }
     assert!(d.finding(&cp("o-2500"), T0 + 7_000).is_none());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// A tick skips the OK objects with nothing counted in the last minute
+    /// ([`classify::stays_ok`]): their verdict must be OK, at any thresholds the command line
+    /// accepts, for either kind (with and without an expected interval).
+    #[test]
+    fn an_object_a_tick_skips_is_ok(
+        hot_rate in 0.01f64..50.0,
+        hot_for in 1u64..120,
+        hot_factor in 1.0f64..100.0,
+        capt: bool,
+        counts in proptest::collection::vec((0i64..120_000, 0u8..3, 1u32..40), 1..200),
+        later in proptest::collection::vec(0i64..300_000, 1..20),
+    ) {
+        let config = Config { hot_rate, hot_for: Duration::from_secs(hot_for), hot_factor, ..Config::default() };
+        let mut d = Detector::new(config);
+        let key = if capt { cp("x") } else { deploy("x") };
+        let mut last = T0;
+        for &(t, signal, n) in &counts {
+            let at = T0 + t;
+            last = last.max(at);
+            let obs = match signal {
+                0 => Observation::write(at, key.clone(), ObservedWrite::default()),
+                1 => Observation::reconcile(at, key.clone(), Some(format!("r{t}"))),
+                _ => Observation::events(at, key.clone(), n, Some("Reason".into())),
+            };
+            d.observe(&obs);
+        }
+        let i = d.position(&key).unwrap();
+        let mut skipped = 0;
+        for now in later.into_iter().map(|l| last + l).chain([last + 60_000]) {
+            if classify::stays_ok(&d.config, &d.objects[i], now) {
+                skipped += 1;
+                proptest::prop_assert_eq!(d.assess(i, now).0, Verdict::Ok, "now = last + {}", now - last);
+            }
+        }
+        // A minute after the last count, the object is skipped.
+        proptest::prop_assert!(skipped > 0);
+    }
+}

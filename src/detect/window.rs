@@ -105,6 +105,11 @@ impl<const N: usize> Ring<N> {
         }
     }
 
+    /// The newest bucket counted into, if any.
+    pub fn newest(&self) -> Option<i64> {
+        (self.head != i64::MIN).then_some(self.head)
+    }
+
     /// Sum of `signal` over buckets `from..=to`.
     pub fn sum(&self, from: i64, to: i64, signal: usize) -> u32 {
         self.scan(from, to).sums[signal]
