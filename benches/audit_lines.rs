@@ -1,6 +1,6 @@
 //! Decoding audit log lines on one core: the reader the chunk workers and the scanner share
-//! (`audit::read_line`: a read told by the skim, a write decoded by its members and typed
-//! afterwards) against reading every line into a `RawEvent` at once (the decoder before it).
+//! (`audit::read_line`: the skim reads a line's members in one pass, a read needs
+//! nothing more and a write's members are typed afterwards) against reading every line into a `RawEvent` at once (the decoder before it).
 //!
 //! `cargo bench --bench audit_lines`. The lines have the shape of `scripts/gen-audit-log.py`'s
 //! (Metadata level, about 850 bytes): three reads to one write, as in that log.

@@ -63,7 +63,7 @@ pub type RawEvent<'a> = AuditEvent<Text<'a>, &'a RawValue>;
 /// An audit event's top-level members as read from a line, before typing: `auditID` and `verb`
 /// as strings, every other member checked to be JSON and kept as its text. A read (three
 /// quarters of an audit log) needs nothing more; a write's members are then typed from their
-/// text ([`LineFields::typed`]), with the types and errors of reading the line into a
+/// text ([`Spans::typed`]), with the types and errors of reading the line into a
 /// [`RawEvent`] at once.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -101,9 +101,52 @@ struct LineFields<'a> {
 }
 
 impl<'a> LineFields<'a> {
-    fn typed(self) -> serde_json::Result<RawEvent<'a>> {
-        fn ty<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> serde_json::Result<Option<T>> {
-            raw.map(|r| serde_json::from_str(r.get())).transpose()
+    fn spans(self) -> Spans<'a> {
+        Spans {
+            audit_id: self.audit_id,
+            verb: self.verb,
+            stage: self.stage.map(RawValue::get),
+            request_uri: self.request_uri.map(RawValue::get),
+            object_ref: self.object_ref.map(RawValue::get),
+            user: self.user.map(RawValue::get),
+            impersonated_user: self.impersonated_user.map(RawValue::get),
+            user_agent: self.user_agent.map(RawValue::get),
+            response_status: self.response_status.map(RawValue::get),
+            stage_timestamp: self.stage_timestamp.map(RawValue::get),
+            request_received_timestamp: self.request_received_timestamp.map(RawValue::get),
+            timestamp: self.timestamp.map(RawValue::get),
+            request_object: self.request_object.map(RawValue::get),
+            response_object: self.response_object.map(RawValue::get),
+            items: self.items,
+        }
+    }
+}
+
+/// A line's members as their JSON text, from [`LineFields`] or from the skim.
+struct Spans<'a> {
+    audit_id: Option<Text<'a>>,
+    verb: Option<Text<'a>>,
+    stage: Option<&'a str>,
+    request_uri: Option<&'a str>,
+    object_ref: Option<&'a str>,
+    user: Option<&'a str>,
+    impersonated_user: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    response_status: Option<&'a str>,
+    stage_timestamp: Option<&'a str>,
+    request_received_timestamp: Option<&'a str>,
+    timestamp: Option<&'a str>,
+    request_object: Option<&'a str>,
+    response_object: Option<&'a str>,
+    items: Option<serde::de::IgnoredAny>,
+}
+
+impl<'a> Spans<'a> {
+    /// The members typed from their text, with the types and errors of reading the line into
+    /// a [`RawEvent`] at once; the bodies stay text.
+    fn typed(self) -> serde_json::Result<AuditEvent<Text<'a>, &'a str>> {
+        fn ty<'a, T: Deserialize<'a>>(text: Option<&'a str>) -> serde_json::Result<Option<T>> {
+            text.map(serde_json::from_str).transpose()
         }
         Ok(AuditEvent {
             audit_id: self.audit_id,
@@ -139,10 +182,42 @@ pub enum AuditLine {
 /// members are only checked to be JSON ([`is_read`] is the same rule for a `Value`). The one
 /// reader of audit lines, for the chunk workers and the scanner alike.
 pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
-    // Most lines are reads, which the skim tells without decoding; it answers only when sure.
-    match super::skim::read(json) {
-        Some(items) => Some((AuditLine::Read, items)),
-        None => decode_line(json),
+    use super::skim::member::*;
+    // The skim reads the members' text in one pass (a read needs nothing more); anything it is
+    // not sure of is decoded in full.
+    let Some(m) = super::skim::members(json) else { return decode_line(json) };
+    let Some(verb) = m.verb() else { return decode_line(json) };
+    let items = m.text[ITEMS].is_some();
+    if Verb::parse(verb).is_none() {
+        return Some((AuditLine::Read, items));
+    }
+    let t = |n: usize| m.text[n];
+    let spans = Spans {
+        audit_id: Some(text(t(AUDIT_ID)?)?),
+        verb: Some(text(t(VERB)?)?),
+        stage: t(STAGE),
+        request_uri: t(REQUEST_URI),
+        object_ref: t(OBJECT_REF),
+        user: t(USER),
+        impersonated_user: t(IMPERSONATED_USER),
+        user_agent: t(USER_AGENT),
+        response_status: t(RESPONSE_STATUS),
+        stage_timestamp: t(STAGE_TIMESTAMP),
+        request_received_timestamp: t(REQUEST_RECEIVED_TIMESTAMP),
+        timestamp: t(TIMESTAMP),
+        request_object: t(REQUEST_OBJECT),
+        response_object: t(RESPONSE_OBJECT),
+        items: t(ITEMS).map(|_| serde::de::IgnoredAny),
+    };
+    let event = Decoded::from_text(spans.typed().ok()?)?;
+    Some((AuditLine::Write(Box::new(event)), items))
+}
+
+/// A JSON string's text as serde reads it into a [`Text`].
+fn text(json: &str) -> Option<Text<'_>> {
+    match json.strip_prefix('"').and_then(|j| j.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Some(Text(inner.into())),
+        _ => serde_json::from_str(json).ok(),
     }
 }
 
@@ -160,7 +235,7 @@ pub(super) fn decode_line(json: &[u8]) -> Option<(AuditLine, bool)> {
     if Verb::parse(verb.as_ref()).is_none() {
         return Some((AuditLine::Read, items));
     }
-    let event = Decoded::new(fields.typed().ok()?)?;
+    let event = Decoded::from_text(fields.spans().typed().ok()?)?;
     Some((AuditLine::Write(Box::new(event)), items))
 }
 
@@ -274,6 +349,12 @@ impl Decoded {
     pub fn new(raw: RawEvent) -> Option<Decoded> {
         let (event, request, response) = raw.into_owned();
         Decoded::work_down(event, request.map(RawValue::get), response.map(RawValue::get))
+    }
+
+    /// An event read from a line, its bodies as their text.
+    fn from_text(e: AuditEvent<Text<'_>, &str>) -> Option<Decoded> {
+        let (event, request, response) = e.into_owned();
+        Decoded::work_down(event, request, response)
     }
 
     /// An event read as a `Value` (an item of a list): its bodies are read back from their text,
