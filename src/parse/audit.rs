@@ -191,7 +191,16 @@ pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
     if Verb::parse(verb).is_none() {
         return Some((AuditLine::Read, items));
     }
-    let t = |n: usize| m.text[n];
+    // The skim checked the text as UTF-8; were it not, decoding would decide.
+    let mut strs = [None; COUNT];
+    for (t, bytes) in strs.iter_mut().zip(m.text) {
+        match bytes.map(std::str::from_utf8) {
+            Some(Ok(s)) => *t = Some(s),
+            Some(Err(_)) => return decode_line(json),
+            None => {}
+        }
+    }
+    let t = |n: usize| strs[n];
     let spans = Spans {
         audit_id: Some(text(t(AUDIT_ID)?)?),
         verb: Some(text(t(VERB)?)?),

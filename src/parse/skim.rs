@@ -52,9 +52,10 @@ pub mod member {
 
 /// A line's audit members as their JSON text (a `null` member as absent, as serde reads an
 /// `Option`), when the skim is sure of them: `auditID` and `verb` are strings, no member
-/// repeats, and the line is one JSON object.
+/// repeats, and the line is one JSON object. The text is UTF-8 (checked as the skim went), but
+/// left as bytes: a read needs only its `verb` as a string.
 pub struct Members<'a> {
-    pub text: [Option<&'a str>; member::COUNT],
+    pub text: [Option<&'a [u8]>; member::COUNT],
 }
 
 impl<'a> Members<'a> {
@@ -62,7 +63,10 @@ impl<'a> Members<'a> {
     pub fn verb(&self) -> Option<&'a str> {
         let v = self.text[member::VERB]?;
         let inner = &v[1..v.len() - 1];
-        (!inner.contains('\\')).then_some(inner)
+        if inner.contains(&b'\\') {
+            return None;
+        }
+        std::str::from_utf8(inner).ok()
     }
 }
 
@@ -100,8 +104,7 @@ pub fn members(line: &[u8]) -> Option<Members<'_>> {
                     }
                     let text = &line[start..s.i];
                     if text != b"null" {
-                        // Only ASCII and strings checked to be UTF-8 got here.
-                        m.text[n] = Some(std::str::from_utf8(text).ok()?);
+                        m.text[n] = Some(text);
                     }
                 }
                 None => s.value(0)?,
