@@ -18,7 +18,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Freed memory goes back to the system at once instead of after mimalloc's default delay of
 /// 1 s: with the delay, the burst of a `watch` initial list peaked at 111 MiB against 69 MiB with
 /// the system allocator (scripts/bench-watch --chains 2000), and `analyze` of a 1 GB log at
-/// 65 MiB against 47 MiB. `mi_option_purge_delay` is 15 in mimalloc v3's `mi_option_t`.
+/// 65 MiB against 47 MiB. A delay of 1-10 ms takes a tenth off a RequestResponse log's time for
+/// a few MiB more (docs/performance.md): `MIMALLOC_PURGE_DELAY=N` chooses it.
+/// `mi_option_purge_delay` is 15 in mimalloc v3's `mi_option_t`.
 #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
 #[allow(unsafe_code)]
 fn release_freed_memory_at_once() {
@@ -33,9 +35,10 @@ fn release_freed_memory_at_once() {
 
 /// No transparent huge pages for this process. mimalloc asks for them (`madvise`) and the
 /// kernel then backs the heap in 2 MiB pages, each cleared when first touched: `analyze` of the
-/// 210 MB Metadata log peaked at 43-50 MiB with them and 24 MiB without, and spent a tenth of
-/// its samples clearing pages (docs/performance.md). An error (a kernel before 3.15) changes
-/// nothing, so it is ignored.
+/// 210 MB Metadata log peaked at 40-48 MiB with them and 27 MiB without, and spent a tenth
+/// of its samples clearing pages (docs/performance.md). Children (a kubeconfig's exec credential
+/// plugin) inherit the flag, which costs a short-lived helper nothing. An error (a kernel before
+/// 3.15) changes nothing, so it is ignored.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn no_transparent_huge_pages() {
