@@ -1,7 +1,8 @@
 //! No server: `analyze` of a RequestResponse audit log and of watch dumps (JSON and YAML) whose
 //! Secrets carry a marker in data, stringData, labels, annotations (last-applied-configuration
 //! included) and managedFields. Both Secrets are HOT, so evidence is built and printed; the
-//! marker, its base64 and no value of any Secret field appear in any output format or the plot.
+//! marker, its base64 and no value of any Secret field appear in any output format, at `-v` or
+//! `-vv`, or in the plot.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,10 +26,11 @@ fn analyze_never_prints_a_secret_field_value() {
         let path = fixture(file);
         let raw = std::fs::read_to_string(&path).expect("fixture");
         assert!(raw.contains(MARKER) && raw.contains(MARKER_B64), "{file}: the fixture must hold the marker");
-        for output in ["table", "wide", "json", "yaml"] {
+        // At the highest verbosity for the machine formats: what -vv adds goes to stderr.
+        for (output, verbosity) in [("table", "-v"), ("wide", "-v"), ("json", "-vv"), ("yaml", "-vv")] {
             let out = Command::new(env!("CARGO_BIN_EXE_kubectl-capt"))
                 .env("NO_COLOR", "1")
-                .args(["analyze", "-o", output, "--plot"])
+                .args(["analyze", verbosity, "-o", output, "--plot"])
                 .arg(&plot)
                 .arg(&path)
                 .output()

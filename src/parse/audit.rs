@@ -102,68 +102,63 @@ struct LineFields<'a> {
 
 impl<'a> LineFields<'a> {
     fn spans(self) -> Spans<'a> {
-        Spans {
-            audit_id: self.audit_id,
-            verb: self.verb,
-            stage: self.stage.map(RawValue::get),
-            request_uri: self.request_uri.map(RawValue::get),
-            object_ref: self.object_ref.map(RawValue::get),
-            user: self.user.map(RawValue::get),
-            impersonated_user: self.impersonated_user.map(RawValue::get),
-            user_agent: self.user_agent.map(RawValue::get),
-            response_status: self.response_status.map(RawValue::get),
-            stage_timestamp: self.stage_timestamp.map(RawValue::get),
-            request_received_timestamp: self.request_received_timestamp.map(RawValue::get),
-            timestamp: self.timestamp.map(RawValue::get),
-            request_object: self.request_object.map(RawValue::get),
-            response_object: self.response_object.map(RawValue::get),
-            items: self.items,
+        use super::skim::member::*;
+        let mut text = [None; COUNT];
+        for (n, raw) in [
+            (STAGE, self.stage),
+            (REQUEST_URI, self.request_uri),
+            (OBJECT_REF, self.object_ref),
+            (USER, self.user),
+            (IMPERSONATED_USER, self.impersonated_user),
+            (USER_AGENT, self.user_agent),
+            (RESPONSE_STATUS, self.response_status),
+            (STAGE_TIMESTAMP, self.stage_timestamp),
+            (REQUEST_RECEIVED_TIMESTAMP, self.request_received_timestamp),
+            (TIMESTAMP, self.timestamp),
+            (REQUEST_OBJECT, self.request_object),
+            (RESPONSE_OBJECT, self.response_object),
+        ] {
+            text[n] = raw.map(RawValue::get);
         }
+        Spans { audit_id: self.audit_id, verb: self.verb, items: self.items.is_some(), text }
     }
 }
 
-/// A line's members as their JSON text, from [`LineFields`] or from the skim.
+/// A line's members: `auditID` and `verb` as strings, whether it has `items`, and the others as
+/// their JSON text by their number in [`super::skim::member`] (the places of those three are
+/// not read), from [`LineFields`] or from the skim.
 struct Spans<'a> {
     audit_id: Option<Text<'a>>,
     verb: Option<Text<'a>>,
-    stage: Option<&'a str>,
-    request_uri: Option<&'a str>,
-    object_ref: Option<&'a str>,
-    user: Option<&'a str>,
-    impersonated_user: Option<&'a str>,
-    user_agent: Option<&'a str>,
-    response_status: Option<&'a str>,
-    stage_timestamp: Option<&'a str>,
-    request_received_timestamp: Option<&'a str>,
-    timestamp: Option<&'a str>,
-    request_object: Option<&'a str>,
-    response_object: Option<&'a str>,
-    items: Option<serde::de::IgnoredAny>,
+    items: bool,
+    text: [Option<&'a str>; super::skim::member::COUNT],
 }
 
 impl<'a> Spans<'a> {
     /// The members typed from their text, with the types and errors of reading the line into
     /// a [`RawEvent`] at once; the bodies stay text.
     fn typed(self) -> serde_json::Result<AuditEvent<Text<'a>, &'a str>> {
+        use super::skim::member::*;
+        let t = self.text;
         fn ty<'a, T: Deserialize<'a>>(text: Option<&'a str>) -> serde_json::Result<Option<T>> {
             text.map(serde_json::from_str).transpose()
         }
         Ok(AuditEvent {
             audit_id: self.audit_id,
-            stage: ty(self.stage)?,
+            stage: ty(t[STAGE])?,
             verb: self.verb,
-            request_uri: ty(self.request_uri)?,
-            object_ref: ty(self.object_ref)?,
-            user: ty(self.user)?,
-            impersonated_user: ty(self.impersonated_user)?,
-            user_agent: ty(self.user_agent)?,
-            response_status: ty(self.response_status)?,
-            stage_timestamp: ty(self.stage_timestamp)?,
-            request_received_timestamp: ty(self.request_received_timestamp)?,
-            timestamp: ty(self.timestamp)?,
-            request_object: self.request_object,
-            response_object: self.response_object,
-            items: self.items,
+            request_uri: ty(t[REQUEST_URI])?,
+            object_ref: ty(t[OBJECT_REF])?,
+            user: ty(t[USER])?,
+            impersonated_user: ty(t[IMPERSONATED_USER])?,
+            user_agent: ty(t[USER_AGENT])?,
+            response_status: ty(t[RESPONSE_STATUS])?,
+            stage_timestamp: ty(t[STAGE_TIMESTAMP])?,
+            request_received_timestamp: ty(t[REQUEST_RECEIVED_TIMESTAMP])?,
+            timestamp: ty(t[TIMESTAMP])?,
+            request_object: t[REQUEST_OBJECT],
+            response_object: t[RESPONSE_OBJECT],
+            items: self.items.then_some(serde::de::IgnoredAny),
         })
     }
 }
@@ -200,24 +195,8 @@ pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
             None => {}
         }
     }
-    let t = |n: usize| strs[n];
-    let spans = Spans {
-        audit_id: Some(text(t(AUDIT_ID)?)?),
-        verb: Some(text(t(VERB)?)?),
-        stage: t(STAGE),
-        request_uri: t(REQUEST_URI),
-        object_ref: t(OBJECT_REF),
-        user: t(USER),
-        impersonated_user: t(IMPERSONATED_USER),
-        user_agent: t(USER_AGENT),
-        response_status: t(RESPONSE_STATUS),
-        stage_timestamp: t(STAGE_TIMESTAMP),
-        request_received_timestamp: t(REQUEST_RECEIVED_TIMESTAMP),
-        timestamp: t(TIMESTAMP),
-        request_object: t(REQUEST_OBJECT),
-        response_object: t(RESPONSE_OBJECT),
-        items: t(ITEMS).map(|_| serde::de::IgnoredAny),
-    };
+    let (audit_id, verb) = (Some(text(strs[AUDIT_ID]?)?), Some(text(strs[VERB]?)?));
+    let spans = Spans { audit_id, verb, items, text: strs };
     let event = Decoded::from_text(spans.typed().ok()?)?;
     Some((AuditLine::Write(Box::new(event)), items))
 }
