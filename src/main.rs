@@ -33,12 +33,15 @@ fn release_freed_memory_at_once() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
 }
 
-/// No transparent huge pages for this process. mimalloc asks for them (`madvise`) and the
+/// No transparent huge pages for `analyze`. mimalloc asks for them (`madvise`) and the
 /// kernel then backs the heap in 2 MiB pages, each cleared when first touched: `analyze` of the
 /// 210 MB Metadata log peaked at 40-48 MiB with them and 27 MiB without, and spent a tenth
 /// of its samples clearing pages (docs/performance.md). Children (a kubeconfig's exec credential
 /// plugin) inherit the flag, which costs a short-lived helper nothing. An error (a kernel before
-/// 3.15) changes nothing, so it is ignored.
+/// 3.15) changes nothing, so it is ignored. Not for `watch`: its peak fell too (57-63 to 34 MiB
+/// at 2,000 chains), but at 10,000 chains its initial sync took 5.5-6.3 s in five of seven runs
+/// without huge pages against two of ten with them (docs/performance.md), and the sync is the
+/// goal it still misses.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn no_transparent_huge_pages() {
@@ -47,8 +50,6 @@ fn no_transparent_huge_pages() {
 }
 
 fn main() -> ExitCode {
-    #[cfg(target_os = "linux")]
-    no_transparent_huge_pages();
     #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
     release_freed_memory_at_once();
     let cli = match Cli::try_parse() {
@@ -65,6 +66,10 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(e) => return report(&e, settings.color_stderr),
     };
+    #[cfg(target_os = "linux")]
+    if matches!(command, CommandSettings::Analyze(_)) {
+        no_transparent_huge_pages();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return report(&Error::Io(e), settings.color_stderr),
