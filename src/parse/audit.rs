@@ -195,7 +195,8 @@ pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
             None => {}
         }
     }
-    let (audit_id, verb) = (Some(text(strs[AUDIT_ID]?)?), Some(text(strs[VERB]?)?));
+    // The verb was read above, without escapes.
+    let (audit_id, verb) = (Some(text(strs[AUDIT_ID]?)?), Some(Text(verb.into())));
     let spans = Spans { audit_id, verb, items, text: strs };
     let event = Decoded::from_text(spans.typed().ok()?)?;
     Some((AuditLine::Write(Box::new(event)), items))
