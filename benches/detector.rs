@@ -58,7 +58,8 @@ fn stream(objects: usize, n: usize) -> Vec<Observation> {
                                 "status.phase",
                                 Some(if ready { "Ready" } else { "Failed" }.into()),
                             ),
-                        ],
+                        ]
+                        .into(),
                         ..Default::default()
                     };
                     Observation::write(at, key(i), w)

@@ -543,11 +543,7 @@ impl Fold {
                                 subresource: w.subresource,
                                 time: Some(at),
                             }),
-                            changes: w
-                                .fields
-                                .into_iter()
-                                .map(|f| observe::FieldChange::new(f.path, f.value.as_ref().map(value_text)))
-                                .collect(),
+                            changes: w.fields,
                         },
                     )
                 };
@@ -716,13 +712,6 @@ fn worst_of(end: Finding, worst: Option<&Worst>) -> Finding {
             ..end
         },
         _ => end,
-    }
-}
-
-fn value_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

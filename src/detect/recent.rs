@@ -63,11 +63,11 @@ pub struct Recent {
     objects: HashMap<ObjectKey, Ring>,
 }
 
-fn keep_value(object: &ObjectKey, v: &Option<String>) -> Option<String> {
+fn keep_value(object: &ObjectKey, v: Option<&str>) -> Option<String> {
     if object.group.is_empty() && object.kind == "Secret" {
         return None;
     }
-    v.as_ref().map(|v| if v.len() > MAX_VALUE { v.chars().take(MAX_VALUE).collect() } else { v.clone() })
+    v.map(|v| if v.len() > MAX_VALUE { v.chars().take(MAX_VALUE).collect() } else { v.to_string() })
 }
 
 impl Recent {
@@ -79,12 +79,12 @@ impl Recent {
                     .changes
                     .iter()
                     .map(|c| Change {
-                        path: c.path.clone(),
-                        old: match ring.and_then(|r| r.values.get(&c.path)) {
+                        path: c.path.to_string(),
+                        old: match ring.and_then(|r| r.values.get(c.path)) {
                             Some(v) => Old::Known(v.clone()),
                             None => Old::Unknown,
                         },
-                        new: keep_value(object, &c.value),
+                        new: keep_value(object, c.value),
                     })
                     .collect();
                 let what = What::Write {
@@ -146,7 +146,8 @@ mod tests {
             key.clone(),
             ObservedWrite {
                 manager: Some(Manager { name: "m".into(), operation: "Update".into(), ..Default::default() }),
-                changes: vec![FieldChange::new("status.conditions[Ready].reason", Some(reason.into()))],
+                changes: vec![FieldChange::new("status.conditions[Ready].reason", Some(reason.into()))]
+                    .into(),
                 ..Default::default()
             },
         )

@@ -342,21 +342,21 @@ impl TrackedObject {
         let mut headline_is_reason = false;
         let mut volatile_only = !write.changes.is_empty();
         for (k, change) in write.changes.iter().enumerate() {
-            let id = paths.id(&change.path);
-            let ph = hash_str(&change.path);
+            let id = paths.id(change.path);
+            let ph = hash_str(change.path);
             all_paths = all_paths.wrapping_add(ph);
             if k < CHANGED {
                 self.note_changed(id);
             }
-            if is_volatile(&change.path) {
+            if is_volatile(change.path) {
                 continue;
             }
             volatile_only = false;
             path_set = path_set.wrapping_add(ph);
-            let vh = change.value.as_deref().map_or(0x9e37_79b9, hash_str);
+            let vh = change.value.map_or(0x9e37_79b9, hash_str);
             values = values.wrapping_add(ph.rotate_left(17) ^ vh);
             let is_reason = change.path.ends_with(".reason");
-            if let Some(v) = change.value.as_deref()
+            if let Some(v) = change.value
                 && (headline.is_none() || (is_reason && !headline_is_reason))
             {
                 headline = Some((id, v));

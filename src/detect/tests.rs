@@ -38,7 +38,8 @@ fn hl1_write(k: usize, at: Millis) -> ObservedWrite {
             change("status.conditions[Ready].reason", reason),
             change("status.conditions[Ready].lastTransitionTime", &rfc3339(at)),
             change("status.phase", phase),
-        ],
+        ]
+        .into(),
         ..Default::default()
     }
 }
@@ -60,7 +61,7 @@ fn calm_ready_object_every_30s_is_never_elevated() {
             let w = ObservedWrite {
                 state: ObjectState { phase: Some("Ready".into()), generation: Some(1), ..Default::default() },
                 manager: mgr("manager", Some("status")),
-                changes: vec![change("status.workspaceStatus.state", &format!("s{k}"))],
+                changes: vec![change("status.workspaceStatus.state", &format!("s{k}"))].into(),
                 ..Default::default()
             };
             assert_eq!(d.observe(&Observation::write(at, key.clone(), w)), None, "{key} at write {k}");
@@ -135,7 +136,7 @@ fn writer_fight_on_unknown_kind_uses_absolute_threshold() {
         let w = ObservedWrite {
             state: ObjectState { generation: Some(1 + k), ..Default::default() },
             manager: mgr(who, None),
-            changes: vec![change("spec.replicas", if k % 2 == 0 { "3" } else { "5" })],
+            changes: vec![change("spec.replicas", if k % 2 == 0 { "3" } else { "5" })].into(),
             ..Default::default()
         };
         Observation::write(T0 + k * 500, x.clone(), w)
@@ -193,7 +194,8 @@ fn volatile_field_only_timestamps_change() {
             changes: vec![
                 change("status.conditions[Ready].lastTransitionTime", &rfc3339(at)),
                 change("status.lastSyncTime", &rfc3339(at)),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
         d.observe(&Observation::write(at, x.clone(), w));
@@ -212,7 +214,7 @@ fn spec_churn_generation_rises() {
         let w = ObservedWrite {
             state: ObjectState { phase: Some("Ready".into()), generation: Some(1 + k), ..Default::default() },
             manager: mgr("manager", None),
-            changes: vec![change("spec.controlPlaneEndpoint.host", &format!("h{k}.example"))],
+            changes: vec![change("spec.controlPlaneEndpoint.host", &format!("h{k}.example"))].into(),
             ..Default::default()
         };
         d.observe(&Observation::write(T0 + k * 100, a.clone(), w));
@@ -232,7 +234,7 @@ fn before_endpoint_flip_flop_is_a_flip_flop_with_generation_rising() {
         let w = ObservedWrite {
             state: ObjectState { phase: Some("Ready".into()), generation: Some(1 + k), ..Default::default() },
             manager: mgr("manager", None),
-            changes: vec![change("spec.controlPlaneEndpoint.host", host)],
+            changes: vec![change("spec.controlPlaneEndpoint.host", host)].into(),
             ..Default::default()
         };
         d.observe(&Observation::write(T0 + k * 100, a.clone(), w));
@@ -279,7 +281,7 @@ fn owned_object_churn() {
         let w = ObservedWrite {
             state: ObjectState { owner: Some(owner.clone()), generation: Some(1), ..Default::default() },
             manager: mgr("terraform", Some("status")),
-            changes: vec![change("status.atProvider.outputs.digest", &format!("d{k}"))],
+            changes: vec![change("status.atProvider.outputs.digest", &format!("d{k}"))].into(),
             ..Default::default()
         };
         d.observe(&Observation::write(at, child.clone(), w));
@@ -304,14 +306,14 @@ fn children_and_owner_churn(d: &mut Detector, owner: &ObjectKey, children: &[&Ob
             let cw = ObservedWrite {
                 state: ObjectState { owner: Some(owner.clone()), ..Default::default() },
                 manager: mgr("rs-controller", Some("status")),
-                changes: vec![change("status.observedReplicas", &format!("{k}"))],
+                changes: vec![change("status.observedReplicas", &format!("{k}"))].into(),
                 ..Default::default()
             };
             d.observe(&Observation::write(at, child.clone(), cw));
         }
         let ow = ObservedWrite {
             manager: mgr("deploy-controller", Some("status")),
-            changes: vec![change("status.replicas", &format!("{k}"))],
+            changes: vec![change("status.replicas", &format!("{k}"))].into(),
             ..Default::default()
         };
         d.observe(&Observation::write(at + 5, owner.clone(), ow));
@@ -402,7 +404,10 @@ fn thresholds_are_configurable() {
             Observation::write(
                 T0 + k * 1500,
                 deploy("slow"),
-                ObservedWrite { changes: vec![change("spec.a", &k.to_string())], ..Default::default() },
+                ObservedWrite {
+                    changes: vec![change("spec.a", &k.to_string())].into(),
+                    ..Default::default()
+                },
             )
         })
     };

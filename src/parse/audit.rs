@@ -563,7 +563,7 @@ impl AuditState {
                 if ev.verb.as_deref() == Some("deletecollection") { "*" } else { "(generated)" }.into()
             });
         let object = object_key(group, &kind, oref.and_then(|o| o.namespace.as_deref()), &name);
-        let mut fields_changed = Vec::new();
+        let mut fields_changed = crate::observe::Changes::default();
         let mut state = ObjectState::default();
         if let Some(b) = response {
             match self.versions.get(&object) {
@@ -676,7 +676,7 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::ChangedField;
+    use crate::observe::{ChangeRef, Changes, FieldChange};
     use serde_json::json;
 
     /// Read from its line; read as a `Value` (an item of a list) it must come out the same.
@@ -794,13 +794,13 @@ mod tests {
         v["responseObject"] = obj("SecretError", 1);
         st.event(ev(v), 3, &mut rep, &mut out);
         let w = writes(&out);
-        assert_eq!(w[0].fields[0].path, "status.conditions[Ready].reason");
+        assert_eq!(w[0].fields.get(0).unwrap().path, "status.conditions[Ready].reason");
         assert_eq!(
             w[2].fields,
-            vec![ChangedField {
-                path: "status.conditions[Ready].reason".into(),
-                value: Some(json!("SecretError"))
-            }]
+            Changes::from(vec![FieldChange::new(
+                "status.conditions[Ready].reason",
+                Some("SecretError".into())
+            )])
         );
         assert_eq!(w[2].state.generation, Some(1));
         assert_eq!(w[2].state.phase.as_deref(), Some("SecretError"));
@@ -932,11 +932,11 @@ mod tests {
         let text = ops.to_string();
         let ops = Body::parse(&text).unwrap();
         let f = fields::as_changes(&request_fields(&ops, true));
-        assert_eq!(f[0], ChangedField { path: "data.token".into(), value: None });
+        assert_eq!(f.get(0).unwrap(), ChangeRef { path: "data.token", value: None });
         // Every value of a Secret is hidden, labels included; other kinds show small values.
-        assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: None });
+        assert_eq!(f.get(1).unwrap(), ChangeRef { path: "metadata.labels.a/b", value: None });
         let f = fields::as_changes(&request_fields(&ops, false));
-        assert_eq!(f[1], ChangedField { path: "metadata.labels.a/b".into(), value: Some(json!("x")) });
+        assert_eq!(f.get(1).unwrap(), ChangeRef { path: "metadata.labels.a/b", value: Some("x") });
     }
 
     #[test]

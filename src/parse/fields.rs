@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use serde::Serialize;
+use crate::observe::{ChangeRef, Changes};
 use serde_json::Value;
 
 use super::body::Body;
@@ -14,18 +14,8 @@ use crate::hash::FxBuild;
 /// Leaves kept per object; deeper objects are compared on the first ones only.
 pub const MAX_LEAVES: usize = 4096;
 
-/// Longest string value carried in a [`ChangedField`].
+/// Longest string value a change carries.
 const MAX_VALUE_CHARS: usize = 256;
-
-/// One changed leaf: `status.conditions[Ready].reason`, with its new value when it is a small
-/// scalar (never for Secret data). `value` is `None` when the field was removed or is large.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChangedField {
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-}
 
 /// The leaves of a flattened object, in one buffer: each leaf's path, then its shown value (`s`
 /// and a string, or `j` and JSON; nothing when it is not shown), so that flattening allocates
@@ -45,7 +35,7 @@ pub struct Leaf<'a> {
     shown: &'a str,
 }
 
-impl Leaf<'_> {
+impl<'a> Leaf<'a> {
     /// Its value when it is shown: a small scalar, never for a Secret.
     pub fn value(&self) -> Option<Value> {
         match self.shown.split_at_checked(1)? {
@@ -54,8 +44,14 @@ impl Leaf<'_> {
         }
     }
 
-    fn change(&self) -> ChangedField {
-        ChangedField { path: self.path.to_string(), value: self.value() }
+    /// Its value as a change shows it: a string as itself, anything else as JSON. The same text
+    /// as [`Leaf::value`] written out, without making the `Value`.
+    pub fn text(&self) -> Option<&'a str> {
+        self.shown.get(1..)
+    }
+
+    fn change(&self) -> ChangeRef<'a> {
+        ChangeRef { path: self.path, value: self.text() }
     }
 }
 
@@ -366,23 +362,20 @@ where
 }
 
 /// Leaves that differ from `prev` (changed, added, removed), in path order.
-pub fn diff(prev: &Leaves, next: &Flat) -> Vec<ChangedField> {
-    let mut out: Vec<ChangedField> =
+pub fn diff(prev: &Leaves, next: &Flat) -> Changes {
+    let mut out: Changes =
         next.iter().filter(|l| prev.get(l.path) != Some(l.hash)).map(|l| l.change()).collect();
     if prev.len() + out.len() > next.len() {
         let now: HashSet<&str> = next.iter().map(|l| l.path).collect();
-        out.extend(
-            prev.paths()
-                .filter(|p| !now.contains(p))
-                .map(|p| ChangedField { path: p.to_string(), value: None }),
-        );
+        for p in prev.paths().filter(|p| !now.contains(p)) {
+            out.push(p, None);
+        }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+    out.sorted()
 }
 
 /// Every leaf as a change (a patch body: what the writer sent).
-pub fn as_changes(leaves: &Flat) -> Vec<ChangedField> {
+pub fn as_changes(leaves: &Flat) -> Changes {
     leaves.iter().map(|l| l.change()).collect()
 }
 
@@ -396,6 +389,7 @@ pub use super::objects::phase_of;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::FieldChange;
     use serde_json::json;
 
     /// Flattened as an audit body, after checking that a `Value` flattens the same.
@@ -453,7 +447,19 @@ mod tests {
             let value: Value = serde_json::from_str(&text).unwrap();
             let body = Body::parse(&text).unwrap();
             proptest::prop_assert_eq!(body.to_value(), value.clone());
-            proptest::prop_assert_eq!(flatten(&body, secret), flatten(&value, secret));
+            let flat = flatten(&body, secret);
+            proptest::prop_assert_eq!(&flat, &flatten(&value, secret));
+            // A change shows a leaf's value as the text of its `Value` (a string as itself). A
+            // float's text is the number read from the body, which serde_json may read back one
+            // unit off in the last place.
+            for l in flat.iter() {
+                match l.value() {
+                    Some(Value::String(s)) => proptest::prop_assert_eq!(l.text(), Some(s.as_str())),
+                    Some(v) if v.is_f64() => proptest::prop_assert!(l.text().is_some()),
+                    Some(v) => proptest::prop_assert_eq!(l.text().map(str::to_string), Some(v.to_string())),
+                    None => proptest::prop_assert_eq!(l.text(), None),
+                }
+            }
         }
     }
 
@@ -478,10 +484,10 @@ mod tests {
         let d = diff(&prev, &flat(&b, false));
         assert_eq!(
             d,
-            vec![ChangedField {
-                path: "status.conditions[Ready].reason".into(),
-                value: Some(json!("SecretError"))
-            }]
+            Changes::from(vec![FieldChange::new(
+                "status.conditions[Ready].reason",
+                Some("SecretError".into())
+            )])
         );
         assert!(diff(&prev, &flat(&a, false)).is_empty());
     }
@@ -490,7 +496,7 @@ mod tests {
     fn removed_fields_show_without_value() {
         let prev = to_map(&flat(&json!({"spec": {"a": 1, "b": 2}}), false), &mut PathPool::default());
         let d = diff(&prev, &flat(&json!({"spec": {"a": 1}}), false));
-        assert_eq!(d, vec![ChangedField { path: "spec.b".into(), value: None }]);
+        assert_eq!(d, Changes::from(vec![FieldChange::new("spec.b", None)]));
     }
 
     #[test]
@@ -500,7 +506,8 @@ mod tests {
         let data = leaves.iter().find(|l| l.path == "data.value").unwrap();
         assert_eq!(data.value(), None);
         let changed = diff(&Leaves::default(), &leaves);
-        assert!(!serde_json::to_string(&changed).unwrap().contains("c2VjcmV0"));
+        assert_eq!(changed.len(), 3);
+        assert!(!format!("{changed:?}").contains("c2VjcmV0"), "{changed:?}");
     }
 
     #[test]
@@ -511,7 +518,7 @@ mod tests {
             "stringData": {"k": "MARK"}, "type": "MARK", "status": {"phase": "MARK"}});
         let leaves = flat(&v, true);
         assert!(leaves.iter().all(|l| l.value().is_none()), "{leaves:?}");
-        let text = serde_json::to_string(&as_changes(&leaves)).unwrap();
+        let text = format!("{:?}", as_changes(&leaves));
         assert!(!text.contains("MARK"), "{text}");
         assert!(
             text.contains("metadata.ownerReferences[0].name") && text.contains("metadata.labels.l"),
@@ -565,8 +572,8 @@ mod tests {
         patch.push_change("r", None);
         let changes = as_changes(&patch);
         assert_eq!(
-            changes.iter().map(|c| (c.path.as_str(), c.value.clone())).collect::<Vec<_>>(),
-            [("p", Some(json!("s"))), ("q", Some(json!(2))), ("r", None)]
+            changes.iter().map(|c| (c.path, c.value)).collect::<Vec<_>>(),
+            [("p", Some("s")), ("q", Some("2")), ("r", None)]
         );
     }
 

@@ -645,12 +645,12 @@ mod tests {
         let w = write(19);
         assert_eq!(w.state.phase.as_deref(), Some("r0"), "the response body's state");
         // No earlier version: the changes are what the request sent.
-        assert_eq!(w.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["data.k"]);
+        assert_eq!(w.fields.iter().map(|f| f.path).collect::<Vec<_>>(), ["data.k"]);
         let w = write(20);
         assert_eq!(w.object.kind, "Secret");
         assert!(w.fields.iter().all(|f| f.value.is_none()) && !w.fields.is_empty(), "{:?}", w.fields);
         let w = write(21);
-        assert_eq!(w.fields[0].path, "data.k", "the JSON patch's path");
+        assert_eq!(w.fields.get(0).unwrap().path, "data.k", "the JSON patch's path");
         assert_eq!(write(22).object.name, "gen-4", "the name from the response body");
     }
 
@@ -740,7 +740,7 @@ mod tests {
             let w = writes(&records);
             assert_eq!(w.len(), 3, "{fmt:?}");
             assert_eq!(
-                w[0].0.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+                w[0].0.fields.iter().map(|f| f.path).collect::<Vec<_>>(),
                 [
                     "status.conditions[Ready].lastTransitionTime",
                     "status.conditions[Ready].reason",
@@ -852,7 +852,7 @@ mod tests {
         assert_eq!(rep.unread(), 0);
         let w = writes(&records);
         assert_eq!(w.len(), 1);
-        assert_eq!(w[0].0.fields[0].path, "data.a");
+        assert_eq!(w[0].0.fields.get(0).unwrap().path, "data.a");
     }
 
     #[test]

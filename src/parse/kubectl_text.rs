@@ -18,9 +18,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::observe::{ChangeRef, Changes};
+
 use super::{
     EventRecord, ObjectKey, ObjectState, ParseReport, Record, RecordBody, SeenRecord, Verb, WriteRecord,
-    Writer, fields::ChangedField, object_key,
+    Writer, object_key,
 };
 
 /// Rows held before the paste is anchored early (memory stays bounded on huge `-w` logs).
@@ -721,7 +723,7 @@ impl KubectlText {
         self.clock = print;
         let anchor = age.map_or(print, |a| print - a);
         let at = Some(print);
-        let write = |verb: Verb, fields: Vec<ChangedField>| {
+        let write = |verb: Verb, fields: Changes| {
             RecordBody::Write(WriteRecord {
                 object: object.clone(),
                 verb,
@@ -734,7 +736,7 @@ impl KubectlText {
         };
         match (&prev, event) {
             (_, Some("DELETED")) => {
-                self.push(line, at, write(Verb::Delete, Vec::new()));
+                self.push(line, at, write(Verb::Delete, Changes::default()));
                 self.seen
                     .insert(id, Seen { anchor, count: 0, last_at: print, cells: state_cells, deleted: true });
             }
@@ -751,7 +753,7 @@ impl KubectlText {
             }
             (Some(p), _) if p.deleted || recreated || event == Some("ADDED") => {
                 if recreated && !p.deleted {
-                    self.push(line, at, write(Verb::Delete, Vec::new()));
+                    self.push(line, at, write(Verb::Delete, Changes::default()));
                 }
                 let fields = changed(&[], &state_cells);
                 self.push(line, at, write(Verb::Create, fields));
@@ -847,10 +849,10 @@ fn kind_from_hints(hints: &[String]) -> Option<&'static str> {
 }
 
 /// Cells that differ from the previous row of the same object, as changed fields.
-fn changed(old: &[(String, String)], new: &[(String, String)]) -> Vec<ChangedField> {
+fn changed(old: &[(String, String)], new: &[(String, String)]) -> Changes {
     new.iter()
         .filter(|(c, v)| old.iter().find(|(oc, _)| oc == c).is_none_or(|(_, ov)| ov != v))
-        .map(|(c, v)| ChangedField { path: c.clone(), value: Some(serde_json::Value::String(v.clone())) })
+        .map(|(c, v)| ChangeRef { path: c, value: Some(v) })
         .collect()
 }
 
@@ -1037,7 +1039,7 @@ shop        1s (x8 over 2m30s)   Warning   BackOff   Pod/web-1        Back-off r
         assert_eq!(times, ["11:59:48", "11:59:51", "11:59:54", "11:59:57", "12:00:00"]);
         let RecordBody::Write(w) = &records[1].body else { panic!("{:?}", records[1]) };
         assert_eq!(w.object.to_string(), "CAPTControlPlane demo/demo");
-        assert_eq!(w.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["PHASE"]);
+        assert_eq!(w.fields.iter().map(|f| f.path).collect::<Vec<_>>(), ["PHASE"]);
         assert_eq!(w.state.phase.as_deref(), Some("Failed"));
 
         // --output-watch-events, -A, a recreate, and a second block of another kind.

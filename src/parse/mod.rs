@@ -33,7 +33,6 @@ use serde_json::Value;
 
 pub use crate::observe::{ObjectKey, ObjectState};
 
-pub use fields::ChangedField;
 pub use format::Format;
 pub use input::{InputOptions, InputParser, Restrict};
 
@@ -161,7 +160,7 @@ pub struct WriteRecord {
     pub writer: Writer,
     /// Changed leaf fields (values only for small scalars, never Secret data); empty when the
     /// input does not say (e.g. a Metadata-level audit event).
-    pub fields: Vec<ChangedField>,
+    pub fields: crate::observe::Changes,
     /// `Update` / `Apply` from managedFields, or the audit verb.
     pub operation: String,
     /// The object after the write, as far as the input shows it.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::body::Keep;
 use super::group_of;
 use crate::hash::{FxBuild, hash_str};
-use crate::observe::{FieldChange, Manager, Millis, ObjectKey, ObjectState, Observation, ObservedWrite};
+use crate::observe::{Changes, Manager, Millis, ObjectKey, ObjectState, Observation, ObservedWrite};
 
 /// Longest value text reported as is.
 const SHORT: usize = 64;
@@ -260,36 +260,36 @@ impl ObjectTracker {
 
     /// The fields of `new` that differ from `old` (both sorted by path id), with their new values,
     /// and the fields it no longer has; in path order.
-    fn diff(&self, old: &[(u32, u64)], new: &[Leaf<'_>]) -> Vec<FieldChange> {
-        let mut out = Vec::new();
+    fn diff(&self, old: &[(u32, u64)], new: &[Leaf<'_>]) -> Changes {
+        let mut out = Changes::default();
         let (mut i, mut j) = (0, 0);
-        let changed = |l: &Leaf<'_>| FieldChange::new(self.paths.name(l.path), shown(&l.value));
+        let changed =
+            |out: &mut Changes, l: &Leaf<'_>| out.push(self.paths.name(l.path), shown(&l.value).as_deref());
         while i < old.len() || j < new.len() {
             match (old.get(i), new.get(j)) {
                 (Some(a), Some(b)) if a.0 == b.path => {
                     if a.1 != b.hash {
-                        out.push(changed(b));
+                        changed(&mut out, b);
                     }
                     i += 1;
                     j += 1;
                 }
                 (Some(a), Some(b)) if a.0 < b.path => {
-                    out.push(FieldChange::new(self.paths.name(a.0), None));
+                    out.push(self.paths.name(a.0), None);
                     i += 1;
                 }
                 (Some(_), Some(b)) | (None, Some(b)) => {
-                    out.push(changed(b));
+                    changed(&mut out, b);
                     j += 1;
                 }
                 (Some(a), None) => {
-                    out.push(FieldChange::new(self.paths.name(a.0), None));
+                    out.push(self.paths.name(a.0), None);
                     i += 1;
                 }
                 (None, None) => break,
             }
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        out
+        out.sorted()
     }
 }
 
@@ -435,7 +435,7 @@ fn short(text: &str) -> String {
 /// Who made this write: the managedFields entry that is new or changed (latest time first);
 /// when none changed (same second, same fields), the latest entry for the part that changed
 /// (the status subresource for status changes).
-fn writer(old: &[Entry], new: &[Entry], changes: &[FieldChange], status: Option<u32>) -> Option<Entry> {
+fn writer(old: &[Entry], new: &[Entry], changes: &Changes, status: Option<u32>) -> Option<Entry> {
     let changed: Vec<&Entry> = new.iter().filter(|e| !old.contains(e)).collect();
     fn pick<'a>(c: &[&'a Entry]) -> Option<&'a Entry> {
         c.iter().max_by_key(|e| e.time).copied()
@@ -591,8 +591,7 @@ mod tests {
         let Signal::Write { object, write } = o.signal else { panic!("not a write") };
         assert_eq!(object.to_string(), "CAPTControlPlane ns/a");
         assert!(!write.create);
-        let paths: Vec<(&str, Option<&str>)> =
-            write.changes.iter().map(|c| (c.path.as_str(), c.value.as_deref())).collect();
+        let paths: Vec<(&str, Option<&str>)> = write.changes.iter().map(|c| (c.path, c.value)).collect();
         assert_eq!(
             paths,
             vec![
@@ -638,7 +637,7 @@ mod tests {
         }
         let o = t.applied(3, &secret("3")).unwrap();
         let Signal::Write { write, .. } = o.signal else { panic!() };
-        let paths: Vec<&str> = write.changes.iter().map(|c| c.path.as_str()).collect();
+        let paths: Vec<&str> = write.changes.iter().map(|c| c.path).collect();
         assert_eq!(
             paths,
             vec!["data.tls.key", "metadata.annotations.kubectl.kubernetes.io/last-applied-configuration"]
@@ -656,7 +655,11 @@ mod tests {
         let Signal::Write { write, .. } = t.applied(2, &v2).unwrap().signal else { panic!() };
         assert_eq!(
             write.changes,
-            vec![FieldChange::new("spec.paused", None), FieldChange::new("spec.replicas", Some("2".into()))]
+            vec![
+                crate::observe::FieldChange::new("spec.paused", None),
+                crate::observe::FieldChange::new("spec.replicas", Some("2".into()))
+            ]
+            .into()
         );
         assert!(matches!(t.deleted(3, &v2).unwrap().signal, Signal::Delete { .. }));
         assert!(t.is_empty());
@@ -668,7 +671,7 @@ mod tests {
         let mut t = ObjectTracker::new();
         let v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "1"}, "data": {"k": long}});
         let Signal::Write { write, .. } = t.applied(1, &v).unwrap().signal else { panic!() };
-        let value = write.changes[0].value.clone().unwrap();
+        let value = write.changes.get(0).unwrap().value.unwrap();
         assert!(value.chars().count() < 50 && value.contains('…'), "{value}");
     }
 

@@ -121,7 +121,7 @@ impl WatchState {
                     verb: Verb::Create,
                     subresource,
                     writer,
-                    fields: Vec::new(),
+                    fields: Default::default(),
                     operation,
                     state,
                 }),
@@ -151,7 +151,7 @@ impl WatchState {
                 };
                 let changed = match prev {
                     Some(p) if !deleted && !recreated => fields::diff(&p.leaves, &leaves),
-                    _ => Vec::new(),
+                    _ => Default::default(),
                 };
                 let at = if deleted {
                     s("/metadata/deletionTimestamp").and_then(parse_time).or(manager_time)
@@ -207,7 +207,7 @@ fn newest_manager(obj: &Value) -> (Option<DateTime<Utc>>, Writer, String, Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::ChangedField;
+    use crate::observe::{Changes, FieldChange};
     use serde_json::json;
 
     fn version(rv: &str, reason: &str, t: &str, manager: &str) -> Value {
@@ -244,10 +244,10 @@ mod tests {
         assert_eq!(w.operation, "Update");
         assert_eq!(
             w.fields,
-            vec![ChangedField {
-                path: "status.conditions[Ready].reason".into(),
-                value: Some(json!("SecretError"))
-            }]
+            Changes::from(vec![FieldChange::new(
+                "status.conditions[Ready].reason",
+                Some("SecretError".into())
+            )])
         );
         assert_eq!(r2.at, parse_time("2026-01-01T00:00:01Z"));
         // A relist of the same resourceVersion is not a write.

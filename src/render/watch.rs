@@ -137,7 +137,7 @@ pub(crate) fn hl1_write(
             subresource: Some("status".into()),
             time: None,
         }),
-        changes: vec![FieldChange::new("status.conditions[Ready].reason", Some(reason.into()))],
+        changes: vec![FieldChange::new("status.conditions[Ready].reason", Some(reason.into()))].into(),
         ..Default::default()
     };
     Observation::write(at, key.clone(), write)

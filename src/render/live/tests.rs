@@ -214,7 +214,7 @@ fn a_secrets_history_never_shows_values() {
             T0 + k,
             key.clone(),
             ObservedWrite {
-                changes: vec![FieldChange::new("data.cluster_endpoint", Some("SECRET-VALUE".into()))],
+                changes: vec![FieldChange::new("data.cluster_endpoint", Some("SECRET-VALUE".into()))].into(),
                 ..Default::default()
             },
         ));
