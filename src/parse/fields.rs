@@ -11,6 +11,9 @@ use serde_json::Value;
 use super::body::Body;
 use crate::hash::FxBuild;
 
+/// Mixes a path into [`Flat::paths_hash`].
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// Leaves kept per object; deeper objects are compared on the first ones only.
 pub const MAX_LEAVES: usize = 4096;
 
@@ -25,6 +28,8 @@ pub struct Flat {
     text: String,
     /// Per leaf: where its path ends, where its value ends, its value hash.
     ends: Vec<(usize, usize, u64)>,
+    /// A hash of the paths in order: versions of one shape find it by this (see [`to_map`]).
+    paths_hash: u64,
 }
 
 /// One leaf of a [`Flat`].
@@ -86,6 +91,7 @@ impl Flat {
     fn push(&mut self, path: &str, hash: u64, shown: Option<(char, &dyn std::fmt::Display)>) {
         use std::fmt::Write;
         self.text.push_str(path);
+        self.paths_hash = (self.paths_hash.rotate_left(5) ^ crate::hash::hash_str(path)).wrapping_mul(K);
         let path_end = self.text.len();
         if let Some((tag, value)) = shown {
             let _ = write!(self.text, "{tag}{value}");
@@ -217,9 +223,10 @@ pub fn flatten<T: Tree>(v: &T, secret: bool) -> Flat {
     SCRATCH.with_borrow_mut(|(out, path)| {
         out.text.clear();
         out.ends.clear();
+        out.paths_hash = 0;
         path.clear();
         walk(v, path, secret, out);
-        Flat { text: out.text.as_str().into(), ends: out.ends.as_slice().into() }
+        Flat { text: out.text.as_str().into(), ends: out.ends.as_slice().into(), paths_hash: out.paths_hash }
     })
 }
 
@@ -331,6 +338,9 @@ pub struct PathPool {
     // Fx: every leaf of every write is looked up, and the sets compare what they find.
     paths: HashSet<Arc<str>, FxBuild>,
     shapes: HashSet<Shape, FxBuild>,
+    /// By [`Flat::paths_hash`]: the shape of leaves with those paths, and each leaf's place in
+    /// it, so that a version of a known shape is kept without looking up or sorting its paths.
+    slots: std::collections::HashMap<u64, (Shape, Arc<[u32]>), FxBuild>,
 }
 
 impl PathPool {
@@ -379,9 +389,36 @@ pub fn as_changes(leaves: &Flat) -> Changes {
     leaves.iter().map(|l| l.change()).collect()
 }
 
+/// The version to keep of `leaves`. Most versions have a shape seen before: their paths are
+/// checked against it in order (a repeated path's last hash wins, as in [`Leaves::from_pairs`]).
 pub fn to_map(leaves: &Flat, pool: &mut PathPool) -> Leaves {
+    if let Some((shape, slots)) = pool.slots.get(&leaves.paths_hash)
+        && slots.len() == leaves.len()
+        && leaves
+            .iter()
+            .zip(slots.iter())
+            .all(|(l, &s)| shape.get(s as usize).is_some_and(|p| **p == *l.path))
+    {
+        let mut hashes = vec![0; shape.len()].into_boxed_slice();
+        for (l, &s) in leaves.iter().zip(slots.iter()) {
+            hashes[s as usize] = l.hash;
+        }
+        return Leaves { shape: Arc::clone(shape), hashes };
+    }
     let pairs = leaves.iter().map(|l| (pool.get(l.path), l.hash)).collect();
-    Leaves::from_pairs(pairs, pool)
+    let kept = Leaves::from_pairs(pairs, pool);
+    if pool.slots.len() < PathPool::SHAPES {
+        let slots: Option<Arc<[u32]>> = leaves
+            .iter()
+            .map(|l| {
+                kept.shape.binary_search_by(|p| (**p).cmp(l.path)).ok().and_then(|i| u32::try_from(i).ok())
+            })
+            .collect();
+        if let Some(slots) = slots {
+            pool.slots.insert(leaves.paths_hash, (Arc::clone(&kept.shape), slots));
+        }
+    }
+    kept
 }
 
 pub use super::objects::phase_of;
@@ -461,6 +498,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A kept version's paths and hashes, in order.
+    fn kept(l: &Leaves) -> Vec<(String, u64)> {
+        l.paths().map(str::to_string).zip(l.hashes.iter().copied()).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn a_version_of_a_known_shape_is_kept_as_the_first(text in json_text(), secret in proptest::bool::ANY) {
+            let flat = flatten(&Body::parse(&text).unwrap(), secret);
+            let mut pool = PathPool::default();
+            let first = to_map(&flat, &mut pool);
+            proptest::prop_assert!(pool.slots.contains_key(&flat.paths_hash));
+            let again = to_map(&flat, &mut pool);
+            proptest::prop_assert!(Arc::ptr_eq(&first.shape, &again.shape));
+            proptest::prop_assert_eq!(kept(&again), kept(&first));
+            proptest::prop_assert_eq!(kept(&first), kept(&Leaves::from_pairs(flat.iter().map(|l| (Arc::from(l.path), l.hash)).collect(), &mut PathPool::default())));
+        }
+    }
+
+    #[test]
+    fn versions_of_one_shape_keep_their_own_hashes() {
+        let mut pool = PathPool::default();
+        let v1 = flat(&json!({"data": {"k": "1", "l": "2"}, "a-c": 1, "a": {"b": 2}, "a.b": 3}), false);
+        let v2 = flat(&json!({"data": {"k": "9", "l": "2"}, "a-c": 1, "a": {"b": 2}, "a.b": 4}), false);
+        assert_eq!(v1.paths_hash, v2.paths_hash);
+        let (k1, k2) = (to_map(&v1, &mut pool), to_map(&v2, &mut pool));
+        assert!(Arc::ptr_eq(&k1.shape, &k2.shape) && pool.slots.len() == 1);
+        let slow = |f: &Flat| kept(&to_map(f, &mut PathPool::default()));
+        assert_eq!((kept(&k1), kept(&k2)), (slow(&v1), slow(&v2)));
+        assert_ne!(k1.get("data.k"), k2.get("data.k"));
+        assert_eq!(k1.get("data.l"), k2.get("data.l"));
+        // `a.b` twice (from `a` and from `a.b`): the last one given counts, as without the pool.
+        assert_ne!(k1.get("a.b"), k2.get("a.b"));
+        // Other paths, another shape.
+        let v3 = flat(&json!({"data": {"k": "1"}}), false);
+        assert_ne!(v3.paths_hash, v1.paths_hash);
+        assert_eq!(kept(&to_map(&v3, &mut pool)), slow(&v3));
     }
 
     #[test]
