@@ -15,22 +15,23 @@ use kubectl_capt::settings::{CommandSettings, Settings};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Freed memory goes back to the system at once instead of after mimalloc's default delay of
-/// 1 s: with the delay, the burst of a `watch` initial list peaked at 111 MiB against 69 MiB with
+/// Freed memory goes back to the system soon instead of after mimalloc's default delay of 1 s:
+/// with that delay, the burst of a `watch` initial list peaked at 111 MiB against 69 MiB with
 /// the system allocator (scripts/bench-watch --chains 2000), and `analyze` of a 1 GB log at
-/// 65 MiB against 47 MiB. A delay of 1-10 ms takes a tenth off a RequestResponse log's time for
-/// a few MiB more (docs/performance.md): `MIMALLOC_PURGE_DELAY=N` chooses it.
+/// 65 MiB against 47 MiB. `watch` returns it at once (0). `analyze` waits 1 ms: on the 504 MB
+/// RequestResponse log that took 2.14-2.18 s against 2.31-2.58 s (system time 0.5 s against
+/// 1.0-1.2 s) for 1-3 MiB more (docs/performance.md). `MIMALLOC_PURGE_DELAY=N` chooses it.
 /// `mi_option_purge_delay` is 15 in mimalloc v3's `mi_option_t`.
 #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
 #[allow(unsafe_code)]
-fn release_freed_memory_at_once() {
+fn purge_delay(ms: std::ffi::c_long) {
     const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // mimalloc reads its own variable at start: a delay the user chose stays.
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
     // SAFETY: sets an integer option (an atomic in mimalloc); valid at any time, from any thread.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ms) };
 }
 
 /// No transparent huge pages for `analyze`. mimalloc asks for them (`madvise`) and the
@@ -51,7 +52,7 @@ fn no_transparent_huge_pages() {
 
 fn main() -> ExitCode {
     #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
-    release_freed_memory_at_once();
+    purge_delay(0);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -66,9 +67,11 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(e) => return report(&e, settings.color_stderr),
     };
-    #[cfg(target_os = "linux")]
     if matches!(command, CommandSettings::Analyze(_)) {
+        #[cfg(target_os = "linux")]
         no_transparent_huge_pages();
+        #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
+        purge_delay(1);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
