@@ -26,7 +26,7 @@ use crate::observe::{
     MetricsSample, Millis, ObjectKey, ObjectState, Observation, ObservedWrite, Signal, WriteScope, rfc3339,
 };
 pub use state::is_volatile;
-use state::{Interner, TrackedObject};
+use state::{Interner, PathIds, TrackedObject};
 pub use window::History;
 
 /// When an object is HOT or ELEVATED.
@@ -376,7 +376,7 @@ pub struct Detector {
     /// The objects each owner owns (only owners have an entry): an owner's cause looks at its
     /// children without scanning every object.
     children: std::collections::HashMap<u32, Vec<u32>, FxBuild>,
-    paths: Interner,
+    paths: PathIds,
     managers: Interner,
     controllers: Vec<ControllerState>,
     /// Since when each object-write source has seen every write of its scope.
@@ -393,7 +393,7 @@ impl Detector {
             objects: Vec::new(),
             index: HashTable::new(),
             children: Default::default(),
-            paths: Interner::default(),
+            paths: PathIds::default(),
             managers: Interner::default(),
             controllers: Vec::new(),
             coverage: Vec::new(),

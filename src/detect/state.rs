@@ -89,6 +89,47 @@ impl Interner {
     }
 }
 
+/// Field paths stored once, with what folding a write asks of each path, worked out once.
+#[derive(Debug, Default)]
+pub struct PathIds {
+    names: Interner,
+    facts: Vec<PathFacts>,
+}
+
+/// What folding a write asks of a changed path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathFacts {
+    pub id: u32,
+    pub hash: u64,
+    pub volatile: bool,
+    /// A condition's `reason` (a change to show before others).
+    pub reason: bool,
+}
+
+impl PathIds {
+    pub fn get(&mut self, path: &str) -> PathFacts {
+        let id = self.names.id(path);
+        if let Some(f) = self.facts.get(id as usize) {
+            return *f;
+        }
+        let f = PathFacts {
+            id,
+            hash: hash_str(path),
+            volatile: is_volatile(path),
+            reason: path.ends_with(".reason"),
+        };
+        // Not kept for the shared "<other>" id of a full interner: worked out each time.
+        if id as usize == self.facts.len() {
+            self.facts.push(f);
+        }
+        f
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        self.names.name(id)
+    }
+}
+
 /// One remembered write.
 #[derive(Clone, Copy, Debug)]
 pub struct WriteSig {
@@ -323,7 +364,7 @@ impl TrackedObject {
         at: Millis,
         write: &ObservedWrite,
         config: &Config,
-        paths: &mut Interner,
+        paths: &mut PathIds,
         managers: &mut Interner,
     ) {
         if write.create && self.deleted {
@@ -342,20 +383,18 @@ impl TrackedObject {
         let mut headline_is_reason = false;
         let mut volatile_only = !write.changes.is_empty();
         for (k, change) in write.changes.iter().enumerate() {
-            let id = paths.id(change.path);
-            let ph = hash_str(change.path);
+            let PathFacts { id, hash: ph, volatile, reason: is_reason } = paths.get(change.path);
             all_paths = all_paths.wrapping_add(ph);
             if k < CHANGED {
                 self.note_changed(id);
             }
-            if is_volatile(change.path) {
+            if volatile {
                 continue;
             }
             volatile_only = false;
             path_set = path_set.wrapping_add(ph);
             let vh = change.value.map_or(0x9e37_79b9, hash_str);
             values = values.wrapping_add(ph.rotate_left(17) ^ vh);
-            let is_reason = change.path.ends_with(".reason");
             if let Some(v) = change.value
                 && (headline.is_none() || (is_reason && !headline_is_reason))
             {
@@ -464,7 +503,7 @@ impl TrackedObject {
         interner.name(id).split('\u{1f}').next().unwrap_or_default().to_string()
     }
 
-    pub fn changed_fields(&self, interner: &Interner) -> Vec<String> {
+    pub fn changed_fields(&self, interner: &PathIds) -> Vec<String> {
         self.changed.iter().filter(|&&c| c != NONE).map(|&c| interner.name(c).to_string()).collect()
     }
 
@@ -509,5 +548,43 @@ fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_looked_at_once_and_answers_the_same_when_the_interner_is_full() {
+        let mut p = PathIds::default();
+        let reason = p.get("status.conditions[Ready].reason");
+        assert_eq!(
+            reason,
+            PathFacts {
+                id: 0,
+                hash: hash_str("status.conditions[Ready].reason"),
+                volatile: false,
+                reason: true
+            }
+        );
+        let time = p.get("status.conditions[Ready].lastTransitionTime");
+        assert_eq!((time.id, time.volatile, time.reason), (1, true, false));
+        assert_eq!(p.get("status.conditions[Ready].reason"), reason);
+        assert_eq!((p.facts.len(), p.name(1)), (2, "status.conditions[Ready].lastTransitionTime"));
+        for i in 2..Interner::CAP {
+            p.get(&format!("data.k{i}"));
+        }
+        let other = p.get("spec.renewTime");
+        assert_eq!(
+            other,
+            PathFacts {
+                id: Interner::OTHER,
+                hash: hash_str("spec.renewTime"),
+                volatile: true,
+                reason: false
+            }
+        );
+        assert_eq!((p.facts.len(), p.name(other.id)), (Interner::CAP, "<other>"));
     }
 }

@@ -2,7 +2,7 @@
 //! object stays bounded; Secret values are compared by hash and never kept).
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::observe::{ChangeRef, Changes};
@@ -82,23 +82,39 @@ impl Flat {
     /// Adds a leaf that is only shown, never compared (a JSON patch operation's path and value).
     pub fn push_change(&mut self, path: &str, value: Option<&Value>) {
         match value {
-            Some(Value::String(s)) => self.push(path, 0, Some(('s', s))),
-            Some(v) => self.push(path, 0, Some(('j', v))),
-            None => self.push(path, 0, None),
+            Some(Value::String(s)) => self.push(path, 0, Shown::Str(s)),
+            Some(v) => self.push(path, 0, Shown::Json(v)),
+            None => self.push(path, 0, Shown::Not),
         }
     }
 
-    fn push(&mut self, path: &str, hash: u64, shown: Option<(char, &dyn std::fmt::Display)>) {
+    fn push(&mut self, path: &str, hash: u64, shown: Shown<'_>) {
         use std::fmt::Write;
         self.text.push_str(path);
         self.paths_hash = (self.paths_hash.rotate_left(5) ^ crate::hash::hash_str(path)).wrapping_mul(K);
         let path_end = self.text.len();
-        if let Some((tag, value)) = shown {
-            let _ = write!(self.text, "{tag}{value}");
+        match shown {
+            Shown::Str(s) => {
+                self.text.push('s');
+                self.text.push_str(s);
+            }
+            Shown::Json(v) => {
+                let _ = write!(self.text, "j{v}");
+            }
+            Shown::Not => {}
         }
         self.ends.push((path_end, self.text.len(), hash));
     }
 }
+
+/// How a leaf's value is shown in a [`Flat`].
+enum Shown<'a> {
+    Str(&'a str),
+    Json(&'a dyn std::fmt::Display),
+    Not,
+}
+
+impl Flat {}
 
 /// Bookkeeping that changes on every write and says nothing about what the writer changed.
 fn skipped(path: &str) -> bool {
@@ -130,7 +146,8 @@ pub enum Scalar<'a> {
 
 impl Scalar<'_> {
     fn hash(&self) -> u64 {
-        let mut h = DefaultHasher::new();
+        // Fx: a version's hashes are compared, never shown or kept beyond the run.
+        let mut h = crate::hash::Fx::default();
         match self {
             Scalar::Null => 0u8.hash(&mut h),
             Scalar::Bool(b) => b.hash(&mut h),
@@ -269,10 +286,10 @@ fn walk<T: Tree>(v: &T, path: &mut String, secret: bool, out: &mut Flat) {
         let leaf = v.leaf();
         let hash = leaf.hash();
         match leaf {
-            _ if secret => out.push(path, hash, None),
-            Scalar::Str(s) if s.chars().count() > MAX_VALUE_CHARS => out.push(path, hash, None),
-            Scalar::Str(s) => out.push(path, hash, Some(('s', &s))),
-            other => out.push(path, hash, Some(('j', &other.to_value()))),
+            _ if secret => out.push(path, hash, Shown::Not),
+            Scalar::Str(s) if s.chars().count() > MAX_VALUE_CHARS => out.push(path, hash, Shown::Not),
+            Scalar::Str(s) => out.push(path, hash, Shown::Str(s)),
+            other => out.push(path, hash, Shown::Json(&other.to_value())),
         }
     }
 }
