@@ -154,19 +154,29 @@ pub struct ChangeRef<'a> {
 /// The fields one write changed, in one buffer: each path, then its value when it has one.
 /// A write of a whole object can change every field it has, and a `String` per path and value
 /// made a quarter of the work of reading a RequestResponse audit log (docs/performance.md).
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Changes {
     text: String,
-    /// Per change: where its path ends, where its value ends, whether it has one.
-    ends: Vec<(usize, usize, bool)>,
+    /// Per change: where its path ends, where its value ends. A value follows its path after a
+    /// one-byte ASCII tag; a change without one ends where its path does.
+    ends: Vec<(usize, usize)>,
 }
 
 impl Changes {
+    /// Changes already laid out as [`Changes`] keeps them (a flattened body's leaves): taken
+    /// over without copying the text.
+    pub fn from_tagged(text: String, ends: Vec<(usize, usize)>) -> Changes {
+        Changes { text, ends }
+    }
+
     pub fn push(&mut self, path: &str, value: Option<&str>) {
         self.text.push_str(path);
         let path_end = self.text.len();
-        self.text.push_str(value.unwrap_or_default());
-        self.ends.push((path_end, self.text.len(), value.is_some()));
+        if let Some(v) = value {
+            self.text.push('=');
+            self.text.push_str(v);
+        }
+        self.ends.push((path_end, self.text.len()));
     }
 
     pub fn len(&self) -> usize {
@@ -182,11 +192,12 @@ impl Changes {
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ChangeRef<'_>> + Clone + '_ {
-        self.ends.iter().enumerate().map(|(i, &(path_end, value_end, some))| {
+        self.ends.iter().enumerate().map(|(i, &(path_end, value_end))| {
             let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+            let text = |r: std::ops::Range<usize>| self.text.get(r).unwrap_or_default();
             ChangeRef {
-                path: &self.text[start..path_end],
-                value: some.then(|| &self.text[path_end..value_end]),
+                path: text(start..path_end),
+                value: (value_end > path_end).then(|| text(path_end + 1..value_end)),
             }
         })
     }
@@ -201,6 +212,14 @@ impl Changes {
         all.into_iter().collect()
     }
 }
+
+impl PartialEq for Changes {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Changes {}
 
 impl std::fmt::Debug for Changes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

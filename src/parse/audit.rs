@@ -4,6 +4,7 @@
 //! memory: a request whose later stage never comes is counted when it falls out of the window.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -400,8 +401,11 @@ pub struct AuditState {
 /// The last version of each object, least recently written forgotten first beyond a budget of
 /// leaves.
 struct Versions {
-    map: HashMap<ObjectKey, (Leaves, u64), FxBuild>,
-    order: std::collections::BTreeMap<u64, ObjectKey>,
+    /// By a keyed hash of the object (no copy of its key per write; a collision cannot be
+    /// crafted without the run's random keys).
+    map: HashMap<u64, (Leaves, u64), FxBuild>,
+    order: std::collections::BTreeMap<u64, u64>,
+    keys: std::hash::RandomState,
     leaves: usize,
     budget: usize,
     seq: u64,
@@ -425,25 +429,31 @@ impl Versions {
             seq: 0,
             forgotten: 0,
             paths: Default::default(),
+            keys: Default::default(),
         }
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Leaves> {
-        self.map.get(key).map(|(l, _)| l)
+        self.map.get(&self.keys.hash_one(key)).map(|(l, _)| l)
     }
 
     fn remove(&mut self, key: &ObjectKey) {
-        if let Some((l, seq)) = self.map.remove(key) {
+        self.remove_hashed(self.keys.hash_one(key));
+    }
+
+    fn remove_hashed(&mut self, key: u64) {
+        if let Some((l, seq)) = self.map.remove(&key) {
             self.leaves -= l.len();
             self.order.remove(&seq);
         }
     }
 
-    fn insert(&mut self, key: ObjectKey, leaves: Leaves) {
-        self.remove(&key);
+    fn insert(&mut self, key: &ObjectKey, leaves: Leaves) {
+        let key = self.keys.hash_one(key);
+        self.remove_hashed(key);
         self.seq += 1;
         self.leaves += leaves.len();
-        self.order.insert(self.seq, key.clone());
+        self.order.insert(self.seq, key);
         self.map.insert(key, (leaves, self.seq));
         while self.leaves > self.budget {
             let Some((_, oldest)) = self.order.pop_first() else { break };
@@ -570,7 +580,7 @@ impl AuditState {
                 Some(prev) => fields_changed = fields::diff(prev, &b.leaves),
                 None => {
                     if let Some(req) = request {
-                        fields_changed = fields::as_changes(&req.changes);
+                        fields_changed = fields::as_changes(req.changes);
                     }
                 }
             }
@@ -578,11 +588,11 @@ impl AuditState {
                 self.versions.remove(&object);
             } else {
                 let kept = fields::to_map(&b.leaves, &mut self.versions.paths);
-                self.versions.insert(object.clone(), kept);
+                self.versions.insert(&object, kept);
             }
             state = b.state;
         } else if let Some(req) = request {
-            fields_changed = fields::as_changes(&req.changes);
+            fields_changed = fields::as_changes(req.changes);
             state.phase = req.phase;
         }
         let writer = Writer {
@@ -696,10 +706,10 @@ mod tests {
     fn versions_stay_within_the_leaf_budget_forgetting_the_oldest() {
         let mut v = Versions::new(10);
         let key = |n: &str| ObjectKey::new("", "ConfigMap", Some("ns"), n);
-        v.insert(key("a"), leaves(4));
-        v.insert(key("b"), leaves(4));
-        v.insert(key("a"), leaves(4)); // written again: now the newest
-        v.insert(key("c"), leaves(4));
+        v.insert(&key("a"), leaves(4));
+        v.insert(&key("b"), leaves(4));
+        v.insert(&key("a"), leaves(4)); // written again: now the newest
+        v.insert(&key("c"), leaves(4));
         assert_eq!((v.leaves, v.forgotten), (8, 1));
         assert!(v.get(&key("b")).is_none() && v.get(&key("a")).is_some() && v.get(&key("c")).is_some());
         v.remove(&key("a"));
@@ -931,11 +941,11 @@ mod tests {
                          {"op": "replace", "path": "/metadata/labels/a~1b", "value": "x"}]);
         let text = ops.to_string();
         let ops = Body::parse(&text).unwrap();
-        let f = fields::as_changes(&request_fields(&ops, true));
+        let f = fields::as_changes(request_fields(&ops, true));
         assert_eq!(f.get(0).unwrap(), ChangeRef { path: "data.token", value: None });
         // Every value of a Secret is hidden, labels included; other kinds show small values.
         assert_eq!(f.get(1).unwrap(), ChangeRef { path: "metadata.labels.a/b", value: None });
-        let f = fields::as_changes(&request_fields(&ops, false));
+        let f = fields::as_changes(request_fields(&ops, false));
         assert_eq!(f.get(1).unwrap(), ChangeRef { path: "metadata.labels.a/b", value: Some("x") });
     }
 

@@ -402,8 +402,9 @@ pub fn diff(prev: &Leaves, next: &Flat) -> Changes {
 }
 
 /// Every leaf as a change (a patch body: what the writer sent).
-pub fn as_changes(leaves: &Flat) -> Changes {
-    leaves.iter().map(|l| l.change()).collect()
+pub fn as_changes(leaves: Flat) -> Changes {
+    // A shown value is its tag and its text, as `Changes` keeps a value.
+    Changes::from_tagged(leaves.text, leaves.ends.into_iter().map(|(path, value, _)| (path, value)).collect())
 }
 
 /// The version to keep of `leaves`. Most versions have a shape seen before: their paths are
@@ -612,7 +613,7 @@ mod tests {
             "stringData": {"k": "MARK"}, "type": "MARK", "status": {"phase": "MARK"}});
         let leaves = flat(&v, true);
         assert!(leaves.iter().all(|l| l.value().is_none()), "{leaves:?}");
-        let text = format!("{:?}", as_changes(&leaves));
+        let text = format!("{:?}", as_changes(leaves.clone()));
         assert!(!text.contains("MARK"), "{text}");
         assert!(
             text.contains("metadata.ownerReferences[0].name") && text.contains("metadata.labels.l"),
@@ -664,7 +665,7 @@ mod tests {
         patch.push_change("p", Some(&json!("s")));
         patch.push_change("q", Some(&json!(2)));
         patch.push_change("r", None);
-        let changes = as_changes(&patch);
+        let changes = as_changes(patch);
         assert_eq!(
             changes.iter().map(|c| (c.path, c.value)).collect::<Vec<_>>(),
             [("p", Some("s")), ("q", Some("2")), ("r", None)]
