@@ -22,9 +22,23 @@ pub enum Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    /// Reads a JSON text; accepts and rejects what `serde_json::from_str::<Value>` does.
+    /// Reads a JSON text; accepts and rejects what `serde_json::from_str::<Value>` does. The
+    /// skim reads most texts (no escapes) in one pass; serde_json reads the rest.
     pub fn parse(text: &'a str) -> serde_json::Result<Self> {
-        serde_json::from_str(text)
+        match super::skim::body(text) {
+            Some(body) => Ok(body),
+            None => serde_json::from_str(text),
+        }
+    }
+
+    /// An object of these members: sorted by key, and a repeated key keeps its last value.
+    pub(super) fn object(mut members: Vec<(Cow<'a, str>, Body<'a>)>) -> Self {
+        // Stable sort of the reversed members: of equal keys the last given comes first, and is
+        // the one `dedup_by` keeps (as a `BTreeMap` insert replaces the earlier value).
+        members.reverse();
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        members.dedup_by(|later, first| later.0 == first.0);
+        Body::Object(members)
     }
 
     pub fn get(&self, key: &str) -> Option<&Body<'a>> {
@@ -147,12 +161,7 @@ impl<'de> Visitor<'de> for BodyVisitor {
         while let Some(Text(key)) = map.next_key()? {
             members.push((key, map.next_value()?));
         }
-        // Stable sort of the reversed members: of equal keys the last given comes first, and is
-        // the one `dedup_by` keeps (as a `BTreeMap` insert replaces the earlier value).
-        members.reverse();
-        members.sort_by(|a, b| a.0.cmp(&b.0));
-        members.dedup_by(|later, first| later.0 == first.0);
-        Ok(Body::Object(members))
+        Ok(Body::object(members))
     }
 }
 
@@ -213,6 +222,39 @@ mod tests {
         assert!(matches!(a.get("y"), Some(Body::String(Cow::Owned(s))) if s == "é"));
         for bad in [r#"{"a": "\ud800"}"#, "[1e400]", "{\"a\": 1,}", "[1 2]", "{\"a\"}", "\"\\x\""] {
             assert!(Body::parse(bad).is_err() && serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// The skim reads a text as serde_json does, or leaves it (escapes, deep nesting) to it;
+        /// a text serde_json rejects (a byte changed, dropped or the text cut) it never reads.
+        #[test]
+        fn the_skim_reads_a_body_as_serde_json_does(
+            text in crate::parse::fields::tests::json_text(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<u8>(),
+            how in 0..4u8,
+        ) {
+            fn serde(t: &str) -> Option<Body<'_>> {
+                serde_json::from_str(t).ok()
+            }
+            let skim = crate::parse::skim::body(&text);
+            proptest::prop_assert!(skim.is_some() || text.contains('\\'), "{text}");
+            proptest::prop_assert_eq!(&skim.or_else(|| serde(&text)), &serde(&text));
+            let mut bytes = text.clone().into_bytes();
+            let at = cut.index(bytes.len().max(1)).min(bytes.len().saturating_sub(1));
+            match how {
+                0 if !bytes.is_empty() => bytes[at] = byte,
+                1 if !bytes.is_empty() => { bytes.remove(at); }
+                2 => bytes.truncate(at),
+                _ => bytes.insert(at, byte),
+            }
+            if let Ok(bad) = String::from_utf8(bytes) {
+                let skim = crate::parse::skim::body(&bad);
+                proptest::prop_assert!(skim.is_none() || skim == serde(&bad), "{bad}");
+                proptest::prop_assert_eq!(Body::parse(&bad).ok(), serde(&bad));
+            }
         }
     }
 

@@ -442,7 +442,7 @@ pub fn to_map(leaves: &Flat, pool: &mut PathPool) -> Leaves {
 pub use super::objects::phase_of;
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::observe::FieldChange;
     use serde_json::json;
@@ -456,7 +456,7 @@ mod tests {
 
     /// JSON texts with what a `Value` normalises: repeated and unordered keys, escapes, numbers
     /// of every kind, lists keyed by `type`/`name` or not, long strings, deep and wide objects.
-    fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
+    pub(in crate::parse) fn json_text() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
         let key = prop_oneof![
             Just("type".to_string()),

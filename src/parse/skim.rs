@@ -70,6 +70,10 @@ impl<'a> Members<'a> {
     }
 }
 
+use std::borrow::Cow;
+
+use super::body::Body;
+
 /// Nesting deeper than this is left to serde_json, which has its own limits.
 const MAX_DEPTH: u32 = 64;
 
@@ -119,6 +123,17 @@ pub fn members(line: &[u8]) -> Option<Members<'_>> {
     }
     s.blank();
     (s.i == line.len() && m.text[member::AUDIT_ID].is_some() && m.text[member::VERB].is_some()).then_some(m)
+}
+
+/// A JSON text as a [`Body`] in one pass over it, when its strings have no escapes and it nests
+/// no deeper than [`MAX_DEPTH`]. `None` for anything else, grammar errors included:
+/// [`Body::parse`] then leaves it to serde_json, which decides.
+pub fn body(text: &str) -> Option<Body<'_>> {
+    let mut s = Skim { b: text.as_bytes(), i: 0 };
+    s.blank();
+    let v = s.body(text, 0)?;
+    s.blank();
+    (s.i == text.len()).then_some(v)
 }
 
 struct Skim<'a> {
@@ -269,6 +284,75 @@ impl<'a> Skim<'a> {
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
         }
+    }
+
+    /// The value at `i` as a [`Body`]; `text` is what `b` holds, as a `str`.
+    fn body(&mut self, text: &'a str, depth: u32) -> Option<Body<'a>> {
+        Some(match self.peek()? {
+            b'"' => Body::String(Cow::Borrowed(self.plain_str(text)?)),
+            b'{' | b'[' if depth == MAX_DEPTH => return None,
+            b'{' => {
+                self.i += 1;
+                self.blank();
+                let mut members = Vec::new();
+                if self.peek()? == b'}' {
+                    self.i += 1;
+                } else {
+                    loop {
+                        let key = self.plain_str(text)?;
+                        self.blank();
+                        self.eat(b':')?;
+                        self.blank();
+                        members.push((Cow::Borrowed(key), self.body(text, depth + 1)?));
+                        self.blank();
+                        match self.bump()? {
+                            b',' => self.blank(),
+                            b'}' => break,
+                            _ => return None,
+                        }
+                    }
+                }
+                Body::object(members)
+            }
+            b'[' => {
+                self.i += 1;
+                self.blank();
+                let mut items = Vec::new();
+                if self.peek()? == b']' {
+                    self.i += 1;
+                } else {
+                    loop {
+                        items.push(self.body(text, depth + 1)?);
+                        self.blank();
+                        match self.bump()? {
+                            b',' => self.blank(),
+                            b']' => break,
+                            _ => return None,
+                        }
+                    }
+                }
+                Body::Array(items)
+            }
+            b't' => self.word(b"true").map(|()| Body::Bool(true))?,
+            b'f' => self.word(b"false").map(|()| Body::Bool(false))?,
+            b'n' => self.word(b"null").map(|()| Body::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let start = self.i;
+                self.number()?;
+                // serde_json reads the number, as it would in the whole text (an integer that
+                // fits, else a float; out of range is an error).
+                Body::Number(serde_json::from_str(text.get(start..self.i)?).ok()?)
+            }
+            _ => return None,
+        })
+    }
+
+    /// A string without escapes, borrowed from `text` (its quotes are ASCII: the text between
+    /// them starts and ends on character boundaries).
+    fn plain_str(&mut self, text: &'a str) -> Option<&'a str> {
+        let start = self.i + 1;
+        self.string()?.plain()?;
+        text.get(start..self.i - 1)
     }
 
     fn word(&mut self, w: &[u8]) -> Option<()> {
