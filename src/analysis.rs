@@ -106,6 +106,11 @@ impl Analysis {
         self.order.iter().map(|&id| self.row(id))
     }
 
+    /// Row `i` of [`Analysis::rows`].
+    pub fn row_at(&self, i: usize) -> Row<'_> {
+        self.row(self.order[i])
+    }
+
     fn row(&self, id: ObjectId) -> Row<'_> {
         let e = self.extra.get(id.index());
         let finding = worst_of(self.det.finding_of(id, self.now), e.and_then(|e| e.worst.as_deref()));

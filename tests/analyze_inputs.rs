@@ -262,3 +262,47 @@ fn cluster_info_dump_directory_and_stream() {
     };
     assert_eq!(brief(&srows), brief(&rows));
 }
+
+/// `-o json` writes its rows on two threads in batches: with enough objects for many batches,
+/// every row comes out once, in the order `-o yaml` (one thread) gives.
+#[test]
+fn json_rows_of_many_objects_come_out_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let mut log = String::new();
+    let mut n = 0;
+    for i in 0..1500u32 {
+        // Some objects written more often than others, so the order is not the input's.
+        for k in 0..(1 + i % 7) {
+            n += 1;
+            let line = serde_json::json!({
+                "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+                "auditID": format!("id-{n}"), "stage": "ResponseComplete", "verb": "update",
+                "requestURI": format!("/api/v1/namespaces/ns/configmaps/cm-{i}"),
+                "user": {"username": "writer"}, "userAgent": "writer/1.0",
+                "objectRef": {"resource": "configmaps", "namespace": "ns", "name": format!("cm-{i}"), "apiVersion": "v1"},
+                "responseStatus": {"code": 200},
+                "requestReceivedTimestamp": format!("2026-03-01T10:00:{:02}.{:06}Z", k * 7, i),
+                "stageTimestamp": format!("2026-03-01T10:00:{:02}.{:06}Z", k * 7, i),
+            });
+            log.push_str(&line.to_string());
+            log.push('\n');
+        }
+    }
+    std::fs::write(&path, log).unwrap();
+    let file = path.to_str().unwrap();
+    let out = capt(&["-o", "json", file], None);
+    let (rows, summary) = json(&out);
+    nothing_unread(&summary);
+    let yaml = capt(&["-o", "yaml", file], None);
+    let doc: Value = serde_yaml_ng::from_slice(&yaml.stdout).expect("YAML");
+    let ids = |rows: &[Value]| -> Vec<String> {
+        rows.iter()
+            .map(|r| format!("{}/{}", r["namespace"].as_str().unwrap(), r["name"].as_str().unwrap()))
+            .collect()
+    };
+    let want = ids(doc["findings"].as_array().expect("findings"));
+    assert_eq!(want.len(), 1500);
+    assert_eq!(ids(&rows), want);
+    assert_ne!(want[0], "ns/cm-0", "the order is by activity, not the input's");
+}

@@ -47,7 +47,8 @@ pub async fn run(args: &AnalyzeSettings, settings: &Settings) -> Result<ExitStat
         OutputFormat::Json => {
             // Line by line: the whole text of a large log's findings (tens of MB) was the peak
             // of the run's memory.
-            super::emit_json_lines(analysis.rows(), &SummaryLine { summary: &summary_view(&analysis) })?;
+            let summary = SummaryLine { summary: &summary_view(&analysis) };
+            super::emit_json_rows(analysis.len(), |i| analysis.row_at(i), &summary)?;
         }
         OutputFormat::Yaml => {
             let doc = Document { findings: AllRows(&analysis), summary: summary_view(&analysis) };
