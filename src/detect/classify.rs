@@ -32,8 +32,7 @@ struct Window {
 fn window(config: &Config, st: &TrackedObject, now: Millis) -> Window {
     let sec = now.div_euclid(1000);
     let hot_for = config.hot_for.as_secs().clamp(1, 60) as i64;
-    let short = st.fine.scan(sec - hot_for + 1, sec);
-    let minute = st.fine.scan(sec - 59, sec);
+    let (short, minute) = st.fine.scan_both(sec - hot_for + 1, sec - 59, sec);
     Window {
         hot_for,
         writes: short.sums[WRITES],

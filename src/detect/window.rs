@@ -151,6 +151,47 @@ impl<const N: usize> Ring<N> {
         out
     }
 
+    /// [`Ring::scan`] of `inner..=to` and of `from..=to` in one pass (`inner` at or after
+    /// `from`): a verdict reads its window and the last minute.
+    pub fn scan_both(&self, inner: i64, from: i64, to: i64) -> (Scan, Scan) {
+        let (mut short, mut long) = (Scan::default(), Scan::default());
+        let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
+        let hi = to.min(self.head);
+        if lo > hi {
+            return (short, long);
+        }
+        let count = |out: &mut Scan, b: [u16; 3]| {
+            out.sums[0] += u32::from(b[0]);
+            out.sums[1] += u32::from(b[1]);
+            out.sums[2] += u32::from(b[2]);
+            out.busy += u32::from(b[0] > 0 || b[1] > 0);
+            out.busy_events += u32::from(b[2] > 0);
+        };
+        let mut both = |idx: i64, b: [u16; 3]| {
+            count(&mut long, b);
+            if idx >= inner {
+                count(&mut short, b);
+            }
+        };
+        match &self.store {
+            Store::Empty => {}
+            Store::Sparse(entries) => {
+                entries
+                    .iter()
+                    .filter(|e| e.0 != i64::MIN && (lo..=hi).contains(&e.0))
+                    .for_each(|e| both(e.0, e.1));
+            }
+            Store::Dense(buckets) => {
+                let mut slot = slot::<N>(lo);
+                for idx in lo..=hi {
+                    both(idx, buckets[slot]);
+                    slot = if slot + 1 == N { 0 } else { slot + 1 };
+                }
+            }
+        }
+        (short, long)
+    }
+
     /// Buckets in `from..=to` where any of `signals` is non-zero.
     pub fn busy(&self, from: i64, to: i64, signals: &[usize]) -> u32 {
         let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
@@ -410,6 +451,16 @@ mod tests {
                     want.busy_events += u32::from(b[2] > 0);
                 }
                 proptest::prop_assert_eq!(ring.scan(from, to), want, "scan {}..={}", from, to);
+                for inner in [from, from + 1, to - 4, to, to + 1] {
+                    proptest::prop_assert_eq!(
+                        ring.scan_both(inner.max(from), from, to),
+                        (ring.scan(inner.max(from), to), want),
+                        "scan_both {}, {}..={}",
+                        inner,
+                        from,
+                        to
+                    );
+                }
             }
         }
         Ok(())
