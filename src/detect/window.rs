@@ -119,40 +119,11 @@ impl<const N: usize> Ring<N> {
     /// passes, and the buckets with events.
     #[inline]
     pub fn scan(&self, from: i64, to: i64) -> Scan {
-        let mut out = Scan::default();
-        let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
-        let hi = to.min(self.head);
-        if lo > hi {
-            return out;
-        }
-        let mut count = |b: [u16; 3]| {
-            out.sums[0] += u32::from(b[0]);
-            out.sums[1] += u32::from(b[1]);
-            out.sums[2] += u32::from(b[2]);
-            out.busy += u32::from(b[0] > 0 || b[1] > 0);
-            out.busy_events += u32::from(b[2] > 0);
-        };
-        match &self.store {
-            Store::Empty => {}
-            Store::Sparse(entries) => {
-                entries
-                    .iter()
-                    .filter(|e| e.0 != i64::MIN && (lo..=hi).contains(&e.0))
-                    .for_each(|e| count(e.1));
-            }
-            Store::Dense(buckets) => {
-                let mut slot = slot::<N>(lo);
-                for _ in lo..=hi {
-                    count(buckets[slot]);
-                    slot = if slot + 1 == N { 0 } else { slot + 1 };
-                }
-            }
-        }
-        out
+        self.scan_both(i64::MAX, from, to).1
     }
 
     /// [`Ring::scan`] of `inner..=to` and of `from..=to` in one pass (`inner` at or after
-    /// `from`): a verdict reads its window and the last minute.
+    /// `from`; after `to` for none): a verdict reads its window and the last minute.
     pub fn scan_both(&self, inner: i64, from: i64, to: i64) -> (Scan, Scan) {
         let (mut short, mut long) = (Scan::default(), Scan::default());
         let lo = from.max(self.head.saturating_sub(Self::LEN - 1));
