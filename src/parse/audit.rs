@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use super::body::{Body, Text};
 use super::fields::{self, Leaves};
 use super::objects::STATE_FIELDS;
+use super::skim;
 use super::{
     ObjectKey, ObjectState, ParseReport, Record, RecordBody, Verb, WriteRecord, Writer, kind_for_resource,
     object_key, parse_time,
@@ -360,7 +361,7 @@ impl Decoded {
             return Some(Decoded { event, response: None, request: None });
         }
         let secret = event.kind() == "Secret";
-        let (request, response) = (request.map(Body::parse), response.map(Body::parse));
+        let (request, response) = (request.map(skim::parse_body), response.map(skim::parse_body));
         let response = match response.transpose().ok()? {
             Some(b) if b.get("metadata").is_some() => Some(ResponseBody {
                 name: b.get("metadata").and_then(|m| m.get("name")?.as_str()).map(str::to_string),

@@ -22,13 +22,10 @@ pub enum Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    /// Reads a JSON text; accepts and rejects what `serde_json::from_str::<Value>` does. The
-    /// skim reads most texts (no escapes) in one pass; serde_json reads the rest.
+    /// Reads a JSON text; accepts and rejects what `serde_json::from_str::<Value>` does.
+    /// [`super::skim::parse_body`] reads most texts faster.
     pub fn parse(text: &'a str) -> serde_json::Result<Self> {
-        match super::skim::body(text) {
-            Some(body) => Ok(body),
-            None => serde_json::from_str(text),
-        }
+        serde_json::from_str(text)
     }
 
     /// An object of these members: sorted by key, and a repeated key keeps its last value.
@@ -222,39 +219,6 @@ mod tests {
         assert!(matches!(a.get("y"), Some(Body::String(Cow::Owned(s))) if s == "é"));
         for bad in [r#"{"a": "\ud800"}"#, "[1e400]", "{\"a\": 1,}", "[1 2]", "{\"a\"}", "\"\\x\""] {
             assert!(Body::parse(bad).is_err() && serde_json::from_str::<Value>(bad).is_err(), "{bad}");
-        }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
-        /// The skim reads a text as serde_json does, or leaves it (escapes, deep nesting) to it;
-        /// a text serde_json rejects (a byte changed, dropped or the text cut) it never reads.
-        #[test]
-        fn the_skim_reads_a_body_as_serde_json_does(
-            text in crate::parse::fields::tests::json_text(),
-            cut in proptest::prelude::any::<proptest::sample::Index>(),
-            byte in proptest::prelude::any::<u8>(),
-            how in 0..4u8,
-        ) {
-            fn serde(t: &str) -> Option<Body<'_>> {
-                serde_json::from_str(t).ok()
-            }
-            let skim = crate::parse::skim::body(&text);
-            proptest::prop_assert!(skim.is_some() || text.contains('\\'), "{text}");
-            proptest::prop_assert_eq!(&skim.or_else(|| serde(&text)), &serde(&text));
-            let mut bytes = text.clone().into_bytes();
-            let at = cut.index(bytes.len().max(1)).min(bytes.len().saturating_sub(1));
-            match how {
-                0 if !bytes.is_empty() => bytes[at] = byte,
-                1 if !bytes.is_empty() => { bytes.remove(at); }
-                2 => bytes.truncate(at),
-                _ => bytes.insert(at, byte),
-            }
-            if let Ok(bad) = String::from_utf8(bytes) {
-                let skim = crate::parse::skim::body(&bad);
-                proptest::prop_assert!(skim.is_none() || skim == serde(&bad), "{bad}");
-                proptest::prop_assert_eq!(Body::parse(&bad).ok(), serde(&bad));
-            }
         }
     }
 

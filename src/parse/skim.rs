@@ -125,6 +125,15 @@ pub fn members(line: &[u8]) -> Option<Members<'_>> {
     (s.i == line.len() && m.text[member::AUDIT_ID].is_some() && m.text[member::VERB].is_some()).then_some(m)
 }
 
+/// Reads a JSON text as [`Body::parse`] does (the same tree, the same errors): most texts (no
+/// string escapes) in one pass by the skim, the rest by serde_json.
+pub fn parse_body(text: &str) -> serde_json::Result<Body<'_>> {
+    match body(text) {
+        Some(b) => Ok(b),
+        None => Body::parse(text),
+    }
+}
+
 /// A JSON text as a [`Body`] in one pass over it, when its strings have no escapes and it nests
 /// no deeper than [`MAX_DEPTH`]. `None` for anything else, grammar errors included:
 /// [`Body::parse`] then leaves it to serde_json, which decides.
@@ -409,6 +418,39 @@ mod tests {
     use super::super::Verb;
     use super::super::audit::{AuditLine, decode_line, read_line};
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// The skim reads a text as serde_json does, or leaves it (escapes, deep nesting) to it;
+        /// a text serde_json rejects (a byte changed, dropped or the text cut) it never reads.
+        #[test]
+        fn the_skim_reads_a_body_as_serde_json_does(
+            text in crate::parse::fields::tests::json_text(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::prelude::any::<u8>(),
+            how in 0..4u8,
+        ) {
+            fn serde(t: &str) -> Option<Body<'_>> {
+                serde_json::from_str(t).ok()
+            }
+            let skim = body(&text);
+            proptest::prop_assert!(skim.is_some() || text.contains('\\'), "{text}");
+            proptest::prop_assert_eq!(&skim.or_else(|| serde(&text)), &serde(&text));
+            let mut bytes = text.clone().into_bytes();
+            let at = cut.index(bytes.len().max(1)).min(bytes.len().saturating_sub(1));
+            match how {
+                0 if !bytes.is_empty() => bytes[at] = byte,
+                1 if !bytes.is_empty() => { bytes.remove(at); }
+                2 => bytes.truncate(at),
+                _ => bytes.insert(at, byte),
+            }
+            if let Ok(bad) = String::from_utf8(bytes) {
+                let skim = body(&bad);
+                proptest::prop_assert!(skim.is_none() || skim == serde(&bad), "{bad}");
+                proptest::prop_assert_eq!(parse_body(&bad).ok(), serde(&bad));
+            }
+        }
+    }
 
     /// `Some(items)` when the skim is sure the line is a read (its `verb` writes nothing).
     fn read(line: &[u8]) -> Option<bool> {
