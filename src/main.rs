@@ -51,8 +51,6 @@ fn no_transparent_huge_pages() {
 }
 
 fn main() -> ExitCode {
-    #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
-    purge_delay(0);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -67,11 +65,11 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(e) => return report(&e, settings.color_stderr),
     };
+    #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
+    purge_delay(if matches!(command, CommandSettings::Analyze(_)) { 1 } else { 0 });
+    #[cfg(target_os = "linux")]
     if matches!(command, CommandSettings::Analyze(_)) {
-        #[cfg(target_os = "linux")]
         no_transparent_huge_pages();
-        #[cfg(all(feature = "mimalloc", not(target_os = "macos")))]
-        purge_delay(1);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,

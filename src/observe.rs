@@ -187,6 +187,7 @@ impl Changes {
         self.ends.is_empty()
     }
 
+    #[cfg(test)]
     pub fn get(&self, i: usize) -> Option<ChangeRef<'_>> {
         self.iter().nth(i)
     }

@@ -434,24 +434,24 @@ impl Versions {
         }
     }
 
-    fn get(&self, key: &ObjectKey) -> Option<&Leaves> {
-        self.map.get(&self.keys.hash_one(key)).map(|(l, _)| l)
+    /// What the versions are keyed by: taken once per write, for the lookup and the update.
+    fn key(&self, object: &ObjectKey) -> u64 {
+        self.keys.hash_one(object)
     }
 
-    fn remove(&mut self, key: &ObjectKey) {
-        self.remove_hashed(self.keys.hash_one(key));
+    fn get(&self, key: u64) -> Option<&Leaves> {
+        self.map.get(&key).map(|(l, _)| l)
     }
 
-    fn remove_hashed(&mut self, key: u64) {
+    fn remove(&mut self, key: u64) {
         if let Some((l, seq)) = self.map.remove(&key) {
             self.leaves -= l.len();
             self.order.remove(&seq);
         }
     }
 
-    fn insert(&mut self, key: &ObjectKey, leaves: Leaves) {
-        let key = self.keys.hash_one(key);
-        self.remove_hashed(key);
+    fn insert(&mut self, key: u64, leaves: Leaves) {
+        self.remove(key);
         self.seq += 1;
         self.leaves += leaves.len();
         self.order.insert(self.seq, key);
@@ -577,7 +577,8 @@ impl AuditState {
         let mut fields_changed = crate::observe::Changes::default();
         let mut state = ObjectState::default();
         if let Some(b) = response {
-            match self.versions.get(&object) {
+            let key = self.versions.key(&object);
+            match self.versions.get(key) {
                 Some(prev) => fields_changed = fields::diff(prev, &b.leaves),
                 None => {
                     if let Some(req) = request {
@@ -586,10 +587,10 @@ impl AuditState {
                 }
             }
             if verb == Verb::Delete {
-                self.versions.remove(&object);
+                self.versions.remove(key);
             } else {
                 let kept = fields::to_map(&b.leaves, &mut self.versions.paths);
-                self.versions.insert(&object, kept);
+                self.versions.insert(key, kept);
             }
             state = b.state;
         } else if let Some(req) = request {
@@ -706,14 +707,15 @@ mod tests {
     #[test]
     fn versions_stay_within_the_leaf_budget_forgetting_the_oldest() {
         let mut v = Versions::new(10);
-        let key = |n: &str| ObjectKey::new("", "ConfigMap", Some("ns"), n);
-        v.insert(&key("a"), leaves(4));
-        v.insert(&key("b"), leaves(4));
-        v.insert(&key("a"), leaves(4)); // written again: now the newest
-        v.insert(&key("c"), leaves(4));
+        let key = |v: &Versions, n: &str| v.key(&ObjectKey::new("", "ConfigMap", Some("ns"), n));
+        let (a, b, c) = (key(&v, "a"), key(&v, "b"), key(&v, "c"));
+        v.insert(a, leaves(4));
+        v.insert(b, leaves(4));
+        v.insert(a, leaves(4)); // written again: now the newest
+        v.insert(c, leaves(4));
         assert_eq!((v.leaves, v.forgotten), (8, 1));
-        assert!(v.get(&key("b")).is_none() && v.get(&key("a")).is_some() && v.get(&key("c")).is_some());
-        v.remove(&key("a"));
+        assert!(v.get(b).is_none() && v.get(a).is_some() && v.get(c).is_some());
+        v.remove(a);
         assert_eq!((v.leaves, v.map.len(), v.order.len()), (4, 1, 1));
     }
 

@@ -41,7 +41,9 @@ pub struct Leaf<'a> {
 }
 
 impl<'a> Leaf<'a> {
-    /// Its value when it is shown: a small scalar, never for a Secret.
+    /// Its value when it is shown: a small scalar, never for a Secret. (The tests' reference
+    /// for [`Leaf::text`].)
+    #[cfg(test)]
     pub fn value(&self) -> Option<Value> {
         match self.shown.split_at_checked(1)? {
             ("s", s) => Some(Value::String(s.to_string())),
@@ -113,8 +115,6 @@ enum Shown<'a> {
     Json(&'a dyn std::fmt::Display),
     Not,
 }
-
-impl Flat {}
 
 /// Bookkeeping that changes on every write and says nothing about what the writer changed.
 fn skipped(path: &str) -> bool {
