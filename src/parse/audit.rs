@@ -145,19 +145,26 @@ impl<'a> Spans<'a> {
         fn ty<'a, T: Deserialize<'a>>(text: Option<&'a str>) -> serde_json::Result<Option<T>> {
             text.map(serde_json::from_str).transpose()
         }
+        // The text is JSON: quoted without a backslash, it is a string with exactly that content.
+        fn string(text: Option<&str>) -> serde_json::Result<Option<Text<'_>>> {
+            match text.and_then(|t| t.strip_prefix('"')?.strip_suffix('"')) {
+                Some(inner) if !inner.contains('\\') => Ok(Some(Text(inner.into()))),
+                _ => ty(text),
+            }
+        }
         Ok(AuditEvent {
             audit_id: self.audit_id,
-            stage: ty(t[STAGE])?,
+            stage: string(t[STAGE])?,
             verb: self.verb,
-            request_uri: ty(t[REQUEST_URI])?,
+            request_uri: string(t[REQUEST_URI])?,
             object_ref: ty(t[OBJECT_REF])?,
             user: ty(t[USER])?,
             impersonated_user: ty(t[IMPERSONATED_USER])?,
-            user_agent: ty(t[USER_AGENT])?,
+            user_agent: string(t[USER_AGENT])?,
             response_status: ty(t[RESPONSE_STATUS])?,
-            stage_timestamp: ty(t[STAGE_TIMESTAMP])?,
-            request_received_timestamp: ty(t[REQUEST_RECEIVED_TIMESTAMP])?,
-            timestamp: ty(t[TIMESTAMP])?,
+            stage_timestamp: string(t[STAGE_TIMESTAMP])?,
+            request_received_timestamp: string(t[REQUEST_RECEIVED_TIMESTAMP])?,
+            timestamp: string(t[TIMESTAMP])?,
             request_object: t[REQUEST_OBJECT],
             response_object: t[RESPONSE_OBJECT],
             items: self.items.then_some(serde::de::IgnoredAny),
@@ -171,6 +178,21 @@ pub enum AuditLine {
     /// A request that writes nothing (`get`, `list`, `watch`, ...): counted, never built.
     Read,
     Write(Box<Decoded>),
+    /// A write's first stage: its final stage usually follows and replaces it.
+    Early(Early),
+}
+
+/// A write's `RequestReceived` or `ResponseStarted` stage, read and typed (so it is an audit
+/// event on the same terms as any other) but kept as its line: half of a log's writes are
+/// these, and nearly all are replaced by their final stage unbuilt. Built from the line only if
+/// none comes ([`AuditState::flush`], or it falls out of the window).
+#[derive(Debug)]
+pub struct Early {
+    id: u64,
+    verb: Verb,
+    /// Counted and ignored at once ([`AuditEvent::skipped`]); no text is kept.
+    skipped: bool,
+    line: Box<[u8]>,
 }
 
 /// Reads a line that is one JSON text as an audit event, and whether it has a top-level
@@ -179,11 +201,16 @@ pub enum AuditLine {
 /// members are only checked to be JSON ([`is_read`] is the same rule for a `Value`). The one
 /// reader of audit lines, for the chunk workers and the scanner alike.
 pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
+    read(json, true)
+}
+
+/// [`read_line`]; a first stage is [`AuditLine::Early`] when `early`, else built.
+fn read(json: &[u8], early: bool) -> Option<(AuditLine, bool)> {
     use super::skim::member::*;
     // The skim reads the members' text in one pass (a read needs nothing more); anything it is
     // not sure of is decoded in full.
-    let Some(m) = super::skim::members(json) else { return decode_line(json) };
-    let Some(verb) = m.verb() else { return decode_line(json) };
+    let Some(m) = super::skim::members(json) else { return decode_line(json, early) };
+    let Some(verb) = m.verb() else { return decode_line(json, early) };
     let items = m.text[ITEMS].is_some();
     if Verb::parse(verb).is_none() {
         return Some((AuditLine::Read, items));
@@ -193,15 +220,35 @@ pub fn read_line(json: &[u8]) -> Option<(AuditLine, bool)> {
     for (t, bytes) in strs.iter_mut().zip(m.text) {
         match bytes.map(std::str::from_utf8) {
             Some(Ok(s)) => *t = Some(s),
-            Some(Err(_)) => return decode_line(json),
+            Some(Err(_)) => return decode_line(json, early),
             None => {}
         }
     }
     // The verb was read above, without escapes.
     let (audit_id, verb) = (Some(text(strs[AUDIT_ID]?)?), Some(Text(verb.into())));
     let spans = Spans { audit_id, verb, items, text: strs };
-    let event = Decoded::from_text(spans.typed().ok()?)?;
-    Some((AuditLine::Write(Box::new(event)), items))
+    Some((write_line(spans.typed().ok()?, json, early)?, items))
+}
+
+/// A write's line: [`AuditLine::Early`] for a first stage when `early`, else built.
+fn write_line(event: AuditEvent<Text<'_>, &str>, json: &[u8], early: bool) -> Option<AuditLine> {
+    let verb = event.write_verb()?;
+    if early && !event.final_stage() {
+        let skipped = event.skipped();
+        let line = if skipped { Box::default() } else { json.into() };
+        let id = request_id(event.audit_id.as_ref().map(AsRef::as_ref));
+        return Some(AuditLine::Early(Early { id, verb, skipped, line }));
+    }
+    Some(AuditLine::Write(Box::new(Decoded::from_text(event)?)))
+}
+
+/// A request's key in the pending and finished sets: a 64-bit hash of its `auditID` (a UUID),
+/// so no allocation per request.
+fn request_id(audit_id: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    audit_id.unwrap_or_default().hash(&mut h);
+    h.finish()
 }
 
 /// A JSON string's text as serde reads it into a [`Text`].
@@ -213,7 +260,7 @@ fn text(json: &str) -> Option<Text<'_>> {
 }
 
 /// [`read_line`] by decoding the line.
-pub(super) fn decode_line(json: &[u8]) -> Option<(AuditLine, bool)> {
+pub(super) fn decode_line(json: &[u8], early: bool) -> Option<(AuditLine, bool)> {
     // Valid UTF-8 (nearly every line): serde_json then skips checking each string again.
     let fields: LineFields = match std::str::from_utf8(json) {
         Ok(text) => serde_json::from_str(text),
@@ -226,8 +273,7 @@ pub(super) fn decode_line(json: &[u8]) -> Option<(AuditLine, bool)> {
     if Verb::parse(verb.as_ref()).is_none() {
         return Some((AuditLine::Read, items));
     }
-    let event = Decoded::from_text(fields.spans().typed().ok()?)?;
-    Some((AuditLine::Write(Box::new(event)), items))
+    Some((write_line(fields.spans().typed().ok()?, json, early)?, items))
 }
 
 /// The rule of [`read_line`] for an event read as a `Value` (an item of a list): a string
@@ -262,6 +308,21 @@ impl<S: AsRef<str>, B> AuditEvent<S, B> {
     /// other verb that writes nothing, which the audit state counts and ignores unlooked-at.
     pub fn write_verb(&self) -> Option<Verb> {
         self.verb.as_ref().and_then(|v| Verb::parse(v.as_ref()))
+    }
+
+    /// Not a first stage (`RequestReceived`, `ResponseStarted`): the response is known.
+    fn final_stage(&self) -> bool {
+        !matches!(self.stage.as_ref().map(AsRef::as_ref), Some("RequestReceived" | "ResponseStarted"))
+    }
+
+    /// A write the analysis does not count: no object, a virtual resource, a token request or
+    /// a dry run.
+    fn skipped(&self) -> bool {
+        let Some(oref) = self.object_ref.as_ref() else { return true };
+        let resource = oref.resource.as_ref().map_or("", AsRef::as_ref);
+        let sub = oref.subresource.as_ref().map(AsRef::as_ref).filter(|s| !s.is_empty());
+        let dry_run = self.request_uri.as_ref().is_some_and(|u| u.as_ref().contains("dryRun="));
+        resource.is_empty() || VIRTUAL.contains(&resource) || sub == Some("token") || dry_run
     }
 }
 
@@ -391,12 +452,19 @@ const VIRTUAL: &[&str] = &[
 #[derive(Default)]
 pub struct AuditState {
     // Keyed by a 64-bit hash of the auditID (a UUID): no allocation per request.
-    pending: HashMap<u64, (Decoded, Verb, u64)>,
+    pending: HashMap<u64, (Pending, Verb, u64)>,
     pending_order: VecDeque<u64>,
     done: HashSet<u64>,
     done_order: VecDeque<u64>,
     /// Last version per object, when events carry response bodies.
     versions: Versions,
+}
+
+/// A first stage waiting for its final stage.
+enum Pending {
+    Decoded(Box<Decoded>),
+    /// An [`Early`] line.
+    Line(Box<[u8]>),
 }
 
 /// The last version of each object, least recently written forgotten first beyond a budget of
@@ -467,6 +535,25 @@ impl Versions {
 }
 
 impl AuditState {
+    /// Reads one line's audit event; finished writes go to `out`.
+    pub fn line(&mut self, event: AuditLine, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
+        match event {
+            AuditLine::Read => Self::ignored(report),
+            AuditLine::Write(decoded) => self.event(*decoded, line, report, out),
+            AuditLine::Early(early) => self.early(early, line, report, out),
+        }
+    }
+
+    /// [`AuditState::event`] for a first stage kept as its line.
+    fn early(&mut self, e: Early, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
+        report.count("audit");
+        if e.skipped || self.done.contains(&e.id) || self.pending.contains_key(&e.id) {
+            report.ignored += 1;
+            return;
+        }
+        self.wait(e.id, Pending::Line(e.line), e.verb, line, out);
+    }
+
     /// Reads one audit event; finished writes go to `out`.
     pub fn event(&mut self, decoded: Decoded, line: u64, report: &mut ParseReport, out: &mut Vec<Record>) {
         let ev = &decoded.event;
@@ -474,28 +561,16 @@ impl AuditState {
             return Self::ignored(report);
         };
         report.count("audit");
-        let Some(oref) = ev.object_ref.as_ref() else {
-            report.ignored += 1;
-            return;
-        };
-        let resource = oref.resource.as_deref().unwrap_or("");
-        let sub = oref.subresource.as_deref().filter(|s| !s.is_empty());
-        let dry_run = ev.request_uri.as_deref().is_some_and(|u| u.contains("dryRun="));
-        if resource.is_empty() || VIRTUAL.contains(&resource) || sub == Some("token") || dry_run {
+        if ev.skipped() {
             report.ignored += 1;
             return;
         }
-        let id = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            ev.audit_id.as_deref().unwrap_or_default().hash(&mut h);
-            h.finish()
-        };
+        let id = request_id(ev.audit_id.as_deref());
         if self.done.contains(&id) {
             report.ignored += 1;
             return;
         }
-        let final_stage = !matches!(ev.stage.as_deref(), Some("RequestReceived" | "ResponseStarted"));
+        let final_stage = ev.final_stage();
         if !final_stage && self.pending.contains_key(&id) {
             report.ignored += 1;
             return;
@@ -515,17 +590,34 @@ impl AuditState {
         if final_stage {
             out.push(self.write_record(decoded, verb, line));
         } else {
-            // Kept unbuilt: the final stage usually follows and replaces it.
-            self.pending.insert(id, (decoded, verb, line));
-            self.pending_order.push_back(id);
-            while self.pending_order.len() > WINDOW {
-                if let Some(old) = self.pending_order.pop_front()
-                    && let Some((decoded, verb, line)) = self.pending.remove(&old)
-                {
-                    out.push(self.write_record(decoded, verb, line));
-                }
+            self.wait(id, Pending::Decoded(Box::new(decoded)), verb, line, out);
+        }
+    }
+
+    /// Keeps a first stage unbuilt: the final stage usually follows and replaces it. The oldest
+    /// beyond the window are built now.
+    fn wait(&mut self, id: u64, pending: Pending, verb: Verb, line: u64, out: &mut Vec<Record>) {
+        self.pending.insert(id, (pending, verb, line));
+        self.pending_order.push_back(id);
+        while self.pending_order.len() > WINDOW {
+            if let Some(old) = self.pending_order.pop_front()
+                && let Some(p) = self.pending.remove(&old)
+            {
+                self.build_pending(p, out);
             }
         }
+    }
+
+    fn build_pending(&mut self, (pending, verb, line): (Pending, Verb, u64), out: &mut Vec<Record>) {
+        let decoded = match pending {
+            Pending::Decoded(d) => *d,
+            // The line was read as an audit event before, so it reads the same now.
+            Pending::Line(text) => match read(&text, false) {
+                Some((AuditLine::Write(d), _)) => *d,
+                _ => return,
+            },
+        };
+        out.push(self.write_record(decoded, verb, line));
     }
 
     /// What [`AuditState::event`] does with an event without an [`AuditEvent::write_verb`].
@@ -555,8 +647,8 @@ impl AuditState {
     pub fn flush(&mut self, out: &mut Vec<Record>) {
         let order: Vec<u64> = self.pending_order.drain(..).collect();
         for id in order {
-            if let Some((decoded, verb, line)) = self.pending.remove(&id) {
-                out.push(self.write_record(decoded, verb, line));
+            if let Some(p) = self.pending.remove(&id) {
+                self.build_pending(p, out);
             }
         }
     }
@@ -773,6 +865,56 @@ mod tests {
         assert_eq!(writes(&out)[0].verb, Verb::Update);
     }
 
+    /// First stages kept as their lines count as first stages built at once: the same records
+    /// (in order, with their lines) and the same counts, whether replaced, repeated, left
+    /// alone until the end, pushed out of the window, or not counted at all.
+    #[test]
+    fn first_stages_kept_as_lines_count_as_built_ones() {
+        let mut virt = base("v", "RequestReceived", "create");
+        virt["objectRef"] = json!({"resource": "tokenreviews", "apiGroup": "authentication.k8s.io"});
+        let mut virt_done = virt.clone();
+        virt_done["stage"] = json!("ResponseComplete");
+        let mut events = vec![
+            base("1", "RequestReceived", "patch"),
+            base("1", "RequestReceived", "patch"),
+            base("1", "ResponseComplete", "patch"),
+            base("1", "RequestReceived", "patch"),
+            base("2", "ResponseStarted", "update"),
+            virt,
+            virt_done,
+            base("3", "RequestReceived", "delete"),
+        ];
+        // Pushes "2" and "3" out of the window: built there, before the flush.
+        events.extend((0..WINDOW).map(|i| base(&format!("w{i}"), "RequestReceived", "update")));
+        events.push(base("3", "ResponseComplete", "delete"));
+        let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+        let early =
+            lines.iter().filter(|l| matches!(read_line(l.as_bytes()), Some((AuditLine::Early(_), _))));
+        assert_eq!(early.count(), lines.len() - 3);
+        let run = |as_lines: bool| {
+            let (mut st, mut rep, mut out) = (AuditState::default(), ParseReport::default(), Vec::new());
+            for (n, line) in lines.iter().enumerate() {
+                let n = n as u64 + 1;
+                match as_lines {
+                    true => st.line(read_line(line.as_bytes()).unwrap().0, n, &mut rep, &mut out),
+                    false => st.event(
+                        Decoded::new(serde_json::from_str(line).unwrap()).unwrap(),
+                        n,
+                        &mut rep,
+                        &mut out,
+                    ),
+                }
+            }
+            st.flush(&mut out);
+            (format!("{out:?}"), rep.ignored, rep.records["audit"], out.len())
+        };
+        let (built, lines_kept) = (run(false), run(true));
+        assert_eq!(built, lines_kept);
+        // "1" once; "2" out of the window; "3" out of the window and again at its final stage
+        // (the window forgot it); every "w" at the end.
+        assert_eq!(built.3, 4 + WINDOW);
+    }
+
     #[test]
     fn rejected_and_dry_run_are_not_writes() {
         let mut st = AuditState::default();
@@ -901,7 +1043,13 @@ mod tests {
         /// a read by [`is_read`], a write by `AuditEvent` and [`Decoded::from_value`].
         #[test]
         fn a_line_reads_as_its_value_does(
-            members in proptest::collection::vec(member(), 14),
+            members in proptest::collection::vec(member(), 13),
+            stage in proptest::prop_oneof![
+                member(),
+                proptest::strategy::Just(Some(json!("RequestReceived"))),
+                proptest::strategy::Just(Some(json!("ResponseStarted"))),
+                proptest::strategy::Just(Some(json!("ResponseComplete"))),
+            ],
             verb in proptest::prop_oneof![
                 proptest::strategy::Just(json!("get")), proptest::strategy::Just(json!("watch")),
                 proptest::strategy::Just(json!("update")), proptest::strategy::Just(json!("patch")),
@@ -909,14 +1057,14 @@ mod tests {
             ],
             id: bool,
         ) {
-            let names = ["stage", "requestURI", "objectRef", "user", "impersonatedUser", "userAgent",
+            let names = ["requestURI", "objectRef", "user", "impersonatedUser", "userAgent",
                 "responseStatus", "stageTimestamp", "requestReceivedTimestamp", "timestamp",
                 "requestObject", "responseObject", "level", "annotations"];
             let mut v = json!({"verb": verb});
             if id {
                 v["auditID"] = json!("a-1");
             }
-            for (name, m) in names.iter().zip(members) {
+            for (name, m) in std::iter::once(&"stage").chain(&names).zip(std::iter::once(stage).chain(members)) {
                 if let Some(m) = m {
                     v[*name] = m;
                 }
@@ -925,6 +1073,17 @@ mod tests {
             let got = read_line(line.as_bytes()).map(|(e, _)| match e {
                 AuditLine::Read => "read".to_string(),
                 AuditLine::Write(d) => format!("{d:?}"),
+                // Kept as its line, it builds as a final stage would have been.
+                AuditLine::Early(early) => {
+                    let Some((AuditLine::Write(d), _)) = super::read(line.as_bytes(), false) else {
+                        return "not built".to_string();
+                    };
+                    assert!(!d.event.final_stage(), "{line}");
+                    assert_eq!(early.skipped, d.event.skipped(), "{line}");
+                    assert_eq!(*early.line, *if early.skipped { &b""[..] } else { line.as_bytes() });
+                    assert_eq!(early.id, request_id(d.event.audit_id.as_deref()));
+                    format!("{d:?}")
+                }
             });
             let audit = v.get("auditID").is_some_and(Value::is_string) && v.get("verb").is_some_and(Value::is_string);
             let want = if is_read(&v) {

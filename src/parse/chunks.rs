@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use memchr::{memchr, memrchr};
 
 use super::MAX_RECORD_BYTES;
-use super::audit::{AuditLine, Decoded, read_line};
+use super::audit::{AuditLine, read_line};
 
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
@@ -24,8 +24,9 @@ pub struct Chunk {
 }
 
 pub enum Item {
-    /// `bytes[start..end]`: one line (newline included) that is one audit event.
-    Audit { event: Box<Decoded>, start: usize, end: usize },
+    /// `bytes[start..end]`: one line (newline included) that is one audit event which writes
+    /// ([`AuditLine::Write`] or [`AuditLine::Early`]).
+    Audit { event: AuditLine, start: usize, end: usize },
     /// `bytes[start..end]`: one line that is one audit event which writes nothing (a read):
     /// counted, never built.
     Ignored { start: usize, end: usize },
@@ -215,7 +216,7 @@ fn audit_line(line: &[u8], start: usize, next: usize) -> Option<Item> {
     match read_line(json)? {
         (_, true) => None,
         (AuditLine::Read, false) => Some(Item::Ignored { start, end: next }),
-        (AuditLine::Write(event), false) => Some(Item::Audit { event, start, end: next }),
+        (event, false) => Some(Item::Audit { event, start, end: next }),
     }
 }
 

@@ -8,7 +8,7 @@ use std::io::{Chain, Cursor, Read};
 
 use serde_json::Value;
 
-use super::audit::{self, AuditEvent, AuditLine, AuditState, Decoded};
+use super::audit::{self, AuditEvent, AuditState, Decoded};
 use super::chunks::{Chunk, Chunks, Decode, Item};
 use super::events::{self, EventState};
 use super::format::{self, Format};
@@ -211,7 +211,7 @@ impl<R: Read> InputParser<R> {
                 Item::Audit { event, start, end } if self.scanner.idle() => {
                     let line = self.scanner.skip_line(end - start);
                     let mut out = Vec::new();
-                    self.audit.event(*event, line, &mut self.report, &mut out);
+                    self.audit.line(event, line, &mut self.report, &mut out);
                     self.queue.extend(out);
                     return;
                 }
@@ -332,14 +332,9 @@ impl<R: Read> InputParser<R> {
         if self.allows(Restrict::Audit)
             && let Some((event, _)) = audit::read_line(bytes)
         {
-            match event {
-                AuditLine::Read => AuditState::ignored(&mut self.report),
-                AuditLine::Write(decoded) => {
-                    let mut out = Vec::new();
-                    self.audit.event(*decoded, line, &mut self.report, &mut out);
-                    self.queue.extend(out);
-                }
-            }
+            let mut out = Vec::new();
+            self.audit.line(event, line, &mut self.report, &mut out);
+            self.queue.extend(out);
             return;
         }
         match serde_json::from_slice::<Value>(bytes) {
