@@ -153,14 +153,28 @@ impl<const N: usize> Ring<N> {
                     .for_each(|e| both(e.0, e.1));
             }
             Store::Dense(buckets) => {
-                let mut slot = slot::<N>(lo);
-                for idx in lo..=hi {
-                    both(idx, buckets[slot]);
-                    slot = if slot + 1 == N { 0 } else { slot + 1 };
-                }
+                // The inner window is a suffix: each bucket is read once, into one of two
+                // sums, over at most four runs of slots without a branch per bucket.
+                let split = inner.clamp(lo, hi + 1);
+                let mut outer = Scan::default();
+                Self::runs(buckets, lo, split - 1, |run| run.iter().for_each(|&b| count(&mut outer, b)));
+                Self::runs(buckets, split, hi, |run| run.iter().for_each(|&b| count(&mut short, b)));
+                long = outer.plus(short);
             }
         }
         (short, long)
+    }
+
+    /// The slots of buckets `from..=to` (within the span) as at most two runs, oldest first.
+    #[inline]
+    fn runs(buckets: &[[u16; 3]; N], from: i64, to: i64, mut each: impl FnMut(&[[u16; 3]])) {
+        if from > to {
+            return;
+        }
+        let (a, len) = (slot::<N>(from), (to - from + 1) as usize);
+        let first = len.min(N - a);
+        each(&buckets[a..a + first]);
+        each(&buckets[..len - first]);
     }
 
     /// Buckets in `from..=to` where any of `signals` is non-zero.
@@ -177,6 +191,16 @@ pub struct Scan {
     pub sums: [u32; 3],
     pub busy: u32,
     pub busy_events: u32,
+}
+
+impl Scan {
+    fn plus(self, o: Scan) -> Scan {
+        Scan {
+            sums: [self.sums[0] + o.sums[0], self.sums[1] + o.sums[1], self.sums[2] + o.sums[2]],
+            busy: self.busy + o.busy,
+            busy_events: self.busy_events + o.busy_events,
+        }
+    }
 }
 
 #[inline]
