@@ -186,13 +186,24 @@ pub enum AuditLine {
 /// event on the same terms as any other) but kept as its line: half of a log's writes are
 /// these, and nearly all are replaced by their final stage unbuilt. Built from the line only if
 /// none comes ([`AuditState::flush`], or it falls out of the window).
-#[derive(Debug)]
 pub struct Early {
     id: u64,
     verb: Verb,
     /// Counted and ignored at once ([`AuditEvent::skipped`]); no text is kept.
     skipped: bool,
     line: Box<[u8]>,
+}
+
+/// The line's length only: it may be a Secret's request body.
+impl std::fmt::Debug for Early {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("Early")
+            .field("id", &self.id)
+            .field("verb", &self.verb)
+            .field("skipped", &self.skipped)
+            .field("line_bytes", &self.line.len())
+            .finish()
+    }
 }
 
 /// Reads a line that is one JSON text as an audit event, and whether it has a top-level
