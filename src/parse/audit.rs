@@ -145,13 +145,6 @@ impl<'a> Spans<'a> {
         fn ty<'a, T: Deserialize<'a>>(text: Option<&'a str>) -> serde_json::Result<Option<T>> {
             text.map(serde_json::from_str).transpose()
         }
-        // The text is JSON: quoted without a backslash, it is a string with exactly that content.
-        fn string(text: Option<&str>) -> serde_json::Result<Option<Text<'_>>> {
-            match text.and_then(|t| t.strip_prefix('"')?.strip_suffix('"')) {
-                Some(inner) if !inner.contains('\\') => Ok(Some(Text(inner.into()))),
-                _ => ty(text),
-            }
-        }
         Ok(AuditEvent {
             audit_id: self.audit_id,
             stage: string(t[STAGE])?,
@@ -236,7 +229,7 @@ fn read(json: &[u8], early: bool) -> Option<(AuditLine, bool)> {
         }
     }
     // The verb was read above, without escapes.
-    let (audit_id, verb) = (Some(text(strs[AUDIT_ID]?)?), Some(Text(verb.into())));
+    let (audit_id, verb) = (Some(string(strs[AUDIT_ID]).ok()??), Some(Text(verb.into())));
     let spans = Spans { audit_id, verb, items, text: strs };
     Some((write_line(spans.typed().ok()?, json, early)?, items))
 }
@@ -268,11 +261,12 @@ fn request_id(audit_id: Option<&str>) -> u64 {
     h.finish()
 }
 
-/// A JSON string's text as serde reads it into a [`Text`].
-fn text(json: &str) -> Option<Text<'_>> {
-    match json.strip_prefix('"').and_then(|j| j.strip_suffix('"')) {
-        Some(inner) if !inner.contains('\\') => Some(Text(inner.into())),
-        _ => serde_json::from_str(json).ok(),
+/// A member's JSON text as serde reads it into an `Option<Text>` (`None` when absent). The
+/// text is JSON: quoted without a backslash, it is a string with exactly that content.
+fn string(json: Option<&str>) -> serde_json::Result<Option<Text<'_>>> {
+    match json.and_then(|t| t.strip_prefix('"')?.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Ok(Some(Text(inner.into()))),
+        _ => json.map(serde_json::from_str).transpose(),
     }
 }
 
