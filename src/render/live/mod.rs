@@ -253,12 +253,17 @@ fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> TextLi
     l.fit(width)
 }
 
+/// `1 object`, `1,502 objects`.
+fn count_of(n: usize, noun: &str) -> String {
+    format!("{} {noun}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 fn summary_line(findings: &[Finding], ui: &Ui, width: usize) -> TextLine {
     let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
     let ever = findings.iter().filter(|f| f.first_hot_at.is_some()).count();
     let sum = |g: fn(&Finding) -> f64| findings.iter().map(g).sum::<f64>();
     let hot = count(Verdict::Hot);
-    let mut l = TextLine::plain(format!("{} objects", thousands(findings.len())));
+    let mut l = TextLine::plain(count_of(findings.len(), "object"));
     if !ui.filter.is_empty() {
         l.push(format!(" (filter: {})", sanitize(&ui.filter)), Style::Bold);
     }
@@ -338,7 +343,7 @@ pub fn table_screen(
     let t = table(findings, ui);
     let top = [title_line(header, width), sources_line(&header.sources, width), summary];
     let fold = (t.quiet > 0).then(|| {
-        TextLine::styled(format!("{} quiet objects (a: show)", thousands(t.quiet)), Style::Dim).fit(width)
+        TextLine::styled(format!("{} (a: show)", count_of(t.quiet, "quiet object")), Style::Dim).fit(width)
     });
     let bottom = footer(ui, width);
     if height < top.len() + 2 {

@@ -93,6 +93,10 @@ fn quiet_objects_fold_unless_shown_and_rows_beyond_the_screen_are_counted() {
     assert_eq!(t.len(), 8, "{t:#?}");
     assert!(t[5].contains("team-b/calm"), "an active OK object is not quiet: {t:#?}");
     assert_eq!(t[6], "100 quiet objects (a: show)");
+    assert_eq!(
+        (count_of(1, "object"), count_of(1_502, "object")),
+        ("1 object".into(), "1,502 objects".into())
+    );
     assert_eq!(ui.key(Key::Char('a'), &[]), Reaction::Redraw);
     assert!(ui.show_all);
     let t = texts(&table_screen(&header(), d.findings(T0 + 2_000), &ui, 100, 24));
