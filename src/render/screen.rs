@@ -139,6 +139,16 @@ pub fn wrap(text: &str, max: usize, lines: usize) -> Vec<String> {
     out
 }
 
+/// `1 object`, `1,502 objects`.
+pub fn count_of(n: usize, noun: &str) -> String {
+    format!("{} {}", thousands(n), plural(n as u64, noun))
+}
+
+/// `noun`, or its plural (an `s` more) unless `n` is 1.
+pub fn plural(n: u64, noun: &str) -> String {
+    if n == 1 { noun.to_string() } else { format!("{noun}s") }
+}
+
 /// `1,490`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

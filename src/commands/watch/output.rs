@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::observe::SourceState;
 use crate::render::OutputFormat;
 use crate::render::live::is_quiet;
-use crate::render::screen::thousands;
+use crate::render::screen::{count_of, plural};
 use crate::render::watch::{change_line, header, table};
 use crate::render::{self, Palette, sanitize};
 use crate::settings::Settings;
@@ -122,14 +122,15 @@ impl View {
                 }
                 if rows.len() < findings.len() {
                     text.push_str(&format!(
-                        "{} quiet objects (--all shows them)\n",
-                        thousands(findings.len() - rows.len())
+                        "{} (--all shows them)\n",
+                        count_of(findings.len() - rows.len(), "quiet object")
                     ));
                 }
                 let s = &summary.detector;
                 let line = format!(
-                    "{} objects: {} HOT ({} at some point), {} ELEVATED, {} OK; {} writes, {} reconcile passes, {} events, {} relisted objects in {:.0}s",
+                    "{} {}: {} HOT ({} at some point), {} ELEVATED, {} OK; {} writes, {} reconcile passes, {} events, {} {} in {:.0}s",
                     s.objects,
+                    plural(s.objects as u64, "object"),
                     s.hot,
                     s.ever_hot,
                     s.elevated,
@@ -138,6 +139,7 @@ impl View {
                     s.reconciles,
                     s.events,
                     s.baselines,
+                    plural(s.baselines, "relisted object"),
                     summary.duration_seconds
                 );
                 let line = if summary.blind.is_empty() {

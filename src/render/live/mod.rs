@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::sanitize;
-use super::screen::{self, Column, Style, TextLine, thousands, wrap};
+use super::screen::{self, Column, Style, TextLine, count_of, thousands, wrap};
 use super::watch::sparkline;
 use crate::detect::recent::{Change, Entry, Old, What};
 use crate::detect::{Finding, Verdict};
@@ -251,11 +251,6 @@ fn sources_line(sources: &BTreeMap<String, SourceState>, width: usize) -> TextLi
         l.push(format!(" · {}: {}", short(name), sanitize(&state.to_string())), style(state));
     }
     l.fit(width)
-}
-
-/// `1 object`, `1,502 objects`.
-fn count_of(n: usize, noun: &str) -> String {
-    format!("{} {noun}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 fn summary_line(findings: &[Finding], ui: &Ui, width: usize) -> TextLine {
