@@ -102,7 +102,12 @@ pub fn decompress(reader: Box<dyn Read + Send>) -> io::Result<(Option<Compressio
     for _ in 0..3 {
         let mut buf = BufReader::with_capacity(256 * 1024, reader);
         let head = buf.fill_buf()?;
-        let Some(c) = Compression::sniff(head) else { return Ok((first, Box::new(buf))) };
+        let Some(c) = Compression::sniff(head) else {
+            // Plain bytes: what was sniffed, then the stream itself, read without the BufReader
+            // (which copied every read smaller than itself).
+            let sniffed = Cursor::new(buf.buffer().to_vec());
+            return Ok((first, Box::new(sniffed.chain(buf.into_inner()))));
+        };
         first = first.or(Some(c));
         reader = match c {
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buf)),
