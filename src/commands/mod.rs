@@ -40,9 +40,10 @@ pub fn emit(s: &str) -> Result<()> {
 
 /// Writes rows `0..n` (made by `row`) then `last` to stdout, one JSON line each, as they are
 /// serialised (a large output is never held whole in memory). The rows are written to JSON on
-/// two threads: batches of rows in turn on this thread and a helper, sent out in order. Writing the 20,000 rows of a large
-/// analysis kept one core busy for about 60 ms at the end of the run, with nothing else left to
-/// do (docs/performance.md). At most three batches are held at once.
+/// two threads: batches of rows in turn on this thread and a helper, sent out in order.
+/// Writing the 20,000 rows of a large analysis kept one core busy for about 60 ms at the end of
+/// the run, with nothing else left to do (docs/performance.md). At most three batches are held
+/// at once.
 pub fn emit_json_rows<T: serde::Serialize>(
     n: usize,
     row: impl Fn(usize) -> T + Sync,

@@ -13,6 +13,7 @@ use memchr::{memchr, memrchr};
 
 use super::MAX_RECORD_BYTES;
 use super::audit::{AuditLine, read_line};
+use super::container::fill;
 
 /// Bytes per chunk (a line longer than this is cut and read by the scanner).
 pub const CHUNK_BYTES: usize = 512 * 1024;
@@ -138,18 +139,8 @@ fn read_chunks(
             buf.resize(size, 0);
         }
         // One read per chunk, straight into the buffer, where a file allows it.
-        let mut error = None;
-        while filled < size {
-            match reader.read(&mut buf[filled..size]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    error = Some(e);
-                    break;
-                }
-            }
-        }
+        let (n, error) = fill(&mut reader, &mut buf[filled..size]);
+        filled += n;
         buf.truncate(filled);
         if let Some(e) = error {
             if !buf.is_empty() {

@@ -218,7 +218,10 @@ fn open_stream(
     let (compression, mut reader) = decompress(reader)?;
     // A tar header is 512 bytes: read them, then put them back in front.
     let mut head = vec![0u8; 512];
-    let n = read_full(&mut reader, &mut head)?;
+    let (n, error) = fill(&mut reader, &mut head);
+    if let Some(e) = error {
+        return Err(e);
+    }
     head.truncate(n);
     let tar = is_tar(&head);
     let joined = Cursor::new(head).chain(reader);
@@ -235,17 +238,19 @@ fn open_stream(
     Ok(())
 }
 
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads into `buf` until it is full or the stream ends (an interrupted read is retried): the
+/// bytes read, and the error that stopped it early, if any (the bytes before it are in `buf`).
+pub fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (n, Some(e)),
         }
     }
-    Ok(n)
+    (n, None)
 }
 
 fn expand_tar<R: Read>(name: &str, reader: R, out: &mut Vec<Opened>) -> io::Result<()> {
